@@ -270,7 +270,7 @@ mod tests {
         let rw = NvmRw {
             opc: 0x01,
             nsid: 1,
-            slba: 0xdead_beef_00,
+            slba: 0x00de_adbe_ef00,
             nlb: 7,
             flags: IoFlags::FUA | IoFlags::PRCHK_GUARD,
             dtype: dtype::DATA_PLACEMENT,

@@ -3,8 +3,6 @@
 //! Each is a newtype over the raw `u8` so that any opcode, known or vendor
 //! specific, round-trips unchanged.
 
-use core::fmt;
-
 macro_rules! open_enum {
     (
         $(#[$meta:meta])*
@@ -42,8 +40,8 @@ macro_rules! open_enum {
             }
         }
 
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 match self.name() {
                     Some(n) => write!(f, "{}({:#x})", n, self.0),
                     None => write!(f, "{}({:#x})", stringify!($name), self.0),
@@ -51,8 +49,8 @@ macro_rules! open_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::core::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 match self.name() {
                     Some(n) => f.write_str(n),
                     None => write!(f, "{:#x}", self.0),

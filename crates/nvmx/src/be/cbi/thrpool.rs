@@ -1,0 +1,122 @@
+//! `thrpool`: a pool of worker threads runs commands through the device's
+//! sync interface, so several are in flight at once even on interfaces that
+//! block.
+//!
+//! Submission and completion travel over bounded lock-free channels sized
+//! to the queue capacity, so the steady state allocates nothing. Dropping
+//! the engine closes the submission channel and joins the workers after they
+//! finish what they hold; the queue drains before that, so no worker is
+//! left touching a buffer that has been freed.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, bounded};
+use nvmx_spec::{Command, Completion};
+
+use super::run_sync;
+use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
+use crate::error::{Error, Result};
+
+/// Worker threads per queue: enough to overlap blocking calls without
+/// swamping a small machine.
+pub const WORKERS_MAX: u32 = 4;
+
+struct Job {
+    slot: u32,
+    cmd: Command,
+    data: RawBuf,
+    meta: RawBuf,
+}
+
+// SAFETY: a job's buffers belong to an in-flight slot of the queue, which
+// neither reads nor frees them until the worker's completion comes back;
+// exactly one worker receives each job.
+unsafe impl Send for Job {}
+
+/// The `thrpool` engine.
+pub struct ThrPool {
+    jobs: Option<Sender<Job>>,
+    done: Receiver<(u32, Result<Completion>)>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+/// Creates a `thrpool` engine with `min(capacity, WORKERS_MAX)` workers.
+pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
+    let cap = p.capacity as usize;
+    let (jtx, jrx) = bounded::<Job>(cap);
+    let (dtx, drx) = bounded::<(u32, Result<Completion>)>(cap);
+    let mut workers = Vec::new();
+    for i in 0..p.capacity.clamp(1, WORKERS_MAX) {
+        let jrx = jrx.clone();
+        let dtx = dtx.clone();
+        let sync: Arc<dyn SyncIo> = Arc::clone(p.sync);
+        let h = std::thread::Builder::new()
+            .name(format!("nvmx-thrpool-{i}"))
+            .spawn(move || {
+                for job in jrx.iter() {
+                    // SAFETY: the job's buffers are the slot's, valid and
+                    // untouched by anyone else until we report it below.
+                    let res = unsafe { run_sync(&*sync, &job.cmd, job.data, job.meta) };
+                    if dtx.send((job.slot, res)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| Error::io("spawn", "thrpool worker", e))?;
+        workers.push(h);
+    }
+    Ok(Box::new(ThrPool { jobs: Some(jtx), done: drx, workers }))
+}
+
+impl AsyncEngine for ThrPool {
+    fn id(&self) -> &'static str {
+        "thrpool"
+    }
+
+    unsafe fn submit(&mut self, slot: u32, cmd: &Command, data: RawBuf, meta: RawBuf) -> Result<()> {
+        let jobs = self.jobs.as_ref().ok_or_else(|| Error::QueueFailed("thrpool is shut down".into()))?;
+        // The queue never has more than `capacity` in flight, so this never
+        // blocks; a send error means every worker died.
+        jobs.send(Job { slot, cmd: *cmd, data, meta })
+            .map_err(|_| Error::QueueFailed("thrpool workers have exited".into()))
+    }
+
+    fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32> {
+        let mut n = 0;
+        while max == 0 || n < max {
+            match self.done.try_recv() {
+                Ok((slot, res)) => {
+                    sink(slot, res);
+                    n += 1;
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    return Err(Error::QueueFailed("thrpool workers have exited".into()));
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
+        match self.done.recv_timeout(timeout) {
+            Ok((slot, res)) => {
+                sink(slot, res);
+                Ok(1 + self.poke(0, sink)?)
+            }
+            Err(RecvTimeoutError::Timeout) => Ok(0),
+            Err(RecvTimeoutError::Disconnected) => Err(Error::QueueFailed("thrpool workers have exited".into())),
+        }
+    }
+}
+
+impl Drop for ThrPool {
+    fn drop(&mut self) {
+        self.jobs = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The backend model: interfaces, configurations and their implementations.
+//!
+//! A backend configuration ([`config::BackendConfig`]) is a complete recipe
+//! for reaching a device: which **dev** interface opens it, which **sync**
+//! interface runs commands one at a time, which **admin** interface runs
+//! admin commands, which **async** interface runs queues, and which **mem**
+//! interface allocates buffers. Each interface has a string id (`psync`,
+//! `emu`, `ramdisk`, ...) that users may name with `--sync`, `--async`, ...
+//!
+//! The interface traits live in this module:
+//! - [`SyncIo`]: executes one I/O command and returns its completion.
+//! - [`Admin`]: executes one admin command and returns its completion.
+//! - [`AsyncEngine`]: the engine behind a [`crate::Queue`].
+//! - [`crate::buf::Memory`]: allocates buffers the device can reach.
+//!
+//! Implementations are grouped by where they run: [`cbi`] (portable: `emu`,
+//! `thrpool`, `nil`, heap memory), [`ramdisk`] (the in-memory controller) and
+//! the per-platform modules.
+
+pub mod cbi;
+pub mod config;
+pub mod file;
+pub mod ramdisk;
+
+use std::time::Duration;
+
+use nvmx_spec::{Command, Completion};
+
+use crate::error::Result;
+use crate::ident::Ident;
+
+/// Which way a command moves data, from the opcode's two low bits (NVMe 2.0
+/// base, figure 81: 01b host to controller, 10b controller to host).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Direction {
+    /// No data transfer.
+    None,
+    /// Host to controller (a write).
+    ToDevice,
+    /// Controller to host (a read).
+    FromDevice,
+    /// Both ways (vendor commands).
+    Bidirectional,
+}
+
+impl Direction {
+    /// The direction encoded in an opcode.
+    pub const fn of_opcode(opc: u8) -> Direction {
+        match opc & 0x3 {
+            0 => Direction::None,
+            1 => Direction::ToDevice,
+            2 => Direction::FromDevice,
+            _ => Direction::Bidirectional,
+        }
+    }
+}
+
+/// A data or metadata buffer handed to a sync or admin interface.
+#[derive(Debug, Default)]
+pub enum DataBuf<'a> {
+    /// No buffer.
+    #[default]
+    None,
+    /// Bytes the device reads (a write's payload).
+    Out(&'a [u8]),
+    /// Bytes the device writes (a read's destination, or both ways).
+    In(&'a mut [u8]),
+}
+
+impl DataBuf<'_> {
+    /// The buffer's length in bytes (0 for none).
+    pub fn len(&self) -> usize {
+        match self {
+            DataBuf::None => 0,
+            DataBuf::Out(b) => b.len(),
+            DataBuf::In(b) => b.len(),
+        }
+    }
+
+    /// Whether there is no buffer or it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, readable whichever way they go.
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            DataBuf::None => &[],
+            DataBuf::Out(b) => b,
+            DataBuf::In(b) => b,
+        }
+    }
+
+    /// The bytes as writable, when the device is to write them.
+    pub fn as_mut_slice(&mut self) -> Option<&mut [u8]> {
+        match self {
+            DataBuf::In(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// Start address, for alignment checks (null for none).
+    pub fn as_ptr(&self) -> *const u8 {
+        match self {
+            DataBuf::None => std::ptr::null(),
+            DataBuf::Out(b) => b.as_ptr(),
+            DataBuf::In(b) => b.as_ptr(),
+        }
+    }
+
+    /// Reborrows for a shorter lifetime, so one `DataBuf` can be passed on.
+    pub fn reborrow(&mut self) -> DataBuf<'_> {
+        match self {
+            DataBuf::None => DataBuf::None,
+            DataBuf::Out(b) => DataBuf::Out(b),
+            DataBuf::In(b) => DataBuf::In(b),
+        }
+    }
+}
+
+/// A synchronous I/O interface: runs one command to completion.
+///
+/// Implementations are shared by the worker threads of `thrpool` queues, so
+/// they must be `Send + Sync` and may be called concurrently.
+pub trait SyncIo: Send + Sync {
+    /// The interface id (`psync`, `ramdisk`, `nvme`, ...).
+    fn id(&self) -> &'static str;
+
+    /// Runs one I/O command. `cmd.nsid` is set; the data and metadata
+    /// pointers are the backend's to fill. A non-success NVMe status is an
+    /// `Ok` completion carrying that status; `Err` is for failures to
+    /// execute at all (an OS error, a bad argument).
+    fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Result<Completion>;
+
+    /// Runs one I/O command whose data is scattered over several buffers.
+    ///
+    /// The default gathers the buffers into one (or scatters one into
+    /// them) around [`SyncIo::cmd_io`]; interfaces with a native vectored
+    /// call (preadv/pwritev, NVMe vectored ioctls) override it.
+    fn cmd_iov(&self, cmd: &mut Command, data: DataVec<'_, '_>, meta: DataBuf<'_>) -> Result<Completion> {
+        match data {
+            DataVec::Out(iov) => {
+                let joined: Vec<u8> = iov.iter().flat_map(|s| s.iter().copied()).collect();
+                self.cmd_io(cmd, DataBuf::Out(&joined), meta)
+            }
+            DataVec::In(iov) => {
+                let total = iov.iter().map(|s| s.len()).sum();
+                let mut joined = vec![0u8; total];
+                let cpl = self.cmd_io(cmd, DataBuf::In(&mut joined), meta)?;
+                let mut rest = &joined[..];
+                for s in iov.iter_mut() {
+                    let (head, tail) = rest.split_at(s.len());
+                    s.copy_from_slice(head);
+                    rest = tail;
+                }
+                Ok(cpl)
+            }
+        }
+    }
+}
+
+/// Scattered data buffers for [`SyncIo::cmd_iov`].
+#[derive(Debug)]
+pub enum DataVec<'s, 'a> {
+    /// Buffers the device reads, in order.
+    Out(&'s [std::io::IoSlice<'a>]),
+    /// Buffers the device writes, in order.
+    In(&'s mut [std::io::IoSliceMut<'a>]),
+}
+
+impl DataVec<'_, '_> {
+    /// Total length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            DataVec::Out(v) => v.iter().map(|s| s.len()).sum(),
+            DataVec::In(v) => v.iter().map(|s| s.len()).sum(),
+        }
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// An admin interface: runs one admin command to completion.
+pub trait Admin: Send + Sync {
+    /// The interface id (`ramdisk`, `nvme`, `file_as_ns`, ...).
+    fn id(&self) -> &'static str;
+
+    /// Runs one admin command, with the same completion rules as
+    /// [`SyncIo::cmd_io`].
+    fn cmd_admin(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion>;
+}
+
+/// A raw buffer address handed to an [`AsyncEngine`]: the queue keeps the
+/// memory alive and untouched until the engine reports the completion.
+#[derive(Clone, Copy, Debug)]
+pub struct RawBuf {
+    /// Start of the buffer (null when there is none).
+    pub ptr: *mut u8,
+    /// Length in bytes.
+    pub len: usize,
+}
+
+impl RawBuf {
+    /// No buffer.
+    pub const NONE: RawBuf = RawBuf { ptr: std::ptr::null_mut(), len: 0 };
+
+    /// Whether this is the empty buffer.
+    pub fn is_none(&self) -> bool {
+        self.ptr.is_null()
+    }
+
+    /// Rebuilds the borrowed form for a sync interface, in the direction
+    /// the opcode says.
+    ///
+    /// # Safety
+    /// `ptr..ptr+len` must be valid for reads and writes for `'a`, and
+    /// nothing else may access it during `'a`.
+    pub unsafe fn as_data_buf<'a>(self, dir: Direction) -> DataBuf<'a> {
+        if self.ptr.is_null() {
+            return DataBuf::None;
+        }
+        match dir {
+            // SAFETY: the caller guarantees validity and exclusivity for 'a.
+            Direction::ToDevice => DataBuf::Out(unsafe { std::slice::from_raw_parts(self.ptr, self.len) }),
+            // SAFETY: as above; the device writes, so the slice is mutable.
+            _ => DataBuf::In(unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }),
+        }
+    }
+}
+
+/// One finished command as an engine reports it: the slot it was submitted
+/// with, and its completion or the error that kept it from running.
+pub type EngineSink<'a> = dyn FnMut(u32, Result<Completion>) + 'a;
+
+/// The engine behind an async [`crate::Queue`].
+///
+/// The queue hands each command a slot number below its capacity, keeps the
+/// command's buffers alive while it is in flight, and frees the slot when the
+/// engine reports that slot complete. The engine must report every
+/// submitted slot exactly once.
+pub trait AsyncEngine: Send {
+    /// The interface id (`emu`, `thrpool`, `nil`, ...).
+    fn id(&self) -> &'static str;
+
+    /// Starts a command.
+    ///
+    /// # Safety
+    /// `data` and `meta` must stay valid, and must not be read or written by
+    /// anyone but the engine, until this slot is reported through `poke` or
+    /// `wait`. `slot` must not be in flight already.
+    unsafe fn submit(&mut self, slot: u32, cmd: &Command, data: RawBuf, meta: RawBuf) -> Result<()>;
+
+    /// Reaps up to `max` completions (0 means all that are ready) without
+    /// blocking, passing each to `sink`; returns how many were reaped.
+    fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32>;
+
+    /// Blocks until at least one completion is reaped or `timeout` passes;
+    /// returns how many were reaped (0 on timeout). The default polls.
+    fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
+        let start = std::time::Instant::now();
+        loop {
+            let n = self.poke(0, sink)?;
+            if n > 0 || start.elapsed() >= timeout {
+                return Ok(n);
+            }
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// What a backend configuration's open function hands back.
+pub struct Backend {
+    /// The sync interface.
+    pub sync: std::sync::Arc<dyn SyncIo>,
+    /// The admin interface.
+    pub admin: std::sync::Arc<dyn Admin>,
+    /// What was opened: device type, nsid, command set.
+    pub ident: Ident,
+}
+
+/// Parameters for creating an async engine.
+pub struct EngineParams<'a> {
+    /// The device's sync interface (used by `emu` and `thrpool`).
+    pub sync: &'a std::sync::Arc<dyn SyncIo>,
+    /// Queue capacity (a power of two below 4096).
+    pub capacity: u32,
+    /// The device's options (poll_io, poll_sq, ...).
+    pub opts: &'a crate::opts::Options,
+}
+
+/// Creates an async engine for a queue.
+pub type EngineCtor = fn(&EngineParams<'_>) -> Result<Box<dyn AsyncEngine>>;

@@ -1,0 +1,262 @@
+//! The controller: state shared by all commands, and the door they come in.
+//!
+//! [`RamCtrl`] implements both [`SyncIo`] and [`Admin`]. Each command runs
+//! to completion on the calling thread; commands from several threads run
+//! in parallel, serialized only where they touch the same chunk of blocks
+//! (see the media module), the error log or the feature settings.
+//!
+//! A command handler returns `Ok(dword 0)` or a [`Fail`]: either an NVMe
+//! status, which becomes an error completion and an error log entry, or a
+//! host-side [`Error`] for requests the device never gets to see — data or
+//! metadata buffers shorter than the command describes (a real controller
+//! would fault on memory the host did not provide; nvmx reports the
+//! caller's mistake with `Error::Invalid` rather than a made-up status).
+
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use nvmx_spec::status::{sc, sct};
+use nvmx_spec::{Command, Completion, Status};
+
+use super::errlog::{ErrorLog, ErrorRecord};
+use super::features::Features;
+use super::ns::{Namespace, NsKind};
+use super::params::Params;
+use super::stats::Stats;
+use super::{admin, nvm};
+use crate::be::{Admin, DataBuf, SyncIo};
+use crate::error::{Error, Result};
+
+/// The ramdisk's one namespace identifier.
+pub(super) const NSID: u32 = 1;
+/// The namespace identifier that means every namespace.
+pub(super) const NSID_ALL: u32 = 0xffff_ffff;
+/// PCI vendor id reported in Identify Controller: "NV" in ASCII, a made-up
+/// value for a controller that has no PCI function.
+pub(super) const VID: u16 = 0x4e56;
+/// IEEE OUI, most significant byte first: a locally administered (made-up)
+/// value.
+pub(super) const IEEE_OUI_BE: [u8; 3] = [0x0a, 0x4e, 0x56];
+/// Queue identifier recorded for admin commands.
+pub(super) const SQID_ADMIN: u16 = 0;
+/// Queue identifier recorded for I/O commands.
+pub(super) const SQID_IO: u16 = 1;
+
+/// Byte offsets of command fields, for the parameter error location.
+pub(super) mod field {
+    /// Opcode (CDW0 byte 0).
+    pub const OPC: u8 = 0;
+    /// Namespace identifier.
+    pub const NSID: u8 = 4;
+    /// Command dword 10.
+    pub const CDW10: u8 = 40;
+    /// Command dword 11.
+    pub const CDW11: u8 = 44;
+    /// Command dword 12.
+    pub const CDW12: u8 = 48;
+    /// Command dword 13.
+    pub const CDW13: u8 = 52;
+    /// Command dword 14.
+    pub const CDW14: u8 = 56;
+}
+
+/// A failed command, as a device reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Failed {
+    /// Completion status.
+    pub status: Status,
+    /// First LBA involved, when there is one.
+    pub lba: Option<u64>,
+    /// Parameter error location (byte, bit) of the command field at fault.
+    pub param: Option<(u8, u8)>,
+}
+
+/// Why a command handler did not succeed.
+#[derive(Debug)]
+pub(super) enum Fail {
+    /// The device completes the command with an error status.
+    Status(Failed),
+    /// The request never reached the device: the call returns this error.
+    Host(Error),
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        Fail::Host(e)
+    }
+}
+
+impl Fail {
+    /// A status that will not succeed on retry (DNR set).
+    pub fn dnr(sct: u8, sc: u8) -> Fail {
+        Fail::Status(Failed { status: Status::new(sct, sc).dnr(), lba: None, param: None })
+    }
+
+    /// A status that might succeed on retry (DNR clear).
+    pub fn retry(sct: u8, sc: u8) -> Fail {
+        Fail::Status(Failed { status: Status::new(sct, sc), lba: None, param: None })
+    }
+
+    /// Invalid Field in Command, pointing at byte `byte` of the command.
+    pub fn field(byte: u8) -> Fail {
+        Fail::dnr(sct::GENERIC, sc::INVALID_FIELD).at(byte, 0)
+    }
+
+    /// Invalid Namespace or Format.
+    pub fn namespace() -> Fail {
+        Fail::dnr(sct::GENERIC, sc::INVALID_NS_OR_FORMAT).at(field::NSID, 0)
+    }
+
+    /// Invalid Command Opcode.
+    pub fn opcode() -> Fail {
+        Fail::dnr(sct::GENERIC, sc::INVALID_OPCODE).at(field::OPC, 0)
+    }
+
+    /// Records the first LBA involved.
+    pub fn lba(mut self, lba: u64) -> Fail {
+        if let Fail::Status(f) = &mut self {
+            f.lba = Some(lba);
+        }
+        self
+    }
+
+    /// Records the command field at fault.
+    pub fn at(mut self, byte: u8, bit: u8) -> Fail {
+        if let Fail::Status(f) = &mut self {
+            f.param = Some((byte, bit));
+        }
+        self
+    }
+}
+
+/// What a handler returns: completion dword 0, or why it failed.
+pub(super) type Exec = std::result::Result<u32, Fail>;
+
+/// An NVMe controller in memory with one NVM namespace.
+///
+/// Created by [`super::open`]; shared by the sync, admin and async
+/// interfaces of a device. All methods take `&self` and may be called from
+/// several threads at once.
+pub struct RamCtrl {
+    pub(super) params: Params,
+    pub(super) subnqn: String,
+    pub(super) ns: Namespace,
+    pub(super) errors: Mutex<ErrorLog>,
+    pub(super) stats: Stats,
+    pub(super) features: Mutex<Features>,
+    /// When the controller was created (power-on hours, timestamp).
+    pub(super) created: Instant,
+}
+
+impl std::fmt::Debug for RamCtrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RamCtrl")
+            .field("subnqn", &self.subnqn)
+            .field("nsze", &self.ns.nsze)
+            .field("lbaf", &self.ns.lbaf)
+            .field("extended", &self.ns.extended)
+            .field("mdts", &self.params.mdts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RamCtrl {
+    /// A controller shaped by `params`.
+    pub(super) fn new(params: Params) -> Result<RamCtrl> {
+        Ok(RamCtrl {
+            subnqn: format!("nqn.2026-11.io.nvmx:ramdisk:{}", params.nbytes),
+            ns: Namespace::new_nvm(NSID, &params)?,
+            params,
+            errors: Mutex::new(ErrorLog::default()),
+            stats: Stats::default(),
+            features: Mutex::new(Features::default()),
+            created: Instant::now(),
+        })
+    }
+
+    /// The NVM subsystem NQN, as reported in Identify Controller.
+    pub fn subnqn(&self) -> &str {
+        &self.subnqn
+    }
+
+    /// The namespace `nsid` names, if it exists.
+    pub(super) fn namespace(&self, nsid: u32) -> Option<&Namespace> {
+        (nsid == self.ns.nsid).then_some(&self.ns)
+    }
+
+    /// The namespaces, in nsid order.
+    pub(super) fn namespaces(&self) -> impl Iterator<Item = &Namespace> {
+        std::iter::once(&self.ns)
+    }
+
+    /// The error log, locked.
+    pub(super) fn error_log(&self) -> std::sync::MutexGuard<'_, ErrorLog> {
+        self.errors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The feature settings, locked.
+    pub(super) fn features(&self) -> std::sync::MutexGuard<'_, Features> {
+        self.features.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn exec_io(&self, cmd: &Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Exec {
+        // Flush may name every namespace; RAM has nothing to write back.
+        if cmd.nsid == NSID_ALL && cmd.opc == nvmx_spec::opcode::NvmOpcode::FLUSH.0 {
+            return Ok(0);
+        }
+        let ns = self.namespace(cmd.nsid).ok_or_else(Fail::namespace)?;
+        match ns.kind {
+            NsKind::Nvm => nvm::exec(self, ns, cmd, data, meta),
+        }
+    }
+
+    /// Turns a handler's result into the completion, recording failures.
+    fn complete(&self, cmd: &Command, sqid: u16, r: Exec) -> Result<Completion> {
+        let mut cpl = match r {
+            Ok(cdw0) => Completion::success(cdw0),
+            Err(Fail::Host(e)) => return Err(e),
+            Err(Fail::Status(f)) => {
+                self.error_log().record(ErrorRecord {
+                    count: 0,
+                    sqid,
+                    cid: cmd.cid,
+                    status: f.status,
+                    param: f.param.map_or(0xffff, |(byte, bit)| u16::from(byte) | u16::from(bit & 0x7) << 8),
+                    lba: f.lba.unwrap_or(0),
+                    nsid: cmd.nsid,
+                    csi: match (sqid, self.namespace(cmd.nsid)) {
+                        (SQID_IO, Some(ns)) => ns.kind.csi().0,
+                        _ => 0,
+                    },
+                    opc: cmd.opc,
+                });
+                Completion::with_status(f.status)
+            }
+        };
+        cpl.cid = cmd.cid;
+        cpl.sqid = sqid;
+        Ok(cpl)
+    }
+}
+
+impl SyncIo for RamCtrl {
+    fn id(&self) -> &'static str {
+        "ramdisk"
+    }
+
+    fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Result<Completion> {
+        let r = self.exec_io(cmd, data, meta);
+        self.complete(cmd, SQID_IO, r)
+    }
+}
+
+impl Admin for RamCtrl {
+    fn id(&self) -> &'static str {
+        "ramdisk"
+    }
+
+    fn cmd_admin(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion> {
+        let r = admin::exec(self, cmd, data);
+        self.complete(cmd, SQID_ADMIN, r)
+    }
+}

@@ -1,0 +1,85 @@
+//! The ramdisk: an NVMe controller that lives in memory.
+//!
+//! `open("1GB")` creates a controller with one NVM namespace (nsid 1) whose
+//! logical blocks are kept in RAM. It answers the same commands a small
+//! real controller does, with the same statuses, so everything above the
+//! backend interfaces can be exercised without a device:
+//!
+//! - admin ([`admin`](self) dispatch): Identify (controller, namespace,
+//!   active namespace list, namespace identification descriptors, the NVM
+//!   command set's specific structures), Get Log Page (error information,
+//!   SMART / health, firmware slot, commands supported and effects,
+//!   supported log pages) and Get / Set Features;
+//! - NVM I/O: Read, Write, Compare, Write Zeroes, Write Uncorrectable,
+//!   Flush, Dataset Management (deallocate), Verify and Copy, with LBA
+//!   range, MDTS and namespace checks, separate or interleaved metadata,
+//!   and an error log of failed commands.
+//!
+//! The URI is a size with optional parameters, e.g. `64MiB?lbaf=3&ext=1`:
+//!
+//! | key    | values | meaning |
+//! |--------|--------|---------|
+//! | `lbaf` | 0-4 (default 0) | active LBA format: 512, 512+8, 4096, 4096+8, 4096+64 bytes |
+//! | `mdts` | 0-32 (default 7) | maximum transfer, 2^mdts pages of 4 KiB; 0 is no limit |
+//! | `ext`  | 0 or 1 (default 0) | metadata interleaved with data (extended LBA) |
+//!
+//! The namespace holds `size / data size` blocks. Block memory is taken on
+//! first write (see the media module), so a large ramdisk costs only what
+//! is written to it.
+//!
+//! Module layout: `params` (URI parameters, LBA formats), `ctrl` (the
+//! controller and its command dispatch), `ns` (namespaces and their command
+//! set), `nvm` (NVM command set I/O), `admin`, `identify`, `log`, `features`
+//! (admin commands), `errlog` and `stats` (error log and SMART counters),
+//! `media` (block storage).
+
+mod admin;
+mod ctrl;
+mod errlog;
+mod features;
+mod identify;
+mod log;
+mod media;
+mod ns;
+mod nvm;
+mod params;
+mod stats;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+pub use ctrl::RamCtrl;
+
+use crate::be::Backend;
+use crate::error::{Error, Result};
+use crate::ident::{DevType, Ident};
+use crate::opts::Options;
+use crate::uri::{Target, Uri};
+
+/// Opens a ramdisk: `uri` must name a size (`Target::Ramdisk`), and
+/// `opts.nsid` must be 1, the ramdisk's one namespace.
+///
+/// The sync and admin interfaces are the same [`RamCtrl`].
+pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
+    let Target::Ramdisk { nbytes } = uri.target else {
+        return Err(Error::invalid("URI", format!("{:?} is not a ramdisk size (e.g. 1GB, 64MiB)", uri.raw)));
+    };
+    if opts.nsid != ctrl::NSID {
+        return Err(Error::invalid(
+            "dev-nsid",
+            format!("{:#x} does not exist: the ramdisk has one namespace, nsid 1", opts.nsid),
+        ));
+    }
+    let params = params::Params::from_uri(uri, nbytes)?;
+    let ctrl = Arc::new(RamCtrl::new(params)?);
+    let ident = Ident {
+        uri: uri.raw.clone(),
+        dtype: DevType::Ramdisk,
+        nsid: opts.nsid,
+        csi: 0,
+        subnqn: ctrl.subnqn().to_string(),
+    };
+    Ok(Backend { sync: ctrl.clone(), admin: ctrl, ident })
+}

@@ -1,0 +1,137 @@
+//! The ramdisk's URI parameters and the LBA formats it offers.
+//!
+//! A ramdisk URI is a size with optional `?key=value` parameters, e.g.
+//! `1GB?lbaf=3&ext=1&mdts=5`. The parameters pick what a Format NVM would
+//! pick on a real controller (the active LBA format and where metadata
+//! goes) and what is fixed at manufacture (the maximum data transfer size).
+
+use crate::error::{Error, Result};
+use crate::uri::Uri;
+
+/// One LBA format: the data and metadata sizes of a logical block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct LbaShape {
+    /// Data bytes per logical block (a power of two).
+    pub ds: u32,
+    /// Metadata bytes per logical block.
+    pub ms: u16,
+    /// Relative performance (Identify Namespace LBAF RP, 0 is best).
+    pub rp: u8,
+}
+
+impl LbaShape {
+    /// LBADS: the data size as a power of two.
+    pub const fn lbads(self) -> u8 {
+        self.ds.trailing_zeros() as u8
+    }
+}
+
+/// The LBA formats the namespace offers, indexed by LBA format number.
+pub(super) const LBA_FORMATS: [LbaShape; 5] = [
+    LbaShape { ds: 512, ms: 0, rp: 2 },
+    LbaShape { ds: 512, ms: 8, rp: 2 },
+    LbaShape { ds: 4096, ms: 0, rp: 0 },
+    LbaShape { ds: 4096, ms: 8, rp: 1 },
+    LbaShape { ds: 4096, ms: 64, rp: 1 },
+];
+
+/// The default MDTS exponent: 2^7 pages of 4 KiB, 512 KiB.
+pub(super) const DEFAULT_MDTS: u8 = 7;
+
+/// The largest MDTS exponent accepted; beyond it no command can reach the
+/// limit anyway (65536 blocks of 4160 bytes are less than 2^17 pages).
+const MAX_MDTS: u8 = 32;
+
+/// The parameter names a ramdisk URI understands.
+const KNOWN: &str = "lbaf=0..4 (LBA format), mdts=0..32 (max transfer 2^mdts x 4 KiB, 0 = no limit), \
+                     ext=0|1 (metadata interleaved with data)";
+
+/// Everything that shapes a ramdisk, from its URI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Params {
+    /// Size in bytes, as given.
+    pub nbytes: u64,
+    /// Index of the active LBA format in [`LBA_FORMATS`].
+    pub lbaf: u8,
+    /// The MDTS exponent (units of the 4 KiB minimum page size; 0 is no limit).
+    pub mdts: u8,
+    /// Whether metadata is interleaved with the data (extended LBA).
+    pub extended: bool,
+}
+
+impl Params {
+    /// Reads the parameters of `uri`, whose size is `nbytes`.
+    pub fn from_uri(uri: &Uri, nbytes: u64) -> Result<Params> {
+        let mut p = Params { nbytes, lbaf: 0, mdts: DEFAULT_MDTS, extended: false };
+        for (i, (key, value)) in uri.params.iter().enumerate() {
+            if uri.params[..i].iter().any(|(k, _)| k == key) {
+                return Err(bad(format!("{key:?} is given more than once")));
+            }
+            let num = || -> Result<u8> {
+                value.parse::<u8>().map_err(|_| bad(format!("{key}={value:?} is not a small decimal number")))
+            };
+            match key.as_str() {
+                "lbaf" => {
+                    p.lbaf = num()?;
+                    if usize::from(p.lbaf) >= LBA_FORMATS.len() {
+                        return Err(bad(format!(
+                            "lbaf={} is not an LBA format; the ramdisk offers 0..{}",
+                            p.lbaf,
+                            LBA_FORMATS.len() - 1
+                        )));
+                    }
+                }
+                "mdts" => {
+                    p.mdts = num()?;
+                    if p.mdts > MAX_MDTS {
+                        return Err(bad(format!("mdts={} is larger than {MAX_MDTS}", p.mdts)));
+                    }
+                }
+                "ext" => {
+                    p.extended = match value.as_str() {
+                        "0" => false,
+                        "1" => true,
+                        _ => return Err(bad(format!("ext={value:?} is not 0 or 1"))),
+                    }
+                }
+                _ => return Err(bad(format!("unknown key {key:?}"))),
+            }
+        }
+        let shape = p.shape();
+        if p.extended && shape.ms == 0 {
+            return Err(bad(format!(
+                "ext=1 needs an LBA format with metadata (lbaf 1, 3 or 4), but lbaf {} has none",
+                p.lbaf
+            )));
+        }
+        if nbytes < u64::from(shape.ds) {
+            return Err(Error::invalid(
+                "ramdisk size",
+                format!("{nbytes} bytes do not hold one {}-byte logical block", shape.ds),
+            ));
+        }
+        Ok(p)
+    }
+
+    /// The active LBA format.
+    pub fn shape(&self) -> LbaShape {
+        LBA_FORMATS.get(usize::from(self.lbaf)).copied().unwrap_or(LBA_FORMATS[0])
+    }
+
+    /// Namespace size in logical blocks.
+    pub fn nsze(&self) -> u64 {
+        self.nbytes / u64::from(self.shape().ds)
+    }
+
+    /// The largest data transfer in bytes, or `None` for no limit.
+    pub fn max_transfer(&self) -> Option<u64> {
+        match self.mdts {
+            0 => None,
+            m => 4096u64.checked_shl(u32::from(m)),
+        }
+    }
+}
+
+fn bad(why: String) -> Error {
+    Error::invalid("ramdisk parameter", format!("{why}; known parameters: {KNOWN}"))
+}

@@ -1,0 +1,307 @@
+//! Opened devices.
+//!
+//! [`Device::open`] classifies the URI, selects a backend configuration
+//! (see [`crate::be::config`]) and opens it. Identify data and geometry are
+//! read lazily, on first use, and kept. A `Device` is a cheap handle: clones
+//! share the open device, and queues hold a clone, so a device stays open
+//! while any of its queues lives.
+
+use std::sync::{Arc, OnceLock};
+
+use nvmx_spec::identify::{IdentifyController, IdentifyNamespace};
+use nvmx_spec::{Command, Completion};
+use serde::Serialize;
+use zerocopy::FromBytes;
+
+use crate::be::config::BackendConfig;
+use crate::be::{Admin, DataBuf, DataVec, SyncIo};
+use crate::buf::{Buffer, HeapMemory, Memory};
+use crate::error::{Error, Result};
+use crate::geo::{GeoInputs, Geometry};
+use crate::ident::{DevType, Ident};
+use crate::opts::Options;
+use crate::queue::Queue;
+use crate::uri::Uri;
+
+/// Identify data read once per device.
+struct Identity {
+    ctrlr: Box<IdentifyController>,
+    ns: Option<Box<IdentifyNamespace>>,
+    geo: Geometry,
+}
+
+struct Inner {
+    ident: Ident,
+    opts: Options,
+    config: &'static BackendConfig,
+    sync: Arc<dyn SyncIo>,
+    admin: Arc<dyn Admin>,
+    mem: Arc<dyn Memory>,
+    identity: OnceLock<Identity>,
+}
+
+/// An open NVMe device, namespace, file or ramdisk.
+#[derive(Clone)]
+pub struct Device {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device").field("ident", &self.inner.ident).field("be", &self.inner.config.name).finish()
+    }
+}
+
+/// The interfaces a device was opened with, by id.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackendIds {
+    /// Configuration name.
+    pub be: &'static str,
+    /// Dev interface.
+    pub dev: &'static str,
+    /// Admin interface.
+    pub admin: &'static str,
+    /// Sync interface.
+    pub sync: &'static str,
+    /// Async interface.
+    #[serde(rename = "async")]
+    pub async_id: &'static str,
+    /// Mem interface.
+    pub mem: &'static str,
+    /// Configuration description.
+    pub descr: &'static str,
+    /// Configuration capabilities.
+    pub caps: crate::caps::Caps,
+}
+
+impl Device {
+    /// Opens `uri` with `opts`: classifies the URI, selects the first
+    /// backend configuration that fits, and opens it.
+    pub fn open(uri: &str, opts: &Options) -> Result<Device> {
+        opts.validate()?;
+        let uri = Uri::parse(uri)?;
+        let (config, be) = crate::be::config::select(&uri, opts)?;
+        let mut opts = opts.clone();
+        // Write the chosen names back, as xNVMe does, so callers can see
+        // what was picked.
+        opts.be = Some(config.name.into());
+        opts.async_ = Some(config.async_id.into());
+        opts.sync = Some(config.sync_id.into());
+        opts.admin = Some(config.admin_id.into());
+        opts.mem = Some(config.mem_id.into());
+        Ok(Device {
+            inner: Arc::new(Inner {
+                ident: be.ident,
+                opts,
+                config,
+                sync: be.sync,
+                admin: be.admin,
+                mem: Arc::new(HeapMemory),
+                identity: OnceLock::new(),
+            }),
+        })
+    }
+
+    /// What was opened.
+    pub fn ident(&self) -> &Ident {
+        &self.inner.ident
+    }
+
+    /// The options in effect, with the chosen interface names filled in.
+    pub fn opts(&self) -> &Options {
+        &self.inner.opts
+    }
+
+    /// The backend configuration in use.
+    pub fn config(&self) -> &'static BackendConfig {
+        self.inner.config
+    }
+
+    /// The interface ids in use.
+    pub fn backend_ids(&self) -> BackendIds {
+        let c = self.inner.config;
+        BackendIds {
+            be: c.name,
+            dev: c.dev_id,
+            admin: self.inner.admin.id(),
+            sync: self.inner.sync.id(),
+            async_id: c.async_id,
+            mem: self.inner.mem.id(),
+            descr: c.descr,
+            caps: c.caps,
+        }
+    }
+
+    /// The namespace identifier commands go to.
+    pub fn nsid(&self) -> u32 {
+        self.inner.ident.nsid
+    }
+
+    /// The device type.
+    pub fn dtype(&self) -> DevType {
+        self.inner.ident.dtype
+    }
+
+    pub(crate) fn sync_arc(&self) -> &Arc<dyn SyncIo> {
+        &self.inner.sync
+    }
+
+    fn identity(&self) -> Result<&Identity> {
+        if let Some(i) = self.inner.identity.get() {
+            return Ok(i);
+        }
+        let id = self.read_identity()?;
+        // Another thread may have won the race; both read the same data.
+        Ok(self.inner.identity.get_or_init(|| id))
+    }
+
+    fn read_identity(&self) -> Result<Identity> {
+        let mut buf = vec![0u8; 4096];
+        self.identify(nvmx_spec::identify::Cns::CONTROLLER.0, 0, 0, &mut buf)?;
+        let ctrlr = IdentifyController::read_from_bytes(&buf[..])
+            .map(Box::new)
+            .map_err(|_| Error::invalid("identify", "short Identify Controller data"))?;
+        let is_ns = self.dtype() != DevType::NvmeController;
+        let ns = if is_ns {
+            buf.fill(0);
+            self.identify(nvmx_spec::identify::Cns::NAMESPACE.0, self.nsid(), 0, &mut buf)?;
+            Some(
+                IdentifyNamespace::read_from_bytes(&buf[..])
+                    .map(Box::new)
+                    .map_err(|_| Error::invalid("identify", "short Identify Namespace data"))?,
+            )
+        } else {
+            None
+        };
+        let mut inputs = GeoInputs { csi: self.inner.ident.csi, mdts: ctrlr.mdts, ..Default::default() };
+        if let Some(ns) = &ns {
+            let idx = usize::from(ns.flbas & 0xf) | (usize::from((ns.flbas >> 5) & 0x3) << 4);
+            let lbaf = ns.lbaf.get(idx).copied().unwrap_or_default();
+            inputs.nsze = ns.nsze;
+            inputs.lbads = lbaf.lbads;
+            inputs.ms = lbaf.ms;
+            inputs.flbas_extended = ns.flbas & 0x10 != 0;
+            inputs.dps = ns.dps;
+        }
+        let geo = Geometry::derive(&inputs);
+        Ok(Identity { ctrlr, ns, geo })
+    }
+
+    /// The namespace geometry (reads Identify on first use).
+    pub fn geometry(&self) -> Result<&Geometry> {
+        Ok(&self.identity()?.geo)
+    }
+
+    /// Identify Controller data (read on first use).
+    pub fn identify_controller(&self) -> Result<&IdentifyController> {
+        Ok(&self.identity()?.ctrlr)
+    }
+
+    /// Identify Namespace data (read on first use); an error on a
+    /// controller handle.
+    pub fn identify_namespace(&self) -> Result<&IdentifyNamespace> {
+        self.identity()?
+            .ns
+            .as_deref()
+            .ok_or_else(|| Error::invalid("device", "a controller handle has no namespace; open a namespace"))
+    }
+
+    /// Allocates a zeroed buffer of `len` bytes from the device's memory
+    /// interface.
+    pub fn alloc(&self, len: usize) -> Result<Buffer> {
+        Buffer::new_in(Arc::clone(&self.inner.mem), len)
+    }
+
+    /// Allocates a buffer for `nlb + 1` logical blocks (data, or data and
+    /// metadata when it is interleaved).
+    pub fn alloc_blocks(&self, nlb: u16) -> Result<Buffer> {
+        let g = self.geometry()?;
+        self.alloc((usize::from(nlb) + 1) * g.lba_nbytes as usize)
+    }
+
+    /// Creates an async queue with room for `capacity` commands (a power of
+    /// two below 4096), run by the configuration's async interface.
+    pub fn queue(&self, capacity: u32) -> Result<Queue> {
+        Queue::new(self, capacity)
+    }
+
+    /// Runs an I/O command synchronously. A non-success status comes back
+    /// as [`Error::Status`]. `cmd.nsid` 0 is replaced by the device's nsid.
+    pub fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Result<Completion> {
+        if cmd.nsid == 0 {
+            cmd.nsid = self.nsid();
+        }
+        let opc = cmd.opc;
+        let cpl = self.inner.sync.cmd_io(cmd, data, meta)?;
+        Error::check(opc, cpl)
+    }
+
+    /// Runs an I/O command whose data is scattered over several buffers
+    /// (vectored I/O). A non-success status comes back as [`Error::Status`].
+    pub fn cmd_iov(&self, cmd: &mut Command, data: DataVec<'_, '_>, meta: DataBuf<'_>) -> Result<Completion> {
+        if cmd.nsid == 0 {
+            cmd.nsid = self.nsid();
+        }
+        let opc = cmd.opc;
+        let cpl = self.inner.sync.cmd_iov(cmd, data, meta)?;
+        Error::check(opc, cpl)
+    }
+
+    /// Runs an admin command. A non-success status comes back as
+    /// [`Error::Status`].
+    pub fn cmd_admin(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion> {
+        let opc = cmd.opc;
+        let cpl = self.inner.admin.cmd_admin(cmd, data)?;
+        Error::check(opc, cpl)
+    }
+
+    /// Checks an LBA-range I/O against the geometry before it is sent:
+    /// range within the namespace, buffers large enough, transfer within
+    /// MDTS.
+    pub fn check_lba_io(&self, slba: u64, nlb: u16, data_len: usize, meta_len: Option<usize>) -> Result<()> {
+        let g = self.geometry()?;
+        let nblocks = u64::from(nlb) + 1;
+        let end = slba.checked_add(nblocks);
+        // A file grows on write and its size moves under a cached geometry:
+        // the file interface checks reads against the live size instead.
+        let limit = if self.dtype() == DevType::FsFile { u64::MAX } else { g.nsect };
+        if end.is_none_or(|e| e > limit) {
+            return Err(Error::invalid(
+                "LBA range",
+                format!("slba {slba:#x} + {nblocks} blocks exceeds the namespace's {} blocks", g.nsect),
+            ));
+        }
+        let need = nblocks * u64::from(g.lba_nbytes);
+        if (data_len as u64) < need {
+            return Err(Error::invalid(
+                "data buffer",
+                format!("{data_len} bytes is shorter than {nblocks} blocks of {} bytes ({need})", g.lba_nbytes),
+            ));
+        }
+        if need > u64::from(g.mdts_nbytes) {
+            return Err(Error::invalid(
+                "transfer size",
+                format!("{need} bytes exceeds the device's maximum transfer (MDTS) of {} bytes; split the I/O", g.mdts_nbytes),
+            ));
+        }
+        if g.nbytes_oob > 0 && !g.lba_extended {
+            let mneed = nblocks * u64::from(g.nbytes_oob);
+            match meta_len {
+                None => {
+                    return Err(Error::invalid(
+                        "metadata buffer",
+                        format!("the namespace format has {} metadata bytes per block; pass a {mneed}-byte metadata buffer", g.nbytes_oob),
+                    ));
+                }
+                Some(m) if (m as u64) < mneed => {
+                    return Err(Error::invalid(
+                        "metadata buffer",
+                        format!("{m} bytes is shorter than {nblocks} blocks of {} metadata bytes ({mneed})", g.nbytes_oob),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}

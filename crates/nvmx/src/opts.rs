@@ -1,0 +1,285 @@
+//! Device options, spelled as xNVMe spells them.
+//!
+//! [`Options`] says which backend configuration and interfaces to use and
+//! how to open the device. Every field has the name of its xNVMe option
+//! (`be`, `async`, `dev-nsid`, ...); [`Options::set`] takes those names so a
+//! CLI or a config file can pass them through unchanged.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// How a device is to be opened and which interfaces to use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Options {
+    /// Backend configuration name (`--be`), e.g. `emu_file`, `ramdisk`.
+    pub be: Option<String>,
+    /// Async interface id (`--async`), e.g. `emu`, `thrpool`, `nil`.
+    #[serde(rename = "async")]
+    pub async_: Option<String>,
+    /// Sync interface id (`--sync`).
+    pub sync: Option<String>,
+    /// Admin interface id (`--admin`).
+    pub admin: Option<String>,
+    /// Memory interface id (`--mem`).
+    pub mem: Option<String>,
+    /// Namespace to open on a controller or PCIe device (`--dev-nsid`).
+    pub nsid: u32,
+    /// Open read-only (`--rdonly`).
+    pub rdonly: bool,
+    /// Open write-only (`--wronly`).
+    pub wronly: bool,
+    /// Open read-write (`--rdwr`, the default).
+    pub rdwr: bool,
+    /// Create the file if missing (`--create`).
+    pub create: bool,
+    /// Truncate the file on open (`--truncate`).
+    pub truncate: bool,
+    /// Bypass the page cache (`--direct`).
+    pub direct: bool,
+    /// Mode bits for a created file (`--create_mode`).
+    pub create_mode: u32,
+    /// Polled completions (`--poll_io`, io_uring IOPOLL).
+    pub poll_io: bool,
+    /// Kernel submission polling (`--poll_sq`, io_uring SQPOLL).
+    pub poll_sq: bool,
+    /// Register the file with the kernel (`--register_files`).
+    pub register_files: bool,
+    /// Register buffers with the kernel (`--register_buffers`).
+    pub register_buffers: bool,
+    /// NVMe-oF subsystem NQN (`--subnqn`).
+    pub subnqn: Option<String>,
+    /// NVMe-oF host NQN (`--hostnqn`).
+    pub hostnqn: Option<String>,
+    /// How long an admin command may take.
+    #[serde(serialize_with = "ser_micros")]
+    pub admin_timeout: Duration,
+    /// How long an I/O command may take.
+    #[serde(serialize_with = "ser_micros")]
+    pub command_timeout: Duration,
+}
+
+fn ser_micros<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_micros() as u64)
+}
+
+impl Default for Options {
+    /// xNVMe's defaults: read-write, nsid 1, mode 0600, admin timeout 60 s,
+    /// command timeout 30 s.
+    fn default() -> Self {
+        Self {
+            be: None,
+            async_: None,
+            sync: None,
+            admin: None,
+            mem: None,
+            nsid: 1,
+            rdonly: false,
+            wronly: false,
+            rdwr: true,
+            create: false,
+            truncate: false,
+            direct: false,
+            create_mode: 0o600,
+            poll_io: false,
+            poll_sq: false,
+            register_files: false,
+            register_buffers: false,
+            subnqn: None,
+            hostnqn: None,
+            admin_timeout: Duration::from_secs(60),
+            command_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The option names [`Options::set`] accepts, in xNVMe's spelling.
+pub const OPTION_NAMES: &[&str] = &[
+    "be",
+    "async",
+    "sync",
+    "admin",
+    "mem",
+    "dev-nsid",
+    "rdonly",
+    "wronly",
+    "rdwr",
+    "create",
+    "truncate",
+    "direct",
+    "create-mode",
+    "poll_io",
+    "poll_sq",
+    "register_files",
+    "register_buffers",
+    "subnqn",
+    "hostnqn",
+    "admin-timeout",
+    "command-timeout",
+];
+
+impl Options {
+    /// Sets one option by its xNVMe name. Flags take `true`/`false`/`1`/`0`
+    /// (an empty value means `true`); numbers take decimal or `0x` hex;
+    /// timeouts take microseconds, as xNVMe's do.
+    ///
+    /// `create_mode` and `create-mode` are both accepted, as are `dev_nsid`
+    /// and `dev-nsid`: users type both.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
+        let key = name.trim_start_matches('-').replace('_', "-");
+        match key.as_str() {
+            "be" => self.be = Some(non_empty("be", value)?),
+            "async" => self.async_ = Some(non_empty("async", value)?),
+            "sync" => self.sync = Some(non_empty("sync", value)?),
+            "admin" => self.admin = Some(non_empty("admin", value)?),
+            "mem" => self.mem = Some(non_empty("mem", value)?),
+            "dev-nsid" => self.nsid = parse_u32("dev-nsid", value)?,
+            "rdonly" => self.rdonly = parse_flag("rdonly", value)?,
+            "wronly" => self.wronly = parse_flag("wronly", value)?,
+            "rdwr" => self.rdwr = parse_flag("rdwr", value)?,
+            "create" => self.create = parse_flag("create", value)?,
+            "truncate" => self.truncate = parse_flag("truncate", value)?,
+            "direct" => self.direct = parse_flag("direct", value)?,
+            "create-mode" => {
+                // xNVMe takes the mode in hex; a leading 0o picks octal.
+                self.create_mode = if let Some(o) = value.strip_prefix("0o") {
+                    u32::from_str_radix(o, 8)
+                } else {
+                    u32::from_str_radix(value.trim_start_matches("0x"), 16)
+                }
+                .map_err(|_| Error::invalid("create-mode", format!("{value:?} is not a hex (or 0o octal) mode")))?;
+            }
+            "poll-io" => self.poll_io = parse_flag("poll_io", value)?,
+            "poll-sq" => self.poll_sq = parse_flag("poll_sq", value)?,
+            "register-files" => self.register_files = parse_flag("register_files", value)?,
+            "register-buffers" => self.register_buffers = parse_flag("register_buffers", value)?,
+            "subnqn" => self.subnqn = Some(non_empty("subnqn", value)?),
+            "hostnqn" => self.hostnqn = Some(non_empty("hostnqn", value)?),
+            "admin-timeout" => self.admin_timeout = Duration::from_micros(parse_u64("admin-timeout", value)?),
+            "command-timeout" => {
+                self.command_timeout = Duration::from_micros(parse_u64("command-timeout", value)?)
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "option",
+                    format!("unknown option {name:?}; known options: {}", OPTION_NAMES.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that the access-mode flags agree.
+    pub fn validate(&self) -> Result<()> {
+        if self.rdonly && self.wronly {
+            return Err(Error::invalid("options", "rdonly and wronly both set"));
+        }
+        if self.nsid == 0 || self.nsid == u32::MAX {
+            return Err(Error::invalid(
+                "dev-nsid",
+                format!("{:#x} is not a namespace identifier (0 and 0xffffffff are reserved)", self.nsid),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether writes are allowed by the access-mode flags.
+    pub fn writable(&self) -> bool {
+        !self.rdonly
+    }
+
+    /// Whether reads are allowed by the access-mode flags.
+    pub fn readable(&self) -> bool {
+        !self.wronly
+    }
+}
+
+fn non_empty(what: &'static str, v: &str) -> Result<String> {
+    if v.is_empty() {
+        Err(Error::invalid(what, "empty value"))
+    } else {
+        Ok(v.to_string())
+    }
+}
+
+fn parse_flag(what: &'static str, v: &str) -> Result<bool> {
+    match v {
+        "" | "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::invalid(what, format!("{v:?} is not a flag value (use 1/0 or true/false)"))),
+    }
+}
+
+/// Parses a decimal or `0x`-prefixed hex number.
+pub fn parse_u64(what: &'static str, v: &str) -> Result<u64> {
+    let t = v.trim();
+    let r = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16)
+    } else {
+        t.parse::<u64>()
+    };
+    r.map_err(|_| Error::invalid(what, format!("{v:?} is not a number (decimal or 0x hex)")))
+}
+
+/// Parses a decimal or `0x`-prefixed hex number that must fit 32 bits.
+pub fn parse_u32(what: &'static str, v: &str) -> Result<u32> {
+    let n = parse_u64(what, v)?;
+    u32::try_from(n).map_err(|_| Error::invalid(what, format!("{v} does not fit in 32 bits")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_xnvme() {
+        let o = Options::default();
+        assert!(o.rdwr);
+        assert_eq!(o.nsid, 1);
+        assert_eq!(o.create_mode, 0o600);
+        assert_eq!(o.admin_timeout, Duration::from_secs(60));
+        assert_eq!(o.command_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn set_accepts_xnvme_spellings() {
+        let mut o = Options::default();
+        o.set("be", "ramdisk").unwrap();
+        o.set("--async", "thrpool").unwrap();
+        o.set("dev-nsid", "0x2").unwrap();
+        o.set("dev_nsid", "3").unwrap();
+        o.set("poll_io", "").unwrap();
+        o.set("create_mode", "1a4").unwrap();
+        o.set("admin-timeout", "1000").unwrap();
+        assert_eq!(o.be.as_deref(), Some("ramdisk"));
+        assert_eq!(o.async_.as_deref(), Some("thrpool"));
+        assert_eq!(o.nsid, 3);
+        assert!(o.poll_io);
+        assert_eq!(o.create_mode, 0o644);
+        assert_eq!(o.admin_timeout, Duration::from_millis(1));
+    }
+
+    #[test]
+    fn bad_option_names_and_values_are_named_in_the_error() {
+        let mut o = Options::default();
+        let e = o.set("bee", "x").unwrap_err().to_string();
+        assert!(e.contains("unknown option \"bee\""), "{e}");
+        let e = o.set("dev-nsid", "one").unwrap_err().to_string();
+        assert!(e.contains("dev-nsid") && e.contains("\"one\""), "{e}");
+        let e = o.set("direct", "maybe").unwrap_err().to_string();
+        assert!(e.contains("direct"), "{e}");
+        let e = o.set("dev-nsid", "0x1_0000_0000").unwrap_err().to_string();
+        assert!(e.contains("dev-nsid"), "{e}");
+    }
+
+    #[test]
+    fn validate_rejects_conflicting_modes_and_reserved_nsids() {
+        let mut o = Options { rdonly: true, wronly: true, ..Default::default() };
+        assert!(o.validate().unwrap_err().to_string().contains("rdonly and wronly"));
+        o.wronly = false;
+        o.nsid = 0;
+        assert!(o.validate().unwrap_err().to_string().contains("dev-nsid"));
+    }
+}

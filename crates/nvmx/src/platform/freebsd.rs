@@ -1,0 +1,13 @@
+//! FreeBSD: the backend configurations in priority order.
+
+use super::common;
+use crate::be::config::BackendConfig;
+
+pub use super::unix::classify_path;
+
+/// The dev interface id of this platform.
+pub const DEV_ID: &str = "freebsd";
+
+/// FreeBSD configurations, in priority order (first match wins).
+pub static CONFIGS: &[&BackendConfig] =
+    &[&common::EMU_FILE, &common::THRPOOL_FILE, &common::NIL_FILE, &common::RAMDISK, &common::RAMDISK_THRPOOL, &common::RAMDISK_EMU];

@@ -1,0 +1,380 @@
+//! Async queues.
+//!
+//! A [`Queue`] carries up to `capacity` commands in flight on one device.
+//! It owns the buffers of every in-flight command: [`Queue::submit`] takes
+//! them by value and the [`Completed`] record gives them back, so safe code
+//! can never free or touch memory the device may still write.
+//!
+//! The loop is: submit until [`Error::Busy`] (the buffers come back in the
+//! [`Rejected`]), [`Queue::poke`] to reap, take completions with
+//! [`Queue::pop`] (or have [`Queue::poke_with`] pass them to a closure),
+//! and [`Queue::drain`] at the end.
+//!
+//! Dropping a queue with commands in flight waits for them, bounded by the
+//! device's command timeout; if they still have not completed, their
+//! buffers are leaked rather than freed, because the device may write them
+//! later.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use nvmx_spec::cmd::NvmRw;
+use nvmx_spec::opcode::NvmOpcode;
+use nvmx_spec::{Command, Completion};
+
+use crate::be::{AsyncEngine, EngineParams, RawBuf};
+use crate::buf::Buffer;
+use crate::device::Device;
+use crate::error::{Error, Result};
+
+/// Largest queue capacity plus one: capacities are powers of two below 4096.
+pub const CAPACITY_LIMIT: u32 = 4096;
+
+/// A finished command with its buffers handed back.
+#[derive(Debug)]
+pub struct Completed {
+    /// The caller's tag given at submit.
+    pub tag: u64,
+    /// The completion, or why the command failed ([`Error::Status`] for a
+    /// non-success NVMe status).
+    pub result: Result<Completion>,
+    /// The data buffer, back to its owner.
+    pub data: Option<Buffer>,
+    /// The metadata buffer, back to its owner.
+    pub meta: Option<Buffer>,
+}
+
+/// A command the queue did not take, with its buffers handed back.
+#[derive(Debug)]
+pub struct Rejected {
+    /// Why ([`Error::Busy`] when the queue is full: poke and retry).
+    pub error: Error,
+    /// The data buffer.
+    pub data: Option<Buffer>,
+    /// The metadata buffer.
+    pub meta: Option<Buffer>,
+}
+
+impl From<Rejected> for Error {
+    fn from(r: Rejected) -> Error {
+        r.error
+    }
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Rejected {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    tag: u64,
+    opc: u8,
+    data: Option<Buffer>,
+    meta: Option<Buffer>,
+}
+
+/// An async queue on a device. See the [module docs](self).
+pub struct Queue {
+    // Field order matters: the engine must drop (join workers) before the
+    // slots free their buffers; `Drop` drains first anyway.
+    engine: Box<dyn AsyncEngine>,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    ready: VecDeque<Completed>,
+    capacity: u32,
+    outstanding: u32,
+    timeout: Duration,
+    dev: Device,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("engine", &self.engine.id())
+            .field("capacity", &self.capacity)
+            .field("outstanding", &self.outstanding)
+            .finish()
+    }
+}
+
+/// Checks a queue capacity: a power of two, at least 1, below 4096.
+pub fn check_capacity(capacity: u32) -> Result<()> {
+    if capacity == 0 || !capacity.is_power_of_two() || capacity >= CAPACITY_LIMIT {
+        return Err(Error::invalid(
+            "queue capacity",
+            format!("{capacity} is not a power of two between 1 and {}", CAPACITY_LIMIT / 2),
+        ));
+    }
+    Ok(())
+}
+
+impl Queue {
+    pub(crate) fn new(dev: &Device, capacity: u32) -> Result<Queue> {
+        check_capacity(capacity)?;
+        let params = EngineParams { sync: dev.sync_arc(), capacity, opts: dev.opts() };
+        let engine = (dev.config().new_engine)(&params)?;
+        Ok(Queue {
+            engine,
+            slots: (0..capacity).map(|_| Slot::default()).collect(),
+            // Pop from the end: slot 0 is handed out first.
+            free: (0..capacity).rev().collect(),
+            ready: VecDeque::with_capacity(capacity as usize),
+            capacity,
+            outstanding: 0,
+            timeout: dev.opts().command_timeout,
+            dev: dev.clone(),
+        })
+    }
+
+    /// The async interface id running this queue.
+    pub fn engine_id(&self) -> &'static str {
+        self.engine.id()
+    }
+
+    /// How many commands may be in flight at once.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// How many commands are in flight.
+    pub fn outstanding(&self) -> u32 {
+        self.outstanding
+    }
+
+    /// How many completions wait in [`Queue::pop`].
+    pub fn ready(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// The device this queue runs on.
+    pub fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// Submits a raw command with optional data and metadata buffers. The
+    /// queue owns the buffers until the command completes. `tag` comes
+    /// back in the [`Completed`] record.
+    ///
+    /// A full queue answers [`Error::Busy`]: poke, then submit again.
+    pub fn submit(
+        &mut self,
+        cmd: Command,
+        data: Option<Buffer>,
+        meta: Option<Buffer>,
+        tag: u64,
+    ) -> Result<(), Rejected> {
+        let Some(slot) = self.free.pop() else {
+            return Err(Rejected {
+                error: Error::Busy { outstanding: self.outstanding, capacity: self.capacity },
+                data,
+                meta,
+            });
+        };
+        let s = &mut self.slots[slot as usize];
+        s.tag = tag;
+        s.opc = cmd.opc;
+        s.data = data;
+        s.meta = meta;
+        let d = s.data.as_mut().map_or(RawBuf::NONE, Buffer::raw_parts);
+        let m = s.meta.as_mut().map_or(RawBuf::NONE, Buffer::raw_parts);
+        let mut cmd = cmd;
+        if cmd.nsid == 0 {
+            cmd.nsid = self.dev.nsid();
+        }
+        // SAFETY: the buffers now live in slot `slot`, which the queue
+        // neither reads nor frees until the engine reports that slot, and the
+        // slot was free, so it is not in flight.
+        match unsafe { self.engine.submit(slot, &cmd, d, m) } {
+            Ok(()) => {
+                self.outstanding += 1;
+                Ok(())
+            }
+            Err(error) => {
+                let s = &mut self.slots[slot as usize];
+                let (data, meta) = (s.data.take(), s.meta.take());
+                self.free.push(slot);
+                Err(Rejected { error, data, meta })
+            }
+        }
+    }
+
+    /// Reaps up to `max` completions (0: all that are ready) without
+    /// blocking, into the ready list read by [`Queue::pop`]. Returns how
+    /// many were reaped.
+    pub fn poke(&mut self, max: u32) -> Result<u32> {
+        let mut reaped = std::mem::take(&mut self.ready);
+        let r = self.engine_poke(max, &mut |c| reaped.push_back(c));
+        self.ready = reaped;
+        r
+    }
+
+    /// Like [`Queue::poke`], but passes each completion to `f` instead of
+    /// keeping it.
+    pub fn poke_with(&mut self, max: u32, mut f: impl FnMut(Completed)) -> Result<u32> {
+        // Completions an earlier `poke` kept go first, in order.
+        while let Some(c) = self.ready.pop_front() {
+            f(c);
+        }
+        self.engine_poke(max, &mut f)
+    }
+
+    fn engine_poke(&mut self, max: u32, f: &mut dyn FnMut(Completed)) -> Result<u32> {
+        let (engine, mut rest) = self.split();
+        engine.poke(max, &mut |slot, res| f(rest.finish_slot(slot, res)))
+    }
+
+    /// Takes the oldest reaped completion.
+    pub fn pop(&mut self) -> Option<Completed> {
+        self.ready.pop_front()
+    }
+
+    /// Blocks until at least one command completes (or the command timeout
+    /// passes: [`Error::Timeout`]), then reaps what is ready.
+    pub fn wait(&mut self) -> Result<u32> {
+        if self.outstanding == 0 {
+            return Ok(0);
+        }
+        let n = self.poke(0)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout { what: "a command completion", millis: self.timeout.as_millis() as u64 });
+            }
+            let mut reaped = std::mem::take(&mut self.ready);
+            let r = {
+                let (engine, mut rest) = self.split();
+                engine.wait(left.min(Duration::from_millis(100)), &mut |slot, res| {
+                    reaped.push_back(rest.finish_slot(slot, res))
+                })
+            };
+            self.ready = reaped;
+            let n = r?;
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Waits until no command is in flight; the completions stay readable
+    /// through [`Queue::pop`]. Returns how many were reaped.
+    pub fn drain(&mut self) -> Result<u32> {
+        let mut total = 0;
+        while self.outstanding > 0 {
+            total += self.wait()?;
+        }
+        Ok(total)
+    }
+
+    fn split(&mut self) -> (&mut dyn AsyncEngine, SlotTable<'_>) {
+        (
+            &mut *self.engine,
+            SlotTable { slots: &mut self.slots, free: &mut self.free, outstanding: &mut self.outstanding },
+        )
+    }
+
+    // --- typed submissions -------------------------------------------------
+
+    /// Submits an NVM Read of `nlb + 1` blocks at `slba` into `data`.
+    pub fn read(&mut self, slba: u64, nlb: u16, data: Buffer, meta: Option<Buffer>, tag: u64) -> Result<(), Rejected> {
+        self.submit_rw(NvmOpcode::READ.0, slba, nlb, data, meta, tag)
+    }
+
+    /// Submits an NVM Write of `nlb + 1` blocks at `slba` from `data`.
+    pub fn write(&mut self, slba: u64, nlb: u16, data: Buffer, meta: Option<Buffer>, tag: u64) -> Result<(), Rejected> {
+        self.submit_rw(NvmOpcode::WRITE.0, slba, nlb, data, meta, tag)
+    }
+
+    fn submit_rw(&mut self, opc: u8, slba: u64, nlb: u16, data: Buffer, meta: Option<Buffer>, tag: u64) -> Result<(), Rejected> {
+        if let Err(error) = self.dev.check_lba_io(slba, nlb, data.len(), meta.as_ref().map(|m| m.len())) {
+            return Err(Rejected { error, data: Some(data), meta });
+        }
+        let cmd = NvmRw { opc, nsid: self.dev.nsid(), slba, nlb, ..Default::default() }.to_command();
+        self.submit(cmd, Some(data), meta, tag)
+    }
+}
+
+/// The slot bookkeeping, borrowed apart from the engine so the engine can
+/// report into it while being polled.
+struct SlotTable<'a> {
+    slots: &'a mut [Slot],
+    free: &'a mut Vec<u32>,
+    outstanding: &'a mut u32,
+}
+
+impl SlotTable<'_> {
+    fn finish_slot(&mut self, slot: u32, res: Result<Completion>) -> Completed {
+        let Some(s) = self.slots.get_mut(slot as usize) else {
+            // An engine reporting a slot it was never given is a bug in the
+            // engine; surface it instead of corrupting the table.
+            return Completed {
+                tag: u64::MAX,
+                result: Err(Error::QueueFailed(format!("engine reported unknown slot {slot}"))),
+                data: None,
+                meta: None,
+            };
+        };
+        let opc = s.opc;
+        let out = Completed {
+            tag: s.tag,
+            result: res.and_then(|c| Error::check(opc, c)),
+            data: s.data.take(),
+            meta: s.meta.take(),
+        };
+        self.free.push(slot);
+        *self.outstanding -= 1;
+        out
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        if self.outstanding == 0 {
+            return;
+        }
+        let deadline = Instant::now() + self.timeout;
+        while self.outstanding > 0 && Instant::now() < deadline {
+            let (engine, mut rest) = self.split();
+            match engine.wait(Duration::from_millis(100), &mut |slot, res| drop(rest.finish_slot(slot, res))) {
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        if self.outstanding > 0 {
+            // The device may still write these buffers: leak them and the
+            // engine rather than free memory under it.
+            for s in self.slots.iter_mut() {
+                std::mem::forget(s.data.take());
+                std::mem::forget(s.meta.take());
+            }
+            let engine = std::mem::replace(&mut self.engine, Box::new(Leaked));
+            std::mem::forget(engine);
+        }
+    }
+}
+
+/// Stands in for a leaked engine during drop.
+struct Leaked;
+
+impl AsyncEngine for Leaked {
+    fn id(&self) -> &'static str {
+        "leaked"
+    }
+    unsafe fn submit(&mut self, _: u32, _: &Command, _: RawBuf, _: RawBuf) -> Result<()> {
+        Err(Error::QueueFailed("queue is being dropped".into()))
+    }
+    fn poke(&mut self, _: u32, _: &mut crate::be::EngineSink<'_>) -> Result<u32> {
+        Ok(0)
+    }
+}

@@ -1,0 +1,262 @@
+//! The conformance suite: the same behaviour asserted on every backend
+//! configuration that runs here (ramdisk and files, each async engine).
+
+mod common;
+
+use std::io::{IoSlice, IoSliceMut};
+
+use nvmx::buf::{fill_random, first_difference};
+use nvmx::spec::status::{sc, sc_media, sct};
+use nvmx::{Error, Queue};
+
+fn each(mut f: impl FnMut(&common::Target, &nvmx::Device)) {
+    for t in common::targets() {
+        let dev = t.open();
+        assert_eq!(dev.config().name, t.be, "selected the configuration asked for");
+        f(&t, &dev);
+    }
+}
+
+#[test]
+fn sync_write_read_compare_round_trip() {
+    each(|t, dev| {
+        let g = dev.geometry().unwrap().clone();
+        for (slba, nlb) in [(0u64, 0u16), (1, 7), (100, 63)] {
+            let n = (usize::from(nlb) + 1) * g.lba_nbytes as usize;
+            let mut data = vec![0u8; n];
+            fill_random(&mut data, slba ^ u64::from(nlb));
+            dev.write(slba, nlb, &data, None).unwrap();
+            let mut back = vec![0u8; n];
+            dev.read(slba, nlb, &mut back, None).unwrap();
+            assert_eq!(first_difference(&data, &back), None, "{} slba {slba} nlb {nlb}", t.be);
+            dev.compare(slba, nlb, &data, None).unwrap();
+            data[n / 2] ^= 0xff;
+            let e = dev.compare(slba, nlb, &data, None).unwrap_err();
+            let st = e.status().unwrap_or_else(|| panic!("{}: compare gave {e}", t.be));
+            assert_eq!((st.sct, st.sc), (sct::MEDIA, sc_media::COMPARE_FAILURE), "{}", t.be);
+        }
+    });
+}
+
+#[test]
+fn vectored_write_then_read_scatters_in_order() {
+    each(|t, dev| {
+        let bs = dev.geometry().unwrap().lba_nbytes as usize;
+        let mut a = vec![0u8; bs];
+        let mut b = vec![0u8; 3 * bs];
+        fill_random(&mut a, 1);
+        fill_random(&mut b, 2);
+        dev.writev(10, 3, &[IoSlice::new(&a), IoSlice::new(&b)], None).unwrap();
+        let mut whole = vec![0u8; 4 * bs];
+        dev.read(10, 3, &mut whole, None).unwrap();
+        assert_eq!(&whole[..bs], &a[..], "{}", t.be);
+        assert_eq!(&whole[bs..], &b[..], "{}", t.be);
+        let (mut x, mut y) = (vec![0u8; 2 * bs], vec![0u8; 2 * bs]);
+        dev.readv(10, 3, &mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)], None).unwrap();
+        assert_eq!([x, y].concat(), whole, "{}", t.be);
+        let e = dev.writev(10, 3, &[IoSlice::new(&a)], None).unwrap_err().to_string();
+        assert!(e.contains("shorter") || e.contains("exactly"), "{}: {e}", t.be);
+    });
+}
+
+#[test]
+fn write_zeroes_and_deallocate_read_back_zeroes() {
+    each(|t, dev| {
+        let bs = dev.geometry().unwrap().lba_nbytes as usize;
+        let data = vec![0xa5u8; 8 * bs];
+        dev.write(20, 7, &data, None).unwrap();
+        dev.write_zeroes(20, 3).unwrap();
+        let mut back = vec![0xffu8; 8 * bs];
+        dev.read(20, 7, &mut back, None).unwrap();
+        assert!(back[..4 * bs].iter().all(|&x| x == 0), "{}: write zeroes", t.be);
+        assert!(back[4 * bs..].iter().all(|&x| x == 0xa5), "{}: beyond the range untouched", t.be);
+        dev.dsm(&[(24, 4)], true).unwrap();
+        dev.read(20, 7, &mut back, None).unwrap();
+        assert!(back.iter().all(|&x| x == 0), "{}: deallocated blocks read as zeroes", t.be);
+        dev.flush().unwrap();
+    });
+}
+
+#[test]
+fn out_of_range_and_oversized_transfers_are_refused_before_the_device() {
+    each(|t, dev| {
+        let g = dev.geometry().unwrap().clone();
+        let bs = g.lba_nbytes as usize;
+        let mut buf = vec![0u8; bs];
+        if dev.dtype() != nvmx::DevType::FsFile {
+            let e = dev.read(g.nsect, 0, &mut buf, None).unwrap_err().to_string();
+            assert!(e.contains("LBA range") && e.contains("exceeds"), "{}: {e}", t.be);
+        }
+        let e = dev.read(u64::MAX, 0, &mut buf, None).unwrap_err().to_string();
+        assert!(e.contains("LBA range"), "{}: {e}", t.be);
+        let e = dev.read(0, 1, &mut buf, None).unwrap_err().to_string();
+        assert!(e.contains("shorter than 2 blocks"), "{}: {e}", t.be);
+        let blocks = g.mdts_nbytes as usize / bs + 1;
+        let mut big = vec![0u8; blocks * bs];
+        let e = dev.read(0, (blocks - 1) as u16, &mut big, None).unwrap_err().to_string();
+        assert!(e.contains("MDTS"), "{}: {e}", t.be);
+    });
+}
+
+#[test]
+fn raw_read_beyond_the_end_answers_lba_out_of_range() {
+    each(|t, dev| {
+        let g = dev.geometry().unwrap().clone();
+        let mut buf = vec![0u8; g.lba_nbytes as usize];
+        let mut cmd = nvmx::spec::cmd::NvmRw { opc: 0x02, nsid: 1, slba: g.nsect, nlb: 0, ..Default::default() }
+            .to_command();
+        let e = dev.cmd_io(&mut cmd, nvmx::be::DataBuf::In(&mut buf), nvmx::be::DataBuf::None).unwrap_err();
+        let st = e.status().unwrap_or_else(|| panic!("{}: {e}", t.be));
+        assert_eq!((st.sct, st.sc), (sct::GENERIC, sc::LBA_OUT_OF_RANGE), "{}", t.be);
+    });
+}
+
+fn roundtrip_async(t: &common::Target, q: &mut Queue, nblocks: u64) {
+    let dev = q.device().clone();
+    let bs = dev.geometry().unwrap().lba_nbytes as usize;
+    // Write every block through the queue, one command each, keeping the
+    // queue full; then read them all back and compare.
+    let mut next = 0;
+    while next < nblocks || q.outstanding() > 0 {
+        while next < nblocks {
+            let mut b = dev.alloc(bs).unwrap();
+            fill_random(&mut b, next);
+            match q.write(next, 0, b, None, next) {
+                Ok(()) => next += 1,
+                Err(r) => {
+                    assert!(matches!(r.error, Error::Busy { .. }), "{}: {}", t.be, r.error);
+                    assert!(r.data.is_some(), "busy hands the buffer back");
+                    break;
+                }
+            }
+        }
+        q.poke(0).unwrap();
+        while let Some(c) = q.pop() {
+            c.result.unwrap();
+        }
+        if q.outstanding() == q.capacity() {
+            q.wait().unwrap();
+        }
+    }
+    q.drain().unwrap();
+    while let Some(c) = q.pop() {
+        c.result.unwrap();
+    }
+    for lba in 0..nblocks {
+        q.read(lba, 0, dev.alloc(bs).unwrap(), None, lba).unwrap();
+        if q.outstanding() == q.capacity() {
+            q.drain().unwrap();
+        }
+        while let Some(c) = q.pop() {
+            let data = c.data.expect("buffer comes back");
+            c.result.unwrap();
+            let mut want = vec![0u8; bs];
+            fill_random(&mut want, c.tag);
+            if t.moves_data {
+                assert_eq!(first_difference(&data, &want), None, "{}: lba {}", t.be, c.tag);
+            }
+        }
+    }
+    q.drain().unwrap();
+    while let Some(c) = q.pop() {
+        let data = c.data.expect("buffer comes back");
+        c.result.unwrap();
+        let mut want = vec![0u8; bs];
+        fill_random(&mut want, c.tag);
+        if t.moves_data {
+            assert_eq!(first_difference(&data, &want), None, "{}: lba {}", t.be, c.tag);
+        }
+    }
+}
+
+#[test]
+fn async_queue_writes_and_reads_back_every_block() {
+    each(|t, dev| {
+        for cap in [1, 8, 64] {
+            let mut q = dev.queue(cap).unwrap();
+            assert_eq!(q.engine_id(), dev.config().async_id);
+            roundtrip_async(t, &mut q, 200);
+            assert_eq!(q.outstanding(), 0);
+        }
+    });
+}
+
+#[test]
+fn full_queue_is_busy_and_hands_buffers_back_then_recovers_after_poke() {
+    each(|t, dev| {
+        let bs = dev.geometry().unwrap().lba_nbytes as usize;
+        let mut q = dev.queue(4).unwrap();
+        for i in 0..4 {
+            q.read(i, 0, dev.alloc(bs).unwrap(), None, i).unwrap();
+        }
+        let mut mine = dev.alloc(bs).unwrap();
+        mine.fill("z").unwrap();
+        let r = q.write(9, 0, mine, None, 99).unwrap_err();
+        assert!(matches!(r.error, Error::Busy { outstanding: 4, capacity: 4 }), "{}: {}", t.be, r.error);
+        assert!(r.to_string().contains("poke"), "the message says what to do");
+        let mine = r.data.expect("buffer handed back");
+        assert!(mine.iter().all(|&c| c == b'z'), "untouched");
+        q.drain().unwrap();
+        assert_eq!(q.ready(), 4);
+        q.write(9, 0, mine, None, 99).unwrap();
+        let mut seen = Vec::new();
+        q.drain().unwrap();
+        q.poke_with(0, |c| seen.push(c.tag)).unwrap();
+        assert_eq!(seen, [0, 1, 2, 3, 99], "{}: completions in order, callback sees them all", t.be);
+    });
+}
+
+#[test]
+fn dropping_queues_and_devices_with_commands_in_flight_is_safe() {
+    each(|t, dev| {
+        let bs = dev.geometry().unwrap().lba_nbytes as usize;
+        {
+            let mut q = dev.queue(32).unwrap();
+            for i in 0..32 {
+                let mut b = dev.alloc(bs).unwrap();
+                b.fill("q").unwrap();
+                q.write(i, 0, b, None, i).unwrap();
+            }
+            assert_eq!(q.outstanding(), 32);
+            // The queue outlives its device handle: the device stays open.
+            drop(dev.clone());
+        }
+        if t.moves_data {
+            // The writes were completed, not lost, when the queue dropped.
+            let mut back = vec![0u8; 32 * bs];
+            dev.read(0, 31, &mut back, None).unwrap();
+            assert!(back.iter().all(|&c| c == b'q'), "{}", t.be);
+        }
+    });
+}
+
+#[test]
+fn bad_queue_capacities_are_named() {
+    each(|t, dev| {
+        for cap in [0, 3, 4096, 100_000] {
+            let e = dev.queue(cap).unwrap_err().to_string();
+            assert!(e.contains("queue capacity") && e.contains(&cap.to_string()), "{}: {e}", t.be);
+        }
+        assert_eq!(dev.queue(2048).unwrap().capacity(), 2048);
+    });
+}
+
+#[test]
+fn async_errors_come_back_with_the_status_and_the_buffer() {
+    each(|t, dev| {
+        if !t.moves_data {
+            return;
+        }
+        let g = dev.geometry().unwrap().clone();
+        let mut q = dev.queue(2).unwrap();
+        let cmd = nvmx::spec::cmd::NvmRw { opc: 0x02, nsid: 1, slba: g.nsect + 10, nlb: 0, ..Default::default() }
+            .to_command();
+        q.submit(cmd, Some(dev.alloc(g.lba_nbytes as usize).unwrap()), None, 7).unwrap();
+        q.drain().unwrap();
+        let c = q.pop().unwrap();
+        assert_eq!(c.tag, 7);
+        assert!(c.data.is_some());
+        let st = c.result.unwrap_err().status().expect("an NVMe status");
+        assert_eq!(st.sc, sc::LBA_OUT_OF_RANGE, "{}", t.be);
+    });
+}

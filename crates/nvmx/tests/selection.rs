@@ -1,0 +1,117 @@
+//! Backend selection: which configuration a URI and options pick, and what
+//! the error says when none fits.
+
+mod common;
+
+use nvmx::{Caps, Device, Error, Options};
+
+fn opts(pairs: &[(&str, &str)]) -> Options {
+    let mut o = Options::default();
+    for (k, v) in pairs {
+        o.set(k, v).unwrap();
+    }
+    o
+}
+
+#[test]
+fn defaults_pick_the_first_configuration_for_each_kind() {
+    let d = Device::open("8MiB", &Options::default()).unwrap();
+    assert_eq!(d.config().name, "ramdisk");
+    assert_eq!(d.ident().dtype, nvmx::DevType::Ramdisk);
+    let f = common::temp_file("sel", 1 << 20);
+    let d = Device::open(f.0.to_str().unwrap(), &Options::default()).unwrap();
+    assert_eq!(d.config().name, "emu_file");
+    assert_eq!(d.ident().dtype, nvmx::DevType::FsFile);
+}
+
+#[test]
+fn naming_an_async_interface_picks_the_configuration_that_fits_the_uri() {
+    let f = common::temp_file("sel", 1 << 20);
+    let path = f.0.to_str().unwrap();
+    let d = Device::open(path, &opts(&[("async", "thrpool")])).unwrap();
+    assert_eq!(d.config().name, "thrpool_file");
+    let d = Device::open("8MiB", &opts(&[("async", "thrpool")])).unwrap();
+    assert_eq!(d.config().name, "ramdisk_thrpool");
+    let d = Device::open("8MiB", &opts(&[("async", "emu")])).unwrap();
+    assert_eq!(d.config().name, "ramdisk_emu");
+}
+
+#[test]
+fn chosen_interface_names_are_written_back_into_the_options() {
+    let d = Device::open("8MiB", &opts(&[("async", "emu")])).unwrap();
+    let o = d.opts();
+    assert_eq!(o.be.as_deref(), Some("ramdisk_emu"));
+    assert_eq!(o.sync.as_deref(), Some("ramdisk"));
+    assert_eq!(o.admin.as_deref(), Some("ramdisk"));
+    assert_eq!(o.mem.as_deref(), Some("heap"));
+    let ids = d.backend_ids();
+    assert_eq!((ids.be, ids.async_id, ids.caps), ("ramdisk_emu", "emu", Caps::RAMDISK));
+}
+
+#[test]
+fn unknown_names_are_rejected_with_the_known_ones_listed() {
+    let e = Device::open("8MiB", &opts(&[("be", "io_urin")])).unwrap_err().to_string();
+    assert!(e.contains("\"io_urin\"") && e.contains("ramdisk") && e.contains("emu_file"), "{e}");
+    let e = Device::open("8MiB", &opts(&[("async", "nope")])).unwrap_err().to_string();
+    assert!(e.contains("async interface") && e.contains("thrpool"), "{e}");
+    let e = Device::open("8MiB", &opts(&[("mem", "hugepage")])).unwrap_err().to_string();
+    assert!(e.contains("mem interface") && e.contains("heap"), "{e}");
+}
+
+#[test]
+fn a_configuration_that_does_not_fit_the_uri_says_why() {
+    let f = common::temp_file("sel", 1 << 20);
+    let e = Device::open(f.0.to_str().unwrap(), &opts(&[("be", "ramdisk")])).unwrap_err();
+    let Error::NoBackend { tried, .. } = &e else { panic!("{e}") };
+    assert_eq!(tried.len(), 1, "only the configuration named by --be is listed: {e}");
+    assert_eq!(tried[0].config, "ramdisk");
+    assert!(tried[0].reason.contains("serves RAMDISK, the URI is FILE"), "{e}");
+    let e = Device::open("8MiB", &opts(&[("sync", "psync")])).unwrap_err().to_string();
+    assert!(e.contains("emu_file: serves FILE, the URI is RAMDISK"), "{e}");
+    assert!(!e.contains("ramdisk_emu"), "configurations excluded by --sync are not listed: {e}");
+}
+
+#[test]
+fn missing_paths_directories_and_creation() {
+    let dir = std::env::temp_dir().join(format!("nvmx-sel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing.img");
+    let e = Device::open(missing.to_str().unwrap(), &Options::default()).unwrap_err().to_string();
+    assert!(e.starts_with("open ") && e.contains("missing.img"), "{e}");
+    let e = Device::open(dir.to_str().unwrap(), &Options::default()).unwrap_err().to_string();
+    assert!(e.contains("is a directory"), "{e}");
+    let d = Device::open(missing.to_str().unwrap(), &opts(&[("create", "1")])).unwrap();
+    assert_eq!(d.geometry().unwrap().nsect, 0, "a new file is an empty namespace");
+    d.write(0, 1, &[7u8; 1024], None).unwrap();
+    assert_eq!(std::fs::metadata(&missing).unwrap().len(), 1024, "writes grow the file");
+    drop(d);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn zero_length_file_opens_and_reads_answer_out_of_range() {
+    let f = common::temp_file("zero", 0);
+    let d = Device::open(f.0.to_str().unwrap(), &Options::default()).unwrap();
+    assert_eq!(d.geometry().unwrap().nsect, 0);
+    let mut b = [0u8; 512];
+    let e = d.read(0, 0, &mut b, None).unwrap_err();
+    assert_eq!(e.status().map(|s| s.sc), Some(nvmx::spec::status::sc::LBA_OUT_OF_RANGE), "{e}");
+}
+
+#[test]
+fn read_only_files_refuse_writes_with_the_os_error() {
+    let f = common::temp_file("ro", 4096);
+    let d = Device::open(f.0.to_str().unwrap(), &opts(&[("rdonly", "1")])).unwrap();
+    let e = d.write(0, 0, &[1u8; 512], None).unwrap_err().to_string();
+    assert!(e.starts_with("pwrite "), "{e}");
+}
+
+#[test]
+fn reserved_nsids_are_refused() {
+    for nsid in ["0", "0xffffffff"] {
+        let e = Device::open("8MiB", &opts(&[("dev-nsid", nsid)])).unwrap_err().to_string();
+        assert!(e.contains("dev-nsid"), "{e}");
+    }
+    let e = Device::open("8MiB", &opts(&[("dev-nsid", "2")])).unwrap_err().to_string();
+    assert!(e.contains("dev-nsid") || e.contains("nsid"), "{e}");
+}
