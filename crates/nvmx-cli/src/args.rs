@@ -31,7 +31,11 @@ pub struct DevArgs {
     pub mem: Option<String>,
     /// Namespace to open on a controller or PCIe device (default 1); not the
     /// nsid placed in a command (that is --nsid).
-    #[arg(long = "dev-nsid", value_name = "NSID", help_heading = "Backend options")]
+    #[arg(
+        long = "dev-nsid",
+        value_name = "NSID",
+        help_heading = "Backend options"
+    )]
     pub dev_nsid: Option<String>,
     /// Open read-only.
     #[arg(long, help_heading = "Open options")]
@@ -52,7 +56,12 @@ pub struct DevArgs {
     #[arg(long, help_heading = "Open options")]
     pub direct: bool,
     /// Mode bits of a created file, in hex (default 0x180, i.e. 0600).
-    #[arg(long = "create-mode", alias = "create_mode", value_name = "HEX", help_heading = "Open options")]
+    #[arg(
+        long = "create-mode",
+        alias = "create_mode",
+        value_name = "HEX",
+        help_heading = "Open options"
+    )]
     pub create_mode: Option<String>,
     /// Polled completions (io_uring IOPOLL).
     #[arg(long = "poll_io", help_heading = "Open options")]
@@ -194,7 +203,11 @@ mod tests {
         assert_eq!(num_u64("0x2A"), Ok(42));
         assert_eq!(num_u64("0X2a"), Ok(42));
         assert_eq!(num_u64("18446744073709551615"), Ok(u64::MAX));
-        assert!(num_u64("18446744073709551616").unwrap_err().contains("64 bits"));
+        assert!(
+            num_u64("18446744073709551616")
+                .unwrap_err()
+                .contains("64 bits")
+        );
         assert!(num_u64("zz").unwrap_err().contains("not a number"));
         assert!(num_u64("0x").is_err());
         assert!(num_u64("").is_err());
@@ -223,7 +236,15 @@ mod tests {
         assert_eq!(o.nsid, 2);
         assert!(o.rdonly && !o.rdwr && o.poll_io);
         assert_eq!(o.create_mode, 0o644);
-        let bad = DevArgs { dev_nsid: Some("one".into()), ..Default::default() };
-        assert!(bad.to_options().unwrap_err().to_string().contains("dev-nsid"));
+        let bad = DevArgs {
+            dev_nsid: Some("one".into()),
+            ..Default::default()
+        };
+        assert!(
+            bad.to_options()
+                .unwrap_err()
+                .to_string()
+                .contains("dev-nsid")
+        );
     }
 }

@@ -8,9 +8,9 @@ use clap::Args;
 use nvmx::Device;
 use nvmx::be::DataBuf;
 use nvmx_spec::identify::{
-    Cns, ControllerList, IDENTIFY_NBYTES, Identify, IdentifyController, IdentifyKvNamespace, IdentifyNamespace,
-    IdentifyNvmController, IdentifyNvmNamespace, IdentifyZonedController, IdentifyZonedNamespace,
-    IoCommandSetVectors, NamespaceList, NsIdDescriptorIter,
+    Cns, ControllerList, IDENTIFY_NBYTES, Identify, IdentifyController, IdentifyKvNamespace,
+    IdentifyNamespace, IdentifyNvmController, IdentifyNvmNamespace, IdentifyZonedController,
+    IdentifyZonedNamespace, IoCommandSetVectors, NamespaceList, NsIdDescriptorIter,
 };
 use nvmx_spec::opcode::Csi;
 use serde::Serialize;
@@ -96,14 +96,16 @@ fn cns_takes_nsid(cns: Cns) -> bool {
 fn run(dev: &Device, idfy: &Identify) -> CliResult<nvmx::Buffer> {
     let mut buf = dev.alloc(IDENTIFY_NBYTES)?;
     let mut cmd = idfy.to_command();
-    dev.cmd_admin(&mut cmd, DataBuf::In(&mut buf[..])).map_err(|e| CliError::command("identify", e))?;
+    dev.cmd_admin(&mut cmd, DataBuf::In(&mut buf[..]))
+        .map_err(|e| CliError::command("identify", e))?;
     Ok(buf)
 }
 
 /// Writes the raw data to `--data-output` when given.
 fn save(p: &Printer, path: Option<&Path>, data: &[u8]) -> CliResult {
     if let Some(path) = path {
-        std::fs::write(path, data).map_err(|e| CliError::file("writing --data-output", path, &e))?;
+        std::fs::write(path, data)
+            .map_err(|e| CliError::file("writing --data-output", path, &e))?;
         p.comment(&format!("wrote {} bytes to {}", data.len(), path.display()))?;
     }
     Ok(())
@@ -111,9 +113,12 @@ fn save(p: &Printer, path: Option<&Path>, data: &[u8]) -> CliResult {
 
 /// Reads a structure from the Identify data.
 fn decode<T: FromBytes>(buf: &[u8]) -> CliResult<T> {
-    T::read_from_prefix(buf)
-        .map(|(v, _)| v)
-        .map_err(|_| CliError::new(format!("identify returned {} bytes, fewer than the structure needs", buf.len())))
+    T::read_from_prefix(buf).map(|(v, _)| v).map_err(|_| {
+        CliError::new(format!(
+            "identify returned {} bytes, fewer than the structure needs",
+            buf.len()
+        ))
+    })
 }
 
 /// Prints `value` under the top-level key `key`.
@@ -134,12 +139,24 @@ fn header(p: &Printer, idfy: &Identify) -> CliResult {
 /// `nvmx idfy URI --cns N`.
 pub fn idfy(p: &Printer, a: &IdfyArgs) -> CliResult {
     if a.uuid > 0x7f {
-        return Err(CliError::new(format!("invalid --uuid: {} is not a UUID index (0-127)", a.uuid)));
+        return Err(CliError::new(format!(
+            "invalid --uuid: {} is not a UUID index (0-127)",
+            a.uuid
+        )));
     }
     let dev = a.dev.open(&a.uri.uri)?;
     let cns = Cns(a.cns);
-    let nsid = a.nsid.unwrap_or(if cns_takes_nsid(cns) { dev.nsid() } else { 0 });
-    let cmd = Identify { nsid, cns, cntid: a.cntid, cnssi: a.setid, csi: Csi(a.csi), uuid: a.uuid };
+    let nsid = a
+        .nsid
+        .unwrap_or(if cns_takes_nsid(cns) { dev.nsid() } else { 0 });
+    let cmd = Identify {
+        nsid,
+        cns,
+        cntid: a.cntid,
+        cnssi: a.setid,
+        csi: Csi(a.csi),
+        uuid: a.uuid,
+    };
     let buf = run(&dev, &cmd)?;
     header(p, &cmd)?;
     save(p, a.out.data_output.as_deref(), &buf)?;
@@ -150,13 +167,29 @@ pub fn idfy(p: &Printer, a: &IdfyArgs) -> CliResult {
 /// as a summary with a hex dump when nvmx does not decode it.
 fn print_decoded(p: &Printer, cmd: &Identify, buf: &[u8]) -> CliResult {
     match (cmd.cns, cmd.csi) {
-        (Cns::NAMESPACE | Cns::ALLOCATED_NAMESPACE, _) => print_keyed(p, "idfy_ns", decode::<IdentifyNamespace>(buf)?),
-        (Cns::CONTROLLER, _) => print_keyed(p, "idfy_ctrlr", decode::<IdentifyController>(buf)?),
-        (Cns::ACTIVE_NSID_LIST | Cns::CSI_ACTIVE_NSID_LIST | Cns::ALLOCATED_NSID_LIST | Cns::CSI_ALLOCATED_NSID_LIST, _) => {
-            let list = decode::<NamespaceList>(buf)?;
-            print_keyed(p, "idfy_nslist", list.iter().map(|n| Hex(n.into())).collect::<Vec<_>>())
+        (Cns::NAMESPACE | Cns::ALLOCATED_NAMESPACE, _) => {
+            print_keyed(p, "idfy_ns", decode::<IdentifyNamespace>(buf)?)
         }
-        (Cns::NS_ID_DESCRIPTOR_LIST, _) => print_keyed(p, "idfy_nsdescr", NsIdDescriptorIter::new(buf).collect::<Vec<_>>()),
+        (Cns::CONTROLLER, _) => print_keyed(p, "idfy_ctrlr", decode::<IdentifyController>(buf)?),
+        (
+            Cns::ACTIVE_NSID_LIST
+            | Cns::CSI_ACTIVE_NSID_LIST
+            | Cns::ALLOCATED_NSID_LIST
+            | Cns::CSI_ALLOCATED_NSID_LIST,
+            _,
+        ) => {
+            let list = decode::<NamespaceList>(buf)?;
+            print_keyed(
+                p,
+                "idfy_nslist",
+                list.iter().map(|n| Hex(n.into())).collect::<Vec<_>>(),
+            )
+        }
+        (Cns::NS_ID_DESCRIPTOR_LIST, _) => print_keyed(
+            p,
+            "idfy_nsdescr",
+            NsIdDescriptorIter::new(buf).collect::<Vec<_>>(),
+        ),
         (Cns::CSI_NAMESPACE | Cns::CSI_NS_ALLOCATED, Csi::NVM) => {
             print_keyed(p, "idfy_nvm_ns", decode::<IdentifyNvmNamespace>(buf)?)
         }
@@ -166,10 +199,14 @@ fn print_decoded(p: &Printer, cmd: &Identify, buf: &[u8]) -> CliResult {
         (Cns::CSI_NAMESPACE | Cns::CSI_NS_ALLOCATED, Csi::KV) => {
             print_keyed(p, "idfy_kv_ns", decode::<IdentifyKvNamespace>(buf)?)
         }
-        (Cns::CSI_CONTROLLER, Csi::NVM) => print_keyed(p, "idfy_nvm_ctrlr", decode::<IdentifyNvmController>(buf)?),
-        (Cns::CSI_CONTROLLER, Csi::ZONED) => {
-            print_keyed(p, "idfy_zoned_ctrlr", decode::<IdentifyZonedController>(buf)?)
+        (Cns::CSI_CONTROLLER, Csi::NVM) => {
+            print_keyed(p, "idfy_nvm_ctrlr", decode::<IdentifyNvmController>(buf)?)
         }
+        (Cns::CSI_CONTROLLER, Csi::ZONED) => print_keyed(
+            p,
+            "idfy_zoned_ctrlr",
+            decode::<IdentifyZonedController>(buf)?,
+        ),
         (Cns::NS_CONTROLLER_LIST | Cns::CONTROLLER_LIST, _) => {
             print_keyed(p, "idfy_ctrlrlist", decode::<ControllerList>(buf)?)
         }
@@ -185,7 +222,10 @@ fn print_decoded(p: &Printer, cmd: &Identify, buf: &[u8]) -> CliResult {
                 .iter()
                 .enumerate()
                 .filter(|(_, bits)| **bits != 0)
-                .map(|(index, &bits)| Combination { index, iocsc: Hex(bits) })
+                .map(|(index, &bits)| Combination {
+                    index,
+                    iocsc: Hex(bits),
+                })
                 .collect();
             print_keyed(p, "idfy_cs", used)
         }
@@ -253,7 +293,10 @@ mod tests {
         let b: Vec<u8> = (0u8..20).collect();
         let d = hexdump(&b);
         assert_eq!(d.len(), 2);
-        assert_eq!(d[0], "0000: 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f");
+        assert_eq!(
+            d[0],
+            "0000: 00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"
+        );
         assert_eq!(d[1], "0010: 10 11 12 13");
         assert!(hexdump(&[]).is_empty());
     }

@@ -21,7 +21,9 @@ pub fn enumerate(p: &Printer, dev: &DevArgs) -> CliResult {
     struct Enumeration {
         nvmx_enumeration: Vec<IdentView>,
     }
-    p.print(&Enumeration { nvmx_enumeration: Vec::new() })?;
+    p.print(&Enumeration {
+        nvmx_enumeration: Vec::new(),
+    })?;
     Ok(())
 }
 
@@ -114,7 +116,11 @@ pub fn print_dev(p: &Printer, dev: &Device) -> CliResult {
                 sync: IdView { id: ids.sync },
                 async_: IdView { id: ids.async_id },
                 mem: IdView { id: ids.mem },
-                attr: AttrView { name: ids.be, descr: ids.descr, caps: Hex(ids.caps.0.into()) },
+                attr: AttrView {
+                    name: ids.be,
+                    descr: ids.descr,
+                    caps: Hex(ids.caps.0.into()),
+                },
             },
             opts: OptsView {
                 be: opts.be.clone(),

@@ -164,10 +164,18 @@ impl Sizes {
     fn check(dev: &Device, r: Range) -> CliResult<(Geometry, Sizes)> {
         let g = dev.geometry()?.clone();
         let data = r.nblocks() * u64::from(g.lba_nbytes);
-        let meta = (g.nbytes_oob > 0 && !g.lba_extended).then(|| r.nblocks() * u64::from(g.nbytes_oob));
-        let too_big = || CliError::new(format!("{data} bytes of data do not fit in memory on this machine"));
+        let meta =
+            (g.nbytes_oob > 0 && !g.lba_extended).then(|| r.nblocks() * u64::from(g.nbytes_oob));
+        let too_big = || {
+            CliError::new(format!(
+                "{data} bytes of data do not fit in memory on this machine"
+            ))
+        };
         let data = usize::try_from(data).map_err(|_| too_big())?;
-        let meta = meta.map(usize::try_from).transpose().map_err(|_| too_big())?;
+        let meta = meta
+            .map(usize::try_from)
+            .transpose()
+            .map_err(|_| too_big())?;
         dev.check_lba_io(r.slba, r.nlb, data, meta)?;
         Ok((g, Sizes { data, meta }))
     }
@@ -203,12 +211,20 @@ fn print_keyed(p: &Printer, key: &'static str, s: Summary) -> CliResult {
 /// Fills `buf` from the start of the file at `path`. `flag` names the
 /// option in errors. The file must hold at least `buf.len()` bytes; when it
 /// is shorter, `short` turns its size into the error to report.
-fn load(flag: &str, path: &Path, buf: &mut [u8], short: impl FnOnce(usize) -> CliResult) -> CliResult {
+fn load(
+    flag: &str,
+    path: &Path,
+    buf: &mut [u8],
+    short: impl FnOnce(usize) -> CliResult,
+) -> CliResult {
     let what = format!("reading {flag}");
     let mut f = File::open(path).map_err(|e| CliError::file(&what, path, &e))?;
     let md = f.metadata().map_err(|e| CliError::file(&what, path, &e))?;
     if md.is_dir() {
-        return Err(CliError::new(format!("{what} {}: is a directory", path.display())));
+        return Err(CliError::new(format!(
+            "{what} {}: is a directory",
+            path.display()
+        )));
     }
     let len = usize::try_from(md.len()).unwrap_or(usize::MAX);
     if len < buf.len() {
@@ -220,7 +236,8 @@ fn load(flag: &str, path: &Path, buf: &mut [u8], short: impl FnOnce(usize) -> Cl
             buf.len()
         )));
     }
-    f.read_exact(buf).map_err(|e| CliError::file(&what, path, &e))
+    f.read_exact(buf)
+        .map_err(|e| CliError::file(&what, path, &e))
 }
 
 /// Reads `--data-input` into `buf`, reporting a short file with the
@@ -273,7 +290,8 @@ fn read(p: &Printer, a: &ReadArgs) -> CliResult {
     }
     let mut data = dev.alloc(sizes.data)?;
     let mut meta = sizes.meta.map(|m| dev.alloc(m)).transpose()?;
-    dev.read(r.slba, r.nlb, &mut data, meta.as_deref_mut()).map_err(|e| CliError::command("read", e))?;
+    dev.read(r.slba, r.nlb, &mut data, meta.as_deref_mut())
+        .map_err(|e| CliError::command("read", e))?;
     let mut s = summary(r, &g, &sizes);
     if let Some(path) = &a.data_output {
         write_file("--data-output", path, &data)?;
@@ -313,7 +331,8 @@ fn write(p: &Printer, a: &WriteArgs) -> CliResult {
         load_meta(&dev, r, &sizes, path, m)?;
         s.meta_input = Some(path.display().to_string());
     }
-    dev.write(r.slba, r.nlb, &data, meta.as_deref()).map_err(|e| CliError::command("write", e))?;
+    dev.write(r.slba, r.nlb, &data, meta.as_deref())
+        .map_err(|e| CliError::command("write", e))?;
     header(p, "write", r, s.nbytes)?;
     if a.data_input.is_none() {
         p.comment("no --data-input: wrote the 'anum' pattern (0-9a-zA-Z repeating)")?;
@@ -343,7 +362,8 @@ fn compare(p: &Printer, a: &CompareArgs) -> CliResult {
         load_meta(&dev, r, &sizes, path, m)?;
         s.meta_input = Some(path.display().to_string());
     }
-    dev.compare(r.slba, r.nlb, &data, meta.as_deref()).map_err(|e| CliError::command("compare", e))?;
+    dev.compare(r.slba, r.nlb, &data, meta.as_deref())
+        .map_err(|e| CliError::command("compare", e))?;
     header(p, "compare", r, s.nbytes)?;
     print_keyed(p, "lblk_compare", s)
 }
@@ -352,11 +372,26 @@ fn no_data(p: &Printer, a: &RangeOnlyArgs, uncor: bool) -> CliResult {
     let dev = a.dev.open(&a.uri.uri)?;
     let r = a.range;
     let g = dev.geometry()?.clone();
-    let (what, key) = if uncor { ("write-uncor", "lblk_write_uncor") } else { ("write-zeros", "lblk_write_zeros") };
-    let res = if uncor { dev.write_uncorrectable(r.slba, r.nlb) } else { dev.write_zeroes(r.slba, r.nlb) };
+    let (what, key) = if uncor {
+        ("write-uncor", "lblk_write_uncor")
+    } else {
+        ("write-zeros", "lblk_write_zeros")
+    };
+    let res = if uncor {
+        dev.write_uncorrectable(r.slba, r.nlb)
+    } else {
+        dev.write_zeroes(r.slba, r.nlb)
+    };
     res.map_err(|e| CliError::command(what, e))?;
     let nbytes = r.nblocks() * u64::from(g.nbytes);
     header(p, what, r, nbytes)?;
-    let s = Summary { slba: Hex(r.slba), nlb: r.nlb, nblocks: r.nblocks(), nbytes, status: "ok", ..Default::default() };
+    let s = Summary {
+        slba: Hex(r.slba),
+        nlb: r.nlb,
+        nblocks: r.nblocks(),
+        nbytes,
+        status: "ok",
+        ..Default::default()
+    };
     print_keyed(p, key, s)
 }

@@ -80,12 +80,26 @@ pub fn library_info(p: &Printer) -> CliResult {
         ver: Version::parse(nvmx::VERSION),
         build: vec![
             format!("version: {}", nvmx::VERSION),
-            format!("target: {}-{}", std::env::consts::ARCH, std::env::consts::OS),
-            format!("profile: {}", if cfg!(debug_assertions) { "debug" } else { "release" }),
+            format!(
+                "target: {}-{}",
+                std::env::consts::ARCH,
+                std::env::consts::OS
+            ),
+            format!(
+                "profile: {}",
+                if cfg!(debug_assertions) {
+                    "debug"
+                } else {
+                    "release"
+                }
+            ),
             // The library has no optional cargo features yet.
             "features: none".to_string(),
         ],
-        platform: Platform { name: std::env::consts::OS, backends },
+        platform: Platform {
+            name: std::env::consts::OS,
+            backends,
+        },
     };
     p.comment("nvmx library information")?;
     p.print(&info)?;

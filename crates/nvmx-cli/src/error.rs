@@ -19,7 +19,10 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 impl CliError {
     /// An error with this message.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), broken_pipe: false }
+        Self {
+            message: message.into(),
+            broken_pipe: false,
+        }
     }
 
     /// A failed file operation, naming the operation and the path.
@@ -40,7 +43,10 @@ impl CliError {
     /// The message on one line: line breaks inside a message (from an OS or
     /// a backend) become spaces, so stderr gets exactly one line.
     pub fn one_line(&self) -> String {
-        self.message.split_whitespace().collect::<Vec<_>>().join(" ")
+        self.message
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -60,7 +66,10 @@ impl From<io::Error> for CliError {
     /// Errors writing the output to standard output.
     fn from(e: io::Error) -> Self {
         if e.kind() == io::ErrorKind::BrokenPipe {
-            Self { message: "standard output closed".into(), broken_pipe: true }
+            Self {
+                message: "standard output closed".into(),
+                broken_pipe: true,
+            }
         } else {
             Self::new(format!("writing output: {e}"))
         }

@@ -85,7 +85,9 @@ fn clap_one_line(e: &clap::Error) -> String {
     let text = e.render().to_string();
     let body = text.split("\n\n").next().unwrap_or("");
     let joined = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    let msg = joined.strip_prefix("error:").map_or(joined.as_str(), str::trim_start);
+    let msg = joined
+        .strip_prefix("error:")
+        .map_or(joined.as_str(), str::trim_start);
     format!("{msg} (see --help)")
 }
 
@@ -135,7 +137,10 @@ mod tests {
         let line = clap_one_line(&e);
         assert!(!line.contains('\n'), "{line}");
         assert!(line.contains("--nlb"), "{line}");
-        let e = Cli::try_parse_from(["nvmx", "lblk", "read", "64MiB", "--slba", "zz", "--nlb", "0"]).unwrap_err();
+        let e = Cli::try_parse_from([
+            "nvmx", "lblk", "read", "64MiB", "--slba", "zz", "--nlb", "0",
+        ])
+        .unwrap_err();
         let line = clap_one_line(&e);
         assert!(line.contains("--slba") && line.contains("zz"), "{line}");
     }
@@ -163,7 +168,9 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.output, Format::Json);
-        let Cmd::Info { dev, .. } = cli.cmd else { panic!("not info") };
+        let Cmd::Info { dev, .. } = cli.cmd else {
+            panic!("not info")
+        };
         assert_eq!(dev.async_.as_deref(), Some("nil"));
         assert_eq!(dev.create_mode.as_deref(), Some("1a4"));
         assert!(dev.poll_io && dev.poll_sq && dev.register_files && dev.register_buffers);

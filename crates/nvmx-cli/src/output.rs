@@ -130,7 +130,15 @@ impl Node {
     }
 
     fn is_number_like(&self) -> bool {
-        matches!(self, Node::Int(_) | Node::UInt(_) | Node::Hex(_) | Node::Float(_) | Node::Bool(_) | Node::Null)
+        matches!(
+            self,
+            Node::Int(_)
+                | Node::UInt(_)
+                | Node::Hex(_)
+                | Node::Float(_)
+                | Node::Bool(_)
+                | Node::Null
+        )
     }
 }
 
@@ -254,17 +262,25 @@ impl ser::Serializer for NodeSerializer {
     fn serialize_unit_struct(self, _name: &'static str) -> Result<Node, NodeError> {
         Ok(Node::Null)
     }
-    fn serialize_unit_variant(self, _name: &'static str, _idx: u32, variant: &'static str) -> Result<Node, NodeError> {
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _idx: u32,
+        variant: &'static str,
+    ) -> Result<Node, NodeError> {
         Ok(Node::Str(variant.to_string()))
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Result<Node, NodeError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<Node, NodeError> {
         let node = value.serialize(NodeSerializer)?;
-        if name == HEX_MARKER {
-            if let Node::UInt(v) = node {
-                if let Ok(v) = u64::try_from(v) {
-                    return Ok(Node::Hex(v));
-                }
-            }
+        if name == HEX_MARKER
+            && let Node::UInt(v) = node
+            && let Ok(v) = u64::try_from(v)
+        {
+            return Ok(Node::Hex(v));
         }
         Ok(node)
     }
@@ -275,15 +291,25 @@ impl ser::Serializer for NodeSerializer {
         variant: &'static str,
         value: &T,
     ) -> Result<Node, NodeError> {
-        Ok(Node::Map(vec![(variant.to_string(), value.serialize(NodeSerializer)?)]))
+        Ok(Node::Map(vec![(
+            variant.to_string(),
+            value.serialize(NodeSerializer)?,
+        )]))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<SeqBuilder, NodeError> {
-        Ok(SeqBuilder { items: Vec::with_capacity(len.unwrap_or(0)), variant: None })
+        Ok(SeqBuilder {
+            items: Vec::with_capacity(len.unwrap_or(0)),
+            variant: None,
+        })
     }
     fn serialize_tuple(self, len: usize) -> Result<SeqBuilder, NodeError> {
         self.serialize_seq(Some(len))
     }
-    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<SeqBuilder, NodeError> {
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<SeqBuilder, NodeError> {
         self.serialize_seq(Some(len))
     }
     fn serialize_tuple_variant(
@@ -293,10 +319,17 @@ impl ser::Serializer for NodeSerializer {
         variant: &'static str,
         len: usize,
     ) -> Result<SeqBuilder, NodeError> {
-        Ok(SeqBuilder { items: Vec::with_capacity(len), variant: Some(variant) })
+        Ok(SeqBuilder {
+            items: Vec::with_capacity(len),
+            variant: Some(variant),
+        })
     }
     fn serialize_map(self, len: Option<usize>) -> Result<MapBuilder, NodeError> {
-        Ok(MapBuilder { entries: Vec::with_capacity(len.unwrap_or(0)), pending_key: None, variant: None })
+        Ok(MapBuilder {
+            entries: Vec::with_capacity(len.unwrap_or(0)),
+            pending_key: None,
+            variant: None,
+        })
     }
     fn serialize_struct(self, _name: &'static str, len: usize) -> Result<MapBuilder, NodeError> {
         self.serialize_map(Some(len))
@@ -308,7 +341,11 @@ impl ser::Serializer for NodeSerializer {
         variant: &'static str,
         len: usize,
     ) -> Result<MapBuilder, NodeError> {
-        Ok(MapBuilder { entries: Vec::with_capacity(len), pending_key: None, variant: Some(variant) })
+        Ok(MapBuilder {
+            entries: Vec::with_capacity(len),
+            pending_key: None,
+            variant: Some(variant),
+        })
     }
 }
 
@@ -365,7 +402,10 @@ impl ser::SerializeMap for MapBuilder {
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), NodeError> {
-        let key = self.pending_key.take().ok_or_else(|| NodeError("map value without a key".into()))?;
+        let key = self
+            .pending_key
+            .take()
+            .ok_or_else(|| NodeError("map value without a key".into()))?;
         self.entries.push((key, value.serialize(NodeSerializer)?));
         Ok(())
     }
@@ -377,8 +417,13 @@ impl ser::SerializeMap for MapBuilder {
 impl ser::SerializeStruct for MapBuilder {
     type Ok = Node;
     type Error = NodeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), NodeError> {
-        self.entries.push((key.to_string(), value.serialize(NodeSerializer)?));
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), NodeError> {
+        self.entries
+            .push((key.to_string(), value.serialize(NodeSerializer)?));
         Ok(())
     }
     fn end(self) -> Result<Node, NodeError> {
@@ -389,7 +434,11 @@ impl ser::SerializeStruct for MapBuilder {
 impl ser::SerializeStructVariant for MapBuilder {
     type Ok = Node;
     type Error = NodeError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), NodeError> {
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), NodeError> {
         ser::SerializeStruct::serialize_field(self, key, value)
     }
     fn end(self) -> Result<Node, NodeError> {
@@ -477,10 +526,19 @@ impl ser::Serializer for KeySerializer {
     fn serialize_unit_struct(self, _name: &'static str) -> Result<String, NodeError> {
         Err(Self::not_scalar())
     }
-    fn serialize_unit_variant(self, _name: &'static str, _idx: u32, variant: &'static str) -> Result<String, NodeError> {
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _idx: u32,
+        variant: &'static str,
+    ) -> Result<String, NodeError> {
         Ok(variant.to_string())
     }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result<String, NodeError> {
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<String, NodeError> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -498,7 +556,11 @@ impl ser::Serializer for KeySerializer {
     fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, NodeError> {
         Err(Self::not_scalar())
     }
-    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeTupleStruct, NodeError> {
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleStruct, NodeError> {
         Err(Self::not_scalar())
     }
     fn serialize_tuple_variant(
@@ -513,7 +575,11 @@ impl ser::Serializer for KeySerializer {
     fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, NodeError> {
         Err(Self::not_scalar())
     }
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Self::SerializeStruct, NodeError> {
+    fn serialize_struct(
+        self,
+        _name: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStruct, NodeError> {
         Err(Self::not_scalar())
     }
     fn serialize_struct_variant(
@@ -637,7 +703,9 @@ fn flow_in_map(v: &Node, indent: usize, prefix: usize) -> Option<String> {
     let text = match v {
         Node::Map(m) if m.is_empty() => return Some("{}".into()),
         Node::Seq(s) if s.is_empty() => return Some("[]".into()),
-        Node::Map(m) if m.len() <= FLOW_MAP_ENTRIES && m.iter().all(|(_, v)| v.is_scalar()) => flow_map(m),
+        Node::Map(m) if m.len() <= FLOW_MAP_ENTRIES && m.iter().all(|(_, v)| v.is_scalar()) => {
+            flow_map(m)
+        }
         // Lists of numbers (e.g. `ieee: [0, 0, 0]`) are flow sequences,
         // wrapped when long; lists of strings stay one per line, as xNVMe
         // prints them.
@@ -659,8 +727,8 @@ fn flow_seq_wrapped(items: &[Node], col: usize, cont: usize) -> String {
     for (i, v) in items.iter().enumerate() {
         let item = flow_scalar(v);
         let last = i + 1 == items.len();
-        // The item, then `, ` or `]`.
-        let need = item.len() + if last { 1 } else { 1 };
+        // The item, then `,` or `]`.
+        let need = item.len() + 1;
         if i > 0 {
             if width + 1 + need > FLOW_WIDTH {
                 s.push('\n');
@@ -745,11 +813,19 @@ fn float_text(f: f64) -> String {
     if f.is_nan() {
         ".nan".into()
     } else if f.is_infinite() {
-        if f > 0.0 { ".inf".into() } else { "-.inf".into() }
+        if f > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        }
     } else {
         let s = f.to_string();
         // Keep it a float when read back: `1` would be an integer.
-        if s.contains(['.', 'e', 'E']) { s } else { format!("{s}.0") }
+        if s.contains(['.', 'e', 'E']) {
+            s
+        } else {
+            format!("{s}.0")
+        }
     }
 }
 
@@ -783,10 +859,18 @@ fn quote(s: &str) -> String {
 /// A mapping key: plain when it is a simple identifier that YAML reads
 /// back as the same string, quoted otherwise.
 fn key_text(k: &str) -> String {
-    let simple = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    let simple = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
     const SPECIAL: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
-    if simple && !SPECIAL.contains(&k.to_ascii_lowercase().as_str()) { k.to_string() } else { quote(k) }
+    if simple && !SPECIAL.contains(&k.to_ascii_lowercase().as_str()) {
+        k.to_string()
+    } else {
+        quote(k)
+    }
 }
 
 #[cfg(test)]
@@ -869,7 +953,10 @@ nums: [1, 2, 3]
             zz: u8,
             aa: u8,
         }
-        assert_eq!(render(Format::Yaml, &Z { zz: 1, aa: 2 }).unwrap(), "zz: 1\naa: 2\n");
+        assert_eq!(
+            render(Format::Yaml, &Z { zz: 1, aa: 2 }).unwrap(),
+            "zz: 1\naa: 2\n"
+        );
     }
 
     #[test]
@@ -908,9 +995,15 @@ nums: [1, 2, 3]
             Node::Seq(vec![
                 Node::Map(vec![
                     ("name".into(), Node::Str("x".into())),
-                    ("sub".into(), Node::Map(vec![("a".into(), Node::Seq(vec![Node::Str("s".into())]))])),
+                    (
+                        "sub".into(),
+                        Node::Map(vec![("a".into(), Node::Seq(vec![Node::Str("s".into())]))]),
+                    ),
                 ]),
-                Node::Seq(vec![Node::Seq(vec![Node::Str("deep".into()), Node::Map(vec![])])]),
+                Node::Seq(vec![Node::Seq(vec![
+                    Node::Str("deep".into()),
+                    Node::Map(vec![]),
+                ])]),
                 Node::UInt(5),
             ]),
         )]);
@@ -930,14 +1023,44 @@ items:
     fn wide_or_long_mappings_fall_back_to_block_style() {
         let long = "d".repeat(FLOW_WIDTH);
         let node = Node::Map(vec![
-            ("attr".into(), Node::Map(vec![("descr".into(), Node::Str(long.clone()))])),
+            (
+                "attr".into(),
+                Node::Map(vec![("descr".into(), Node::Str(long.clone()))]),
+            ),
             (
                 "five".into(),
                 Node::Map((0..5).map(|i| (format!("k{i}"), Node::UInt(i))).collect()),
             ),
         ]);
         let y = yaml(&node);
-        assert!(y.starts_with(&format!("attr:\n  descr: '{long}'\nfive:\n  k0: 0\n")), "{y}");
+        assert!(
+            y.starts_with(&format!("attr:\n  descr: '{long}'\nfive:\n  k0: 0\n")),
+            "{y}"
+        );
+    }
+
+    #[test]
+    fn long_number_lists_wrap_as_flow_sequences() {
+        let node = Node::Map(vec![(
+            "elbaf".into(),
+            Node::Seq((0..64).map(|i| Node::UInt(i * 100)).collect()),
+        )]);
+        let y = yaml(&node);
+        assert!(y.starts_with("elbaf: [0, 100, 200,"), "{y}");
+        assert!(y.lines().count() > 1, "{y}");
+        for l in y.lines() {
+            assert!(l.len() <= FLOW_WIDTH, "{l}");
+        }
+        for l in y.lines().skip(1) {
+            assert!(l.starts_with("  ") && !l.starts_with("   "), "{l:?}");
+        }
+        assert!(y.ends_with("6300]\n"), "{y}");
+        // Every number is there once, in order.
+        let nums: Vec<u128> = y["elbaf: [".len()..y.len() - 2]
+            .split(',')
+            .map(|t| t.trim().parse().unwrap())
+            .collect();
+        assert_eq!(nums, (0..64).map(|i| i * 100).collect::<Vec<_>>());
     }
 
     #[test]

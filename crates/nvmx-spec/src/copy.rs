@@ -1,5 +1,5 @@
 //! Copy (also called Simple Copy): source range descriptors and the command
-//! view (NVM command set 1.0, section 3.2.2).
+//! view (NVM command set 1.0, "Copy command").
 //!
 //! The data buffer holds `nr + 1` source range entries of the format the
 //! command names in DESFMT: format 0h for 16b guard protection information
@@ -26,7 +26,19 @@ pub const DESFMT_1: u8 = 0x1;
 
 /// Source range entry, descriptor format 0h (NVM command set 1.0, figure
 /// "Copy – Source Range Entries Descriptor Format 0h"): 32 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct CopySourceRangeFormat0 {
     #[serde(skip)]
@@ -52,7 +64,15 @@ const _: () = assert!(core::mem::size_of::<CopySourceRangeFormat0>() == 32);
 impl CopySourceRangeFormat0 {
     /// A range of `nlb + 1` blocks from `slba` (`nlb` zero-based), with no tags.
     pub const fn new(slba: u64, nlb: u16) -> Self {
-        Self { rsvd0: [0; 8], slba, nlb, rsvd18: [0; 6], eilbrt: 0, elbat: 0, elbatm: 0 }
+        Self {
+            rsvd0: [0; 8],
+            slba,
+            nlb,
+            rsvd18: [0; 6],
+            eilbrt: 0,
+            elbat: 0,
+            elbatm: 0,
+        }
     }
 
     /// Number of logical blocks as a count.
@@ -63,7 +83,19 @@ impl CopySourceRangeFormat0 {
 
 /// Source range entry, descriptor format 1h (NVM command set 1.0, figure
 /// "Copy – Source Range Entries Descriptor Format 1h"): 40 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct CopySourceRangeFormat1 {
     #[serde(skip)]
@@ -90,7 +122,15 @@ const _: () = assert!(core::mem::size_of::<CopySourceRangeFormat1>() == 40);
 impl CopySourceRangeFormat1 {
     /// A range of `nlb + 1` blocks from `slba` (`nlb` zero-based), with no tags.
     pub const fn new(slba: u64, nlb: u16) -> Self {
-        Self { rsvd0: [0; 8], slba, nlb, rsvd18: [0; 8], elbt: [0; 10], elbat: 0, elbatm: 0 }
+        Self {
+            rsvd0: [0; 8],
+            slba,
+            nlb,
+            rsvd18: [0; 8],
+            elbt: [0; 10],
+            elbat: 0,
+            elbatm: 0,
+        }
     }
 
     /// Number of logical blocks as a count.
@@ -152,7 +192,13 @@ pub struct SimpleCopy {
 impl SimpleCopy {
     /// A copy of `nranges` (1 to 256) source ranges of format `desfmt` to `sdlba`.
     pub const fn new(nsid: u32, sdlba: u64, nranges: usize, desfmt: u8) -> Self {
-        let nr = if nranges == 0 { 0 } else if nranges > 256 { 255 } else { (nranges - 1) as u8 };
+        let nr = if nranges == 0 {
+            0
+        } else if nranges > 256 {
+            255
+        } else {
+            (nranges - 1) as u8
+        };
         Self {
             nsid,
             sdlba,
@@ -254,7 +300,10 @@ mod tests {
     fn format1_elbt_is_big_endian_80_bits() {
         let mut r = CopySourceRangeFormat1::new(0x10, 0);
         r.set_elbt(0x1234_5678_9abc);
-        assert_eq!(&r.as_bytes()[26..36], &[0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc]);
+        assert_eq!(
+            &r.as_bytes()[26..36],
+            &[0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc]
+        );
         assert_eq!(r.elbt(), 0x1234_5678_9abc);
     }
 

@@ -1,5 +1,5 @@
 //! Dataset Management: the range descriptor and the command view (NVM
-//! command set 1.0, section 3.2.3).
+//! command set 1.0, "Dataset Management command").
 //!
 //! The command's data buffer holds up to 256 [`DsmRange`] entries; the
 //! command says how many and what the host intends for them, most often
@@ -16,7 +16,19 @@ pub const DSM_MAX_RANGES: usize = 256;
 
 /// A Dataset Management range (NVM command set 1.0, figure "Dataset
 /// Management – Range Definition"): 16 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct DsmRange {
     /// Context attributes (access frequency, latency, sequential hints).
@@ -32,7 +44,11 @@ const _: () = assert!(core::mem::size_of::<DsmRange>() == 16);
 impl DsmRange {
     /// A range of `nlb` blocks from `slba`, with no context attributes.
     pub const fn new(slba: u64, nlb: u32) -> Self {
-        Self { cattr: 0, nlb, slba }
+        Self {
+            cattr: 0,
+            nlb,
+            slba,
+        }
     }
 }
 
@@ -54,8 +70,20 @@ pub struct Dsm {
 impl Dsm {
     /// A deallocate (trim) of `nranges` ranges (1 to 256).
     pub const fn deallocate(nsid: u32, nranges: usize) -> Self {
-        let nr = if nranges == 0 { 0 } else if nranges > DSM_MAX_RANGES { 255 } else { (nranges - 1) as u8 };
-        Self { nsid, nr, idr: false, idw: false, ad: true }
+        let nr = if nranges == 0 {
+            0
+        } else if nranges > DSM_MAX_RANGES {
+            255
+        } else {
+            (nranges - 1) as u8
+        };
+        Self {
+            nsid,
+            nr,
+            idr: false,
+            idw: false,
+            ad: true,
+        }
     }
 
     /// Number of ranges as a count (`nr + 1`).
@@ -112,7 +140,13 @@ mod tests {
         assert_eq!(cmd.cdw11, 0b100, "AD is CDW11 bit 2");
         assert_eq!(Dsm::from_command(&cmd), dsm);
         assert_eq!(dsm.nbytes(), 48);
-        let all = Dsm { nsid: 1, nr: 255, idr: true, idw: true, ad: false };
+        let all = Dsm {
+            nsid: 1,
+            nr: 255,
+            idr: true,
+            idw: true,
+            ad: false,
+        };
         assert_eq!(all.to_command().cdw11, 0b011);
         assert_eq!(all.nranges(), 256);
         assert_eq!(Dsm::deallocate(1, 1000).nr, 255);

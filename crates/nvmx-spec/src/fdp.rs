@@ -32,7 +32,19 @@ pub const fn placement_id(rgid: u16, phndl: u16, rgif: u8) -> u16 {
 }
 
 /// The header of the FDP Configurations log page (LID 0x20): 16 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct FdpConfigLogHeader {
     /// Number of FDP configurations, zero-based (NCFG).
@@ -53,7 +65,9 @@ const _: () = assert!(core::mem::size_of::<FdpConfigLogHeader>() == 16);
 
 /// The fixed part of an FDP configuration descriptor: 64 bytes, followed
 /// by `nruh` [`RuhDescriptor`]s and `vss` bytes of vendor specific data.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct FdpConfigDescriptor {
     /// Descriptor size in bytes, including the RUH descriptors and vendor data (DS).
@@ -109,7 +123,19 @@ open_enum! {
 }
 
 /// A reclaim unit handle descriptor of an FDP configuration: 4 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct RuhDescriptor {
     /// Reclaim unit handle type (RUHT), see [`RuhType`].
@@ -133,7 +159,11 @@ impl<'a, T: FromBytes> Records<'a, T> {
     /// At most `count` records of `T` from `buf`; fewer if `buf` is short.
     pub fn new(buf: &'a [u8], count: usize) -> Self {
         let fit = buf.len() / core::mem::size_of::<T>();
-        Self { buf, left: count.min(fit), _t: core::marker::PhantomData }
+        Self {
+            buf,
+            left: count.min(fit),
+            _t: core::marker::PhantomData,
+        }
     }
 }
 
@@ -188,13 +218,19 @@ impl<'a> FdpConfigLog<'a> {
         let (header, _) = FdpConfigLogHeader::read_from_prefix(buf).ok()?;
         // Trust the page's own size when it is smaller than the buffer.
         let end = (header.size as usize).clamp(16, buf.len());
-        Some(Self { header, body: &buf[16..end] })
+        Some(Self {
+            header,
+            body: &buf[16..end],
+        })
     }
 
     /// The configurations, in index order. Iteration ends early at a
     /// descriptor whose size is implausible or runs past the buffer.
     pub fn configs(&self) -> FdpConfigIter<'a> {
-        FdpConfigIter { buf: self.body, left: self.header.ncfg as usize + 1 }
+        FdpConfigIter {
+            buf: self.body,
+            left: self.header.ncfg as usize + 1,
+        }
     }
 }
 
@@ -230,7 +266,19 @@ impl<'a> Iterator for FdpConfigIter<'a> {
 }
 
 /// The header of the Reclaim Unit Handle Usage log page (LID 0x21): 8 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct RuhUsageLogHeader {
     /// Number of reclaim unit handles (NRUH).
@@ -253,7 +301,19 @@ pub mod ruha {
 }
 
 /// A reclaim unit handle usage descriptor: 8 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct RuhUsageDescriptor {
     /// Reclaim unit handle attributes (RUHA), see [`ruha`].
@@ -287,7 +347,19 @@ impl<'a> RuhUsageLog<'a> {
 }
 
 /// The FDP Statistics log page (LID 0x22): 64 bytes of 128-bit counters.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct FdpStatsLog {
     /// Host bytes with metadata written (HBMW).
@@ -324,7 +396,9 @@ impl FdpStatsLog {
 }
 
 /// The header of the FDP Events log page (LID 0x23): 64 bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct FdpEventsLogHeader {
     /// Number of events that follow (NEVENTS).
@@ -365,7 +439,19 @@ pub mod fdp_event_flags {
 }
 
 /// An FDP event: 64 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct FdpEvent {
     /// Event type, see [`FdpEventType`].
@@ -432,7 +518,19 @@ impl<'a> FdpEventsLog<'a> {
 
 /// The header of the reclaim unit handle status returned by I/O
 /// Management Receive: 16 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct RuhStatusHeader {
     #[serde(skip)]
@@ -445,7 +543,19 @@ pub struct RuhStatusHeader {
 const _: () = assert!(core::mem::size_of::<RuhStatusHeader>() == 16);
 
 /// A reclaim unit handle status descriptor: 32 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct RuhStatusDescriptor {
     /// Placement identifier (PID).
@@ -528,7 +638,12 @@ pub struct IoMgmtRecv {
 impl IoMgmtRecv {
     /// Reclaim unit handle status into a buffer of `nbytes`.
     pub const fn ruh_status(nsid: u32, nbytes: usize) -> Self {
-        Self { nsid, mo: IoMgmtRecvOp::RUH_STATUS, mos: 0, numd: crate::log::numd_for_nbytes(nbytes) }
+        Self {
+            nsid,
+            mo: IoMgmtRecvOp::RUH_STATUS,
+            mos: 0,
+            numd: crate::log::numd_for_nbytes(nbytes),
+        }
     }
 
     /// Encodes this view into a submission entry.
@@ -541,7 +656,12 @@ impl IoMgmtRecv {
 
     /// Decodes a submission entry as an I/O Management Receive command.
     pub fn from_command(cmd: &Command) -> Self {
-        Self { nsid: cmd.nsid, mo: IoMgmtRecvOp(cmd.cdw10 as u8), mos: (cmd.cdw10 >> 16) as u16, numd: cmd.cdw11 }
+        Self {
+            nsid: cmd.nsid,
+            mo: IoMgmtRecvOp(cmd.cdw10 as u8),
+            mos: (cmd.cdw10 >> 16) as u16,
+            numd: cmd.cdw11,
+        }
     }
 }
 
@@ -561,7 +681,11 @@ impl IoMgmtSend {
     /// A reclaim unit handle update for `npids` (at least 1) placement
     /// identifiers, passed as a buffer of little-endian `u16`s.
     pub const fn ruh_update(nsid: u32, npids: u16) -> Self {
-        Self { nsid, mo: IoMgmtSendOp::RUH_UPDATE, mos: npids.saturating_sub(1) }
+        Self {
+            nsid,
+            mo: IoMgmtSendOp::RUH_UPDATE,
+            mos: npids.saturating_sub(1),
+        }
     }
 
     /// Encodes this view into a submission entry.
@@ -573,7 +697,11 @@ impl IoMgmtSend {
 
     /// Decodes a submission entry as an I/O Management Send command.
     pub fn from_command(cmd: &Command) -> Self {
-        Self { nsid: cmd.nsid, mo: IoMgmtSendOp(cmd.cdw10 as u8), mos: (cmd.cdw10 >> 16) as u16 }
+        Self {
+            nsid: cmd.nsid,
+            mo: IoMgmtSendOp(cmd.cdw10 as u8),
+            mos: (cmd.cdw10 >> 16) as u16,
+        }
     }
 }
 
@@ -629,11 +757,22 @@ mod tests {
             };
             body.extend_from_slice(d.as_bytes());
             for i in 0..nruh {
-                body.extend_from_slice(RuhDescriptor { ruht: 1 + (i as u8 % 2), rsvd1: [0; 3] }.as_bytes());
+                body.extend_from_slice(
+                    RuhDescriptor {
+                        ruht: 1 + (i as u8 % 2),
+                        rsvd1: [0; 3],
+                    }
+                    .as_bytes(),
+                );
             }
             body.extend_from_slice(vs);
         }
-        let h = FdpConfigLogHeader { ncfg: 1, version: 0, size: 16 + body.len() as u32, ..Default::default() };
+        let h = FdpConfigLogHeader {
+            ncfg: 1,
+            version: 0,
+            size: 16 + body.len() as u32,
+            ..Default::default()
+        };
         buf.extend_from_slice(h.as_bytes());
         buf.extend_from_slice(&body);
         buf.resize(4096, 0);
@@ -649,7 +788,10 @@ mod tests {
         assert!(configs[0].desc.valid());
         assert_eq!(configs[0].desc.rgif(), 1);
         let ruhts: Vec<_> = configs[0].ruhs().map(|r| RuhType(r.ruht)).collect();
-        assert_eq!(ruhts, [RuhType::INITIALLY_ISOLATED, RuhType::PERSISTENTLY_ISOLATED]);
+        assert_eq!(
+            ruhts,
+            [RuhType::INITIALLY_ISOLATED, RuhType::PERSISTENTLY_ISOLATED]
+        );
         assert_eq!(configs[1].ruhs().count(), 1);
         assert_eq!(configs[1].vs, &[0xaa, 0xbb, 0xcc]);
         assert_eq!(configs[1].desc.runs, 1 << 30);
@@ -678,7 +820,13 @@ mod tests {
         let mut st = std::vec![0u8; 1 + ruh_status_nbytes(2)];
         let b = &mut st[1..];
         b[14] = 2;
-        let d = RuhStatusDescriptor { pid: 0x4001, ruhid: 1, earutr: 60, ruamw: 1000, ..Default::default() };
+        let d = RuhStatusDescriptor {
+            pid: 0x4001,
+            ruhid: 1,
+            earutr: 60,
+            ruamw: 1000,
+            ..Default::default()
+        };
         b[48..80].copy_from_slice(d.as_bytes());
         let status = RuhStatus::parse(b).unwrap();
         let descs: Vec<_> = status.descriptors().collect();
@@ -700,7 +848,15 @@ mod tests {
     fn events_log_decodes_events() {
         let mut buf = std::vec![0u8; 64 + 2 * 64];
         buf[0] = 1;
-        let mut ev = FdpEvent { etype: 0x80, flags: fdp_event_flags::PIV | fdp_event_flags::LV, pid: 3, nsid: 1, rgid: 0, ruhid: 2, ..Default::default() };
+        let mut ev = FdpEvent {
+            etype: 0x80,
+            flags: fdp_event_flags::PIV | fdp_event_flags::LV,
+            pid: 3,
+            nsid: 1,
+            rgid: 0,
+            ruhid: 2,
+            ..Default::default()
+        };
         ev.timestamp[..6].copy_from_slice(&[0x10, 0x27, 0, 0, 0, 0]);
         buf[64..128].copy_from_slice(ev.as_bytes());
         let log = FdpEventsLog::parse(&buf).unwrap();
@@ -734,8 +890,15 @@ mod tests {
         assert_eq!(cmd.opc, 0x1d);
         assert_eq!(cmd.cdw10, 3 << 16 | 1);
         assert_eq!(IoMgmtSend::from_command(&cmd), s);
-        let unknown = IoMgmtSend { nsid: 1, mo: IoMgmtSendOp(0xff), mos: 0 };
-        assert_eq!(IoMgmtSend::from_command(&unknown.to_command()).mo, IoMgmtSendOp(0xff));
+        let unknown = IoMgmtSend {
+            nsid: 1,
+            mo: IoMgmtSendOp(0xff),
+            mos: 0,
+        };
+        assert_eq!(
+            IoMgmtSend::from_command(&unknown.to_command()).mo,
+            IoMgmtSendOp(0xff)
+        );
     }
 
     #[test]

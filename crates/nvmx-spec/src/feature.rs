@@ -13,7 +13,7 @@ use crate::cmd::Command;
 use crate::opcode::{AdminOpcode, open_enum};
 
 open_enum! {
-    /// Feature identifiers (NVMe 2.0 base, figure 317; FDP in TP4146).
+    /// Feature identifiers (NVMe 2.0 base, figure "Feature Identifiers"; FDP in TP4146).
     FeatureId: u8 {
         /// Arbitration.
         ARBITRATION = 0x01, "Arbitration";
@@ -116,7 +116,13 @@ pub struct GetFeatures {
 impl GetFeatures {
     /// A request for the current value of `fid`.
     pub const fn new(fid: FeatureId) -> Self {
-        Self { nsid: 0, fid, sel: Select::CURRENT, cdw11: 0, uuid: 0 }
+        Self {
+            nsid: 0,
+            fid,
+            sel: Select::CURRENT,
+            cdw11: 0,
+            uuid: 0,
+        }
     }
 
     /// Encodes this view into a submission entry.
@@ -164,7 +170,16 @@ pub struct SetFeatures {
 impl SetFeatures {
     /// Sets `fid` to the value `cdw11`, without saving it.
     pub const fn new(fid: FeatureId, cdw11: u32) -> Self {
-        Self { nsid: 0, fid, save: false, cdw11, cdw12: 0, cdw13: 0, cdw14: 0, cdw15: 0 }
+        Self {
+            nsid: 0,
+            fid,
+            save: false,
+            cdw11,
+            cdw12: 0,
+            cdw13: 0,
+            cdw14: 0,
+            cdw15: 0,
+        }
     }
 
     /// Encodes this view into a submission entry.
@@ -195,7 +210,7 @@ impl SetFeatures {
 }
 
 /// Capabilities of a feature, returned by Get Features with
-/// [`Select::SUPPORTED_CAPS`] (NVMe 2.0 base, figure 318).
+/// [`Select::SUPPORTED_CAPS`] (NVMe 2.0 base, Get Features).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Serialize)]
 pub struct FeatureCaps {
     /// The feature can be saved (bit 0).
@@ -209,11 +224,15 @@ pub struct FeatureCaps {
 impl FeatureCaps {
     /// Decodes completion dword 0.
     pub const fn from_cdw0(cdw0: u32) -> Self {
-        Self { saveable: cdw0 & 1 != 0, ns_specific: cdw0 & 2 != 0, changeable: cdw0 & 4 != 0 }
+        Self {
+            saveable: cdw0 & 1 != 0,
+            ns_specific: cdw0 & 2 != 0,
+            changeable: cdw0 & 4 != 0,
+        }
     }
 }
 
-/// Arbitration (FID 0x01; NVMe 2.0 base, figure 320).
+/// Arbitration (FID 0x01; NVMe 2.0 base, Set Features).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Serialize)]
 pub struct Arbitration {
     /// Arbitration burst, as a power of two; 7 = no limit (AB, bits 2:0).
@@ -229,16 +248,24 @@ pub struct Arbitration {
 impl Arbitration {
     /// Decodes completion dword 0 of Get Features.
     pub const fn from_cdw0(cdw0: u32) -> Self {
-        Self { ab: (cdw0 & 0x7) as u8, lpw: (cdw0 >> 8) as u8, mpw: (cdw0 >> 16) as u8, hpw: (cdw0 >> 24) as u8 }
+        Self {
+            ab: (cdw0 & 0x7) as u8,
+            lpw: (cdw0 >> 8) as u8,
+            mpw: (cdw0 >> 16) as u8,
+            hpw: (cdw0 >> 24) as u8,
+        }
     }
 
     /// Encodes CDW11 of Set Features.
     pub const fn to_cdw11(self) -> u32 {
-        (self.ab & 0x7) as u32 | (self.lpw as u32) << 8 | (self.mpw as u32) << 16 | (self.hpw as u32) << 24
+        (self.ab & 0x7) as u32
+            | (self.lpw as u32) << 8
+            | (self.mpw as u32) << 16
+            | (self.hpw as u32) << 24
     }
 }
 
-/// Power Management (FID 0x02; NVMe 2.0 base, figure 321).
+/// Power Management (FID 0x02; NVMe 2.0 base, Set Features).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Serialize)]
 pub struct PowerManagement {
     /// Power state (PS, bits 4:0).
@@ -250,7 +277,10 @@ pub struct PowerManagement {
 impl PowerManagement {
     /// Decodes completion dword 0 of Get Features.
     pub const fn from_cdw0(cdw0: u32) -> Self {
-        Self { ps: (cdw0 & 0x1f) as u8, wh: ((cdw0 >> 5) & 0x7) as u8 }
+        Self {
+            ps: (cdw0 & 0x1f) as u8,
+            wh: ((cdw0 >> 5) & 0x7) as u8,
+        }
     }
 
     /// Encodes CDW11 of Set Features.
@@ -259,7 +289,7 @@ impl PowerManagement {
     }
 }
 
-/// Temperature Threshold (FID 0x04; NVMe 2.0 base, figure 324).
+/// Temperature Threshold (FID 0x04; NVMe 2.0 base, Set Features).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Serialize)]
 pub struct TemperatureThreshold {
     /// Threshold in kelvin (TMPTH, bits 15:0).
@@ -275,7 +305,11 @@ impl TemperatureThreshold {
     /// those the request selected in CDW11, so they come back as given in
     /// `cdw11`.
     pub const fn from_cdw0(cdw0: u32) -> Self {
-        Self { tmpth: cdw0 as u16, tmpsel: ((cdw0 >> 16) & 0xf) as u8, thsel: ((cdw0 >> 20) & 0x3) as u8 }
+        Self {
+            tmpth: cdw0 as u16,
+            tmpsel: ((cdw0 >> 16) & 0xf) as u8,
+            thsel: ((cdw0 >> 20) & 0x3) as u8,
+        }
     }
 
     /// Encodes CDW11 of Set Features (also the selector of Get Features).
@@ -289,7 +323,7 @@ impl TemperatureThreshold {
     }
 }
 
-/// Error Recovery (FID 0x05; NVMe 2.0 base, figure 326).
+/// Error Recovery (FID 0x05; NVMe 2.0 base, Set Features).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Serialize)]
 pub struct ErrorRecovery {
     /// Time limited error recovery, in 100 ms units; 0 = none (TLER, bits 15:0).
@@ -301,7 +335,10 @@ pub struct ErrorRecovery {
 impl ErrorRecovery {
     /// Decodes completion dword 0 of Get Features.
     pub const fn from_cdw0(cdw0: u32) -> Self {
-        Self { tler: cdw0 as u16, dulbe: cdw0 >> 16 & 1 == 1 }
+        Self {
+            tler: cdw0 as u16,
+            dulbe: cdw0 >> 16 & 1 == 1,
+        }
     }
 
     /// Encodes CDW11 of Set Features.
@@ -310,7 +347,7 @@ impl ErrorRecovery {
     }
 }
 
-/// Volatile Write Cache (FID 0x06; NVMe 2.0 base, figure 328).
+/// Volatile Write Cache (FID 0x06; NVMe 2.0 base, Set Features).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Serialize)]
 pub struct VolatileWriteCache {
     /// Volatile write cache enable (WCE, bit 0).
@@ -329,7 +366,7 @@ impl VolatileWriteCache {
     }
 }
 
-/// Number of Queues (FID 0x07; NVMe 2.0 base, figures 329 and 330). Both
+/// Number of Queues (FID 0x07; NVMe 2.0 base, Set Features). Both
 /// counts are zero-based: 0 means one queue.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Serialize)]
 pub struct NumQueues {
@@ -342,7 +379,10 @@ pub struct NumQueues {
 impl NumQueues {
     /// Decodes completion dword 0 (of Get or Set Features): the allocated counts.
     pub const fn from_cdw0(cdw0: u32) -> Self {
-        Self { nsqa: cdw0 as u16, ncqa: (cdw0 >> 16) as u16 }
+        Self {
+            nsqa: cdw0 as u16,
+            ncqa: (cdw0 >> 16) as u16,
+        }
     }
 
     /// Encodes CDW11 of Set Features: the requested counts.
@@ -361,7 +401,7 @@ impl NumQueues {
     }
 }
 
-/// Interrupt Coalescing (FID 0x08; NVMe 2.0 base, figure 331).
+/// Interrupt Coalescing (FID 0x08; NVMe 2.0 base, Set Features).
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Serialize)]
 pub struct InterruptCoalescing {
     /// Aggregation threshold, zero-based completions (THR, bits 7:0).
@@ -373,7 +413,10 @@ pub struct InterruptCoalescing {
 impl InterruptCoalescing {
     /// Decodes completion dword 0 of Get Features.
     pub const fn from_cdw0(cdw0: u32) -> Self {
-        Self { thr: cdw0 as u8, time: (cdw0 >> 8) as u8 }
+        Self {
+            thr: cdw0 as u8,
+            time: (cdw0 >> 8) as u8,
+        }
     }
 
     /// Encodes CDW11 of Set Features.
@@ -396,7 +439,10 @@ pub struct FdpMode {
 impl FdpMode {
     /// Decodes completion dword 0 of Get Features.
     pub const fn from_cdw0(cdw0: u32) -> Self {
-        Self { fdpe: cdw0 & 1 == 1, fdpcidx: (cdw0 >> 8) as u8 }
+        Self {
+            fdpe: cdw0 & 1 == 1,
+            fdpcidx: (cdw0 >> 8) as u8,
+        }
     }
 
     /// Encodes CDW12 of Set Features.
@@ -439,7 +485,10 @@ impl FdpEventsSelect {
 
     /// Decodes CDW11.
     pub const fn from_cdw11(cdw11: u32) -> Self {
-        Self { phndl: cdw11 as u16, noet: (cdw11 >> 16) as u8 }
+        Self {
+            phndl: cdw11 as u16,
+            noet: (cdw11 >> 16) as u8,
+        }
     }
 }
 
@@ -449,7 +498,13 @@ mod tests {
 
     #[test]
     fn get_features_places_fid_sel_and_uuid() {
-        let gf = GetFeatures { nsid: 1, fid: FeatureId::TEMP_THRESHOLD, sel: Select::SUPPORTED_CAPS, cdw11: 0x10_0000, uuid: 5 };
+        let gf = GetFeatures {
+            nsid: 1,
+            fid: FeatureId::TEMP_THRESHOLD,
+            sel: Select::SUPPORTED_CAPS,
+            cdw11: 0x10_0000,
+            uuid: 5,
+        };
         let cmd = gf.to_command();
         assert_eq!(cmd.opc, 0x0a);
         assert_eq!(cmd.cdw10, 0x0304);
@@ -459,7 +514,10 @@ mod tests {
 
     #[test]
     fn set_features_places_save_bit_31() {
-        let mut sf = SetFeatures::new(FeatureId::NUM_QUEUES, NumQueues { nsqa: 7, ncqa: 7 }.to_cdw11());
+        let mut sf = SetFeatures::new(
+            FeatureId::NUM_QUEUES,
+            NumQueues { nsqa: 7, ncqa: 7 }.to_cdw11(),
+        );
         sf.save = true;
         sf.cdw15 = 9;
         let cmd = sf.to_command();
@@ -471,7 +529,11 @@ mod tests {
 
     #[test]
     fn unknown_feature_and_select_round_trip() {
-        let gf = GetFeatures { fid: FeatureId(0xc0), sel: Select(5), ..Default::default() };
+        let gf = GetFeatures {
+            fid: FeatureId(0xc0),
+            sel: Select(5),
+            ..Default::default()
+        };
         let back = GetFeatures::from_command(&gf.to_command());
         assert_eq!(back.fid, FeatureId(0xc0));
         assert_eq!(back.sel, Select(5));
@@ -489,16 +551,28 @@ mod tests {
 
     #[test]
     fn dword_decoders_round_trip() {
-        let arb = Arbitration { ab: 3, lpw: 1, mpw: 2, hpw: 4 };
+        let arb = Arbitration {
+            ab: 3,
+            lpw: 1,
+            mpw: 2,
+            hpw: 4,
+        };
         assert_eq!(arb.to_cdw11(), 0x0402_0103);
         assert_eq!(Arbitration::from_cdw0(arb.to_cdw11()), arb);
         let pm = PowerManagement { ps: 3, wh: 2 };
         assert_eq!(PowerManagement::from_cdw0(pm.to_cdw11()), pm);
-        let tt = TemperatureThreshold { tmpth: 343, tmpsel: 2, thsel: 1 };
+        let tt = TemperatureThreshold {
+            tmpth: 343,
+            tmpsel: 2,
+            thsel: 1,
+        };
         assert_eq!(tt.to_cdw11(), 343 | 2 << 16 | 1 << 20);
         assert_eq!(TemperatureThreshold::from_cdw0(tt.to_cdw11()), tt);
         assert_eq!(tt.celsius(), 70);
-        let er = ErrorRecovery { tler: 50, dulbe: true };
+        let er = ErrorRecovery {
+            tler: 50,
+            dulbe: true,
+        };
         assert_eq!(er.to_cdw11(), 0x1_0032);
         assert_eq!(ErrorRecovery::from_cdw0(er.to_cdw11()), er);
         assert!(VolatileWriteCache::from_cdw0(1).wce);
@@ -511,7 +585,10 @@ mod tests {
 
     #[test]
     fn fdp_mode_uses_cdw12_for_the_value() {
-        let mode = FdpMode { fdpe: true, fdpcidx: 2 };
+        let mode = FdpMode {
+            fdpe: true,
+            fdpcidx: 2,
+        };
         assert_eq!(mode.to_cdw12(), 0x201);
         assert_eq!(FdpMode::from_cdw0(0x201), mode);
         let cmd = mode.set_features(1, true).to_command();

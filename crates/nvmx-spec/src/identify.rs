@@ -24,7 +24,7 @@ pub const IDENTIFY_NBYTES: usize = 4096;
 
 open_enum! {
     /// Controller or Namespace Structure (CNS) values of the Identify
-    /// command (NVMe 2.0 base, figure 273).
+    /// command (NVMe 2.0 base, figure "CNS Values").
     Cns: u8 {
         /// Identify Namespace data structure for the given NSID.
         NAMESPACE = 0x00, "Identify Namespace";
@@ -67,7 +67,7 @@ open_enum! {
         /// Allocated namespace ID list for the given I/O command set.
         CSI_ALLOCATED_NSID_LIST = 0x1a, "I/O Command Set specific Allocated Namespace ID list";
         /// I/O command set specific Identify Namespace for an allocated NSID.
-        CSI_NS_ALLOCATED = 0x1b, "I/O Command Set specific Identify Namespace for an Allocated NSID";
+        CSI_NS_ALLOCATED = 0x1b, "CSI specific Identify Namespace for an Allocated NSID";
         /// I/O command set data structure (vectors of supported sets).
         IO_CMDSET = 0x1c, "Identify I/O Command Set data structure";
     }
@@ -94,22 +94,50 @@ pub struct Identify {
 impl Identify {
     /// Identify Controller.
     pub const fn controller() -> Self {
-        Self { nsid: 0, cns: Cns::CONTROLLER, cntid: 0, cnssi: 0, csi: Csi::NVM, uuid: 0 }
+        Self {
+            nsid: 0,
+            cns: Cns::CONTROLLER,
+            cntid: 0,
+            cnssi: 0,
+            csi: Csi::NVM,
+            uuid: 0,
+        }
     }
 
     /// Identify Namespace (NVM command set layout) for `nsid`.
     pub const fn namespace(nsid: u32) -> Self {
-        Self { nsid, cns: Cns::NAMESPACE, cntid: 0, cnssi: 0, csi: Csi::NVM, uuid: 0 }
+        Self {
+            nsid,
+            cns: Cns::NAMESPACE,
+            cntid: 0,
+            cnssi: 0,
+            csi: Csi::NVM,
+            uuid: 0,
+        }
     }
 
     /// I/O command set specific Identify Controller for `csi`.
     pub const fn csi_controller(csi: Csi) -> Self {
-        Self { nsid: 0, cns: Cns::CSI_CONTROLLER, cntid: 0, cnssi: 0, csi, uuid: 0 }
+        Self {
+            nsid: 0,
+            cns: Cns::CSI_CONTROLLER,
+            cntid: 0,
+            cnssi: 0,
+            csi,
+            uuid: 0,
+        }
     }
 
     /// I/O command set specific Identify Namespace for `nsid` and `csi`.
     pub const fn csi_namespace(nsid: u32, csi: Csi) -> Self {
-        Self { nsid, cns: Cns::CSI_NAMESPACE, cntid: 0, cnssi: 0, csi, uuid: 0 }
+        Self {
+            nsid,
+            cns: Cns::CSI_NAMESPACE,
+            cntid: 0,
+            cnssi: 0,
+            csi,
+            uuid: 0,
+        }
     }
 
     /// Encodes this view into a submission entry.
@@ -152,7 +180,10 @@ pub(crate) mod ser {
     use serde::{Serialize, Serializer};
 
     /// A padded ASCII field, as its trimmed text.
-    pub(crate) fn ascii<S: Serializer, const N: usize>(b: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn ascii<S: Serializer, const N: usize>(
+        b: &[u8; N],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_str(super::trimmed_str(b))
     }
 
@@ -186,12 +217,18 @@ pub(crate) mod ser {
     }
 
     /// An array of any length as a sequence (serde derives stop at 32).
-    pub(crate) fn seq<S: Serializer, T: Serialize, const N: usize>(a: &[T; N], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn seq<S: Serializer, T: Serialize, const N: usize>(
+        a: &[T; N],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.collect_seq(a.iter())
     }
 
     /// A table indexed by opcode or identifier, as a map of its non-zero entries.
-    pub(crate) fn sparse_u32<S: Serializer, const N: usize>(a: &[u32; N], s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn sparse_u32<S: Serializer, const N: usize>(
+        a: &[u32; N],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.collect_map(a.iter().enumerate().filter(|(_, v)| **v != 0))
     }
 }
@@ -208,8 +245,20 @@ macro_rules! zeroed_default {
 }
 pub(crate) use zeroed_default;
 
-/// A power state descriptor (NVMe 2.0 base, figure 276): 32 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// A power state descriptor (NVMe 2.0 base, figure "Power State Descriptor"): 32 bytes.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct PowerStateDescriptor {
     /// Maximum power, in units given by `flags` bit 0 (MXPS).
@@ -258,7 +307,11 @@ impl PowerStateDescriptor {
     /// Maximum power in microwatts: MP is in 0.01 W units, or in 0.0001 W
     /// units when the max power scale bit (MXPS) is set.
     pub const fn max_power_uw(&self) -> u64 {
-        if self.flags & 0x1 != 0 { self.mp as u64 * 100 } else { self.mp as u64 * 10_000 }
+        if self.flags & 0x1 != 0 {
+            self.mp as u64 * 100
+        } else {
+            self.mp as u64 * 10_000
+        }
     }
 }
 
@@ -335,7 +388,9 @@ pub mod ctratt {
 }
 
 /// Identify Controller data structure (NVMe 2.0 base, figure 275).
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct IdentifyController {
     /// PCI vendor ID (VID).
@@ -640,8 +695,20 @@ impl IdentifyController {
     }
 }
 
-/// An LBA format descriptor (NVM command set 1.0, figure 98): 4 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// An LBA format descriptor (NVM command set 1.0, figure "LBA Format Data Structure"): 4 bytes.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct LbaFormat {
     /// Metadata size in bytes per logical block (MS).
@@ -657,7 +724,11 @@ const _: () = assert!(core::mem::size_of::<LbaFormat>() == 4);
 impl LbaFormat {
     /// Logical block data size in bytes; 0 for an unused or invalid format.
     pub const fn data_size(&self) -> u64 {
-        if self.lbads < 9 || self.lbads >= 64 { 0 } else { 1 << self.lbads }
+        if self.lbads < 9 || self.lbads >= 64 {
+            0
+        } else {
+            1 << self.lbads
+        }
     }
 
     /// Relative performance (bits 1:0 of `rp`).
@@ -667,8 +738,11 @@ impl LbaFormat {
 }
 
 /// Identify Namespace data structure of the NVM command set (NVM command
-/// set 1.0, figure 97): CNS 0x00.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// set 1.0, figure "Identify Namespace Data Structure, NVM Command Set"):
+/// CNS 0x00.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct IdentifyNamespace {
     /// Namespace size in logical blocks (NSZE).
@@ -772,7 +846,11 @@ impl IdentifyNamespace {
     /// which only count when the namespace reports more than 16 formats.
     pub const fn flbas_index(&self) -> usize {
         let low = (self.flbas & 0xf) as usize;
-        if self.nlbaf >= 16 { low | (((self.flbas >> 5) & 0x3) as usize) << 4 } else { low }
+        if self.nlbaf >= 16 {
+            low | (((self.flbas >> 5) & 0x3) as usize) << 4
+        } else {
+            low
+        }
     }
 
     /// Whether metadata is transferred at the end of each logical block
@@ -824,8 +902,11 @@ impl IdentifyNamespace {
 }
 
 /// I/O command set specific Identify Controller data structure for the NVM
-/// command set (NVM command set 1.0, figure 94): CNS 0x06, CSI 0x00.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// command set (NVM command set 1.0, "I/O Command Set Specific Identify Controller"):
+/// CNS 0x06, CSI 0x00.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct IdentifyNvmController {
     /// Verify size limit (VSL), a power of two in units of CAP.MPSMIN; 0 = no limit.
@@ -848,7 +929,7 @@ pub struct IdentifyNvmController {
 const _: () = assert!(core::mem::size_of::<IdentifyNvmController>() == IDENTIFY_NBYTES);
 
 /// An extended LBA format (ELBAF) entry of [`IdentifyNvmNamespace`]
-/// (NVM command set 1.0, figure 96), decoded.
+/// (NVM command set 1.0, figure "Extended LBA Format Data Structure"), decoded.
 #[derive(Clone, Copy, Default, PartialEq, Eq, Debug, Serialize)]
 pub struct ElbaFormat(pub u32);
 
@@ -865,8 +946,11 @@ impl ElbaFormat {
 }
 
 /// I/O command set specific Identify Namespace data structure for the NVM
-/// command set (NVM command set 1.0, figure 95): CNS 0x05, CSI 0x00.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// command set (NVM command set 1.0, "I/O Command Set Specific Identify Namespace"):
+/// CNS 0x05, CSI 0x00.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct IdentifyNvmNamespace {
     /// Logical block storage tag mask (LBSTM).
@@ -904,8 +988,11 @@ impl IdentifyNvmNamespace {
 }
 
 /// I/O command set specific Identify Controller data structure for the
-/// Zoned Namespace command set (ZNS 1.1, figure 52): CNS 0x06, CSI 0x02.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Zoned Namespace command set (ZNS 1.1, "I/O Command Set Specific Identify Controller"):
+/// CNS 0x06, CSI 0x02.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct IdentifyZonedController {
     /// Zone Append size limit (ZASL), a power of two in units of CAP.MPSMIN; 0 = MDTS.
@@ -917,8 +1004,20 @@ pub struct IdentifyZonedController {
 
 const _: () = assert!(core::mem::size_of::<IdentifyZonedController>() == IDENTIFY_NBYTES);
 
-/// A zoned LBA format extension (ZNS 1.1, figure 56): 16 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// A zoned LBA format extension (ZNS 1.1, figure "LBA Format Extension Data Structure"): 16 bytes.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct ZonedLbaFormatExt {
     /// Zone size in logical blocks (ZSZE).
@@ -940,8 +1039,11 @@ impl ZonedLbaFormatExt {
 }
 
 /// I/O command set specific Identify Namespace data structure for the
-/// Zoned Namespace command set (ZNS 1.1, figure 55): CNS 0x05, CSI 0x02.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Zoned Namespace command set (ZNS 1.1, "I/O Command Set Specific Identify Namespace"):
+/// CNS 0x05, CSI 0x02.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct IdentifyZonedNamespace {
     /// Zone operation characteristics (ZOC): bit 0 variable capacity, bit 1 zone active excursions.
@@ -989,8 +1091,20 @@ pub struct IdentifyZonedNamespace {
 
 const _: () = assert!(core::mem::size_of::<IdentifyZonedNamespace>() == IDENTIFY_NBYTES);
 
-/// A KV format data structure (KV command set 1.0, figure 39): 16 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// A KV format data structure (KV command set 1.0, figure "KV Format Data Structure"): 16 bytes.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct KvFormat {
     /// Maximum key length in bytes (KML).
@@ -1012,8 +1126,11 @@ pub struct KvFormat {
 const _: () = assert!(core::mem::size_of::<KvFormat>() == 16);
 
 /// I/O command set specific Identify Namespace data structure for the Key
-/// Value command set (KV command set 1.0, figure 38): CNS 0x05, CSI 0x01.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Value command set (KV command set 1.0, "I/O Command Set Specific Identify Namespace"):
+/// CNS 0x05, CSI 0x01.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct IdentifyKvNamespace {
     /// Namespace size in bytes (NSZE).
@@ -1109,7 +1226,7 @@ impl Serialize for NamespaceList {
     }
 }
 
-/// A controller list (CNS 0x12, 0x13; NVMe 2.0 base, figure 137): a count
+/// A controller list (CNS 0x12, 0x13; NVMe 2.0 base, figure "Controller List Format"): a count
 /// followed by up to 2047 controller identifiers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
@@ -1136,8 +1253,11 @@ impl Serialize for ControllerList {
 }
 
 /// The Identify I/O Command Set data structure (CNS 0x1C; NVMe 2.0 base,
-/// figure 281): 512 command set combinations, each a bit vector indexed by CSI.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// figure "Identify I/O Command Set Data Structure"): 512 command set
+/// combinations, each a bit vector indexed by CSI.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct IoCommandSetVectors {
     /// I/O command set combinations; bit `n` of an entry set means CSI `n`.
@@ -1169,7 +1289,7 @@ zeroed_default!(
 
 open_enum! {
     /// Namespace identifier types (NIDT) of a namespace identification
-    /// descriptor (NVMe 2.0 base, figure 278).
+    /// descriptor (NVMe 2.0 base, figure "Namespace Identifier Type Values").
     NsIdType: u8 {
         /// IEEE extended unique identifier, 8 bytes.
         EUI64 = 0x1, "EUI64";
@@ -1256,7 +1376,10 @@ impl<'a> Iterator for NsIdDescriptorIter<'a> {
         }
         let (nid, rest) = rest.split_at(nidl as usize);
         self.buf = rest;
-        Some(NsIdDescriptor { nidt: NsIdType(nidt), nid })
+        Some(NsIdDescriptor {
+            nidt: NsIdType(nidt),
+            nid,
+        })
     }
 }
 
@@ -1302,7 +1425,7 @@ mod tests {
     }
 
     #[test]
-    fn power_state_descriptor_offsets_match_base_spec_figure_276() {
+    fn power_state_descriptor_offsets_match_base_spec() {
         assert_eq!(offset_of!(PowerStateDescriptor, enlat), 4);
         assert_eq!(offset_of!(PowerStateDescriptor, exlat), 8);
         assert_eq!(offset_of!(PowerStateDescriptor, rrt), 12);
@@ -1312,7 +1435,7 @@ mod tests {
     }
 
     #[test]
-    fn identify_namespace_offsets_match_nvm_spec_figure_97() {
+    fn identify_namespace_offsets_match_nvm_spec() {
         assert_eq!(offset_of!(IdentifyNamespace, nsze), 0);
         assert_eq!(offset_of!(IdentifyNamespace, nuse), 16);
         assert_eq!(offset_of!(IdentifyNamespace, nlbaf), 25);
@@ -1338,13 +1461,13 @@ mod tests {
 
     #[test]
     fn command_set_specific_offsets_match_their_specs() {
-        // NVM command set 1.0, figures 94 and 95.
+        // NVM command set 1.0: I/O command set specific controller and namespace.
         assert_eq!(offset_of!(IdentifyNvmController, dmrl), 3);
         assert_eq!(offset_of!(IdentifyNvmController, dmrsl), 4);
         assert_eq!(offset_of!(IdentifyNvmController, dmsl), 8);
         assert_eq!(offset_of!(IdentifyNvmNamespace, pic), 8);
         assert_eq!(offset_of!(IdentifyNvmNamespace, elbaf), 12);
-        // ZNS 1.1, figures 55 and 56.
+        // ZNS 1.1: zoned namespace and LBA format extension.
         assert_eq!(offset_of!(IdentifyZonedNamespace, mar), 4);
         assert_eq!(offset_of!(IdentifyZonedNamespace, frl), 16);
         assert_eq!(offset_of!(IdentifyZonedNamespace, numzrwa), 44);
@@ -1352,7 +1475,7 @@ mod tests {
         assert_eq!(offset_of!(IdentifyZonedNamespace, lbafe), 2816);
         assert_eq!(offset_of!(IdentifyZonedNamespace, vs), 3840);
         assert_eq!(offset_of!(ZonedLbaFormatExt, zdes), 8);
-        // KV command set 1.0, figures 38 and 39.
+        // KV command set 1.0: KV namespace and KV format.
         assert_eq!(offset_of!(IdentifyKvNamespace, nuse), 16);
         assert_eq!(offset_of!(IdentifyKvNamespace, nkvf), 25);
         assert_eq!(offset_of!(IdentifyKvNamespace, novg), 32);
@@ -1384,7 +1507,10 @@ mod tests {
         let v = serde_json::to_value(c).unwrap();
         assert_eq!(v["sn"], "S3EVNX0K");
         assert_eq!(v["subnqn"], "nqn.2024-01.io.nvmx:ctrl");
-        assert!(v.get("rsvd102").is_none(), "reserved fields are not serialized");
+        assert!(
+            v.get("rsvd102").is_none(),
+            "reserved fields are not serialized"
+        );
         assert_eq!(v["psd"].as_array().unwrap().len(), 32);
     }
 
@@ -1419,8 +1545,16 @@ mod tests {
     #[test]
     fn flbas_index_uses_upper_bits_only_beyond_16_formats() {
         let mut ns = IdentifyNamespace::default();
-        ns.lbaf[1] = LbaFormat { ms: 8, lbads: 12, rp: 0 };
-        ns.lbaf[17] = LbaFormat { ms: 0, lbads: 9, rp: 0 };
+        ns.lbaf[1] = LbaFormat {
+            ms: 8,
+            lbads: 12,
+            rp: 0,
+        };
+        ns.lbaf[17] = LbaFormat {
+            ms: 0,
+            lbads: 9,
+            rp: 0,
+        };
         ns.flbas = 0x1 | 0x10 | 0x20; // index 1, extended, upper bits 01
         ns.nlbaf = 3;
         assert_eq!(ns.flbas_index(), 1);
@@ -1435,7 +1569,10 @@ mod tests {
 
     #[test]
     fn pi_settings_decode_from_dps() {
-        let mut ns = IdentifyNamespace { dps: 0x8 | 0x1, ..Default::default() };
+        let mut ns = IdentifyNamespace {
+            dps: 0x8 | 0x1,
+            ..Default::default()
+        };
         assert_eq!(ns.pi_type(), PiType::TYPE1);
         assert!(ns.pi_first());
         ns.dps = 0x3;
@@ -1446,8 +1583,24 @@ mod tests {
     #[test]
     fn lba_format_data_size_rejects_unused_formats() {
         assert_eq!(LbaFormat::default().data_size(), 0);
-        assert_eq!(LbaFormat { ms: 0, lbads: 9, rp: 2 }.data_size(), 512);
-        assert_eq!(LbaFormat { ms: 0, lbads: 9, rp: 2 }.relative_performance(), 2);
+        assert_eq!(
+            LbaFormat {
+                ms: 0,
+                lbads: 9,
+                rp: 2
+            }
+            .data_size(),
+            512
+        );
+        assert_eq!(
+            LbaFormat {
+                ms: 0,
+                lbads: 9,
+                rp: 2
+            }
+            .relative_performance(),
+            2
+        );
     }
 
     #[test]
@@ -1459,7 +1612,14 @@ mod tests {
 
     #[test]
     fn identify_view_round_trips_and_places_fields() {
-        let id = Identify { nsid: 3, cns: Cns::CSI_NAMESPACE, cntid: 0x12, cnssi: 7, csi: Csi::ZONED, uuid: 2 };
+        let id = Identify {
+            nsid: 3,
+            cns: Cns::CSI_NAMESPACE,
+            cntid: 0x12,
+            cnssi: 7,
+            csi: Csi::ZONED,
+            uuid: 2,
+        };
         let cmd = id.to_command();
         assert_eq!(cmd.opc, 0x06);
         assert_eq!(cmd.cdw10, 0x0012_0005);
@@ -1473,7 +1633,17 @@ mod tests {
     fn unknown_cns_round_trips() {
         let cns = Cns(0x1f);
         assert_eq!(cns.name(), None);
-        assert_eq!(Identify::from_command(&Identify { cns, ..Default::default() }.to_command()).cns, cns);
+        assert_eq!(
+            Identify::from_command(
+                &Identify {
+                    cns,
+                    ..Default::default()
+                }
+                .to_command()
+            )
+            .cns,
+            cns
+        );
         assert_eq!(Cns::IO_CMDSET.0, 0x1c);
         assert_eq!(Cns::NS_GRANULARITY.0, 0x16);
     }
@@ -1528,7 +1698,10 @@ mod tests {
 
     #[test]
     fn identifiers_serialize_as_hex() {
-        let ns = IdentifyNamespace { eui64: [0, 1, 2, 3, 0xa, 0xb, 0xc, 0xff], ..Default::default() };
+        let ns = IdentifyNamespace {
+            eui64: [0, 1, 2, 3, 0xa, 0xb, 0xc, 0xff],
+            ..Default::default()
+        };
         let v = serde_json::to_value(ns).unwrap();
         assert_eq!(v["eui64"], "000102030a0b0cff");
         assert_eq!(v["lbaf"].as_array().unwrap().len(), 64);

@@ -1,5 +1,5 @@
 //! Key Value command set: command views for Store, Retrieve, Delete, Exist
-//! and List, and the List result parser (KV command set 1.0, section 3).
+//! and List, and the List result parser (KV command set 1.0, "I/O Commands").
 //!
 //! A key is 1 to 16 bytes and travels inside the command itself: bytes
 //! 3:0 in CDW2, 7:4 in CDW3, 11:8 in CDW14 and 15:12 in CDW15, with its
@@ -58,7 +58,10 @@ fn put_key(cmd: &mut Command, key: &[u8; KV_KEY_MAX]) {
 
 fn get_key(cmd: &Command) -> [u8; KV_KEY_MAX] {
     let mut key = [0u8; KV_KEY_MAX];
-    for (chunk, dw) in key.chunks_exact_mut(4).zip([cmd.cdw2, cmd.cdw3, cmd.cdw14, cmd.cdw15]) {
+    for (chunk, dw) in key
+        .chunks_exact_mut(4)
+        .zip([cmd.cdw2, cmd.cdw3, cmd.cdw14, cmd.cdw15])
+    {
         chunk.copy_from_slice(&dw.to_le_bytes());
     }
     key
@@ -181,7 +184,11 @@ impl KvDelete {
 
     /// Decodes a submission entry as a KV Delete command.
     pub fn from_command(cmd: &Command) -> Self {
-        Self { nsid: cmd.nsid, key: get_key(cmd), key_len: cmd.cdw11 as u8 }
+        Self {
+            nsid: cmd.nsid,
+            key: get_key(cmd),
+            key_len: cmd.cdw11 as u8,
+        }
     }
 }
 
@@ -213,7 +220,11 @@ impl KvExist {
 
     /// Decodes a submission entry as a KV Exist command.
     pub fn from_command(cmd: &Command) -> Self {
-        Self { nsid: cmd.nsid, key: get_key(cmd), key_len: cmd.cdw11 as u8 }
+        Self {
+            nsid: cmd.nsid,
+            key: get_key(cmd),
+            key_len: cmd.cdw11 as u8,
+        }
     }
 }
 
@@ -248,7 +259,12 @@ impl KvList {
 
     /// Decodes a submission entry as a KV List command.
     pub fn from_command(cmd: &Command) -> Self {
-        Self { nsid: cmd.nsid, key: get_key(cmd), key_len: cmd.cdw11 as u8, buf_len: cmd.cdw10 }
+        Self {
+            nsid: cmd.nsid,
+            key: get_key(cmd),
+            key_len: cmd.cdw11 as u8,
+            buf_len: cmd.cdw10,
+        }
     }
 }
 
@@ -266,7 +282,10 @@ impl<'a> KvListIter<'a> {
     /// Iterates the keys in `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
         match buf.split_first_chunk::<4>() {
-            Some((n, rest)) => Self { buf: rest, left: u32::from_le_bytes(*n) },
+            Some((n, rest)) => Self {
+                buf: rest,
+                left: u32::from_le_bytes(*n),
+            },
             None => Self { buf: &[], left: 0 },
         }
     }
@@ -302,7 +321,13 @@ mod tests {
     #[test]
     fn key_is_spread_over_cdw2_cdw3_cdw14_cdw15() {
         let (key, key_len) = key_from_slice(b"0123456789abcdef").unwrap();
-        let st = KvStore { nsid: 1, key, key_len, value_len: 4096, opts: STORE_NO_OVERWRITE };
+        let st = KvStore {
+            nsid: 1,
+            key,
+            key_len,
+            value_len: 4096,
+            opts: STORE_NO_OVERWRITE,
+        };
         let cmd = st.to_command();
         assert_eq!(cmd.opc, 0x01);
         assert_eq!(cmd.cdw2.to_le_bytes(), *b"0123");
@@ -317,7 +342,13 @@ mod tests {
     #[test]
     fn short_keys_are_zero_padded() {
         let (key, key_len) = key_from_slice(b"abc").unwrap();
-        let r = KvRetrieve { nsid: 2, key, key_len, buf_len: 512, opts: RETRIEVE_RAW };
+        let r = KvRetrieve {
+            nsid: 2,
+            key,
+            key_len,
+            buf_len: 512,
+            opts: RETRIEVE_RAW,
+        };
         let cmd = r.to_command();
         assert_eq!(cmd.opc, 0x02);
         assert_eq!(cmd.cdw2.to_le_bytes(), [b'a', b'b', b'c', 0]);
@@ -333,13 +364,26 @@ mod tests {
     #[test]
     fn delete_exist_and_list_round_trip() {
         let (key, key_len) = key_from_slice(b"key-1").unwrap();
-        let d = KvDelete { nsid: 1, key, key_len };
+        let d = KvDelete {
+            nsid: 1,
+            key,
+            key_len,
+        };
         assert_eq!(d.to_command().opc, 0x10);
         assert_eq!(KvDelete::from_command(&d.to_command()), d);
-        let e = KvExist { nsid: 1, key, key_len };
+        let e = KvExist {
+            nsid: 1,
+            key,
+            key_len,
+        };
         assert_eq!(e.to_command().opc, 0x14);
         assert_eq!(KvExist::from_command(&e.to_command()).key(), b"key-1");
-        let l = KvList { nsid: 1, key, key_len, buf_len: 4096 };
+        let l = KvList {
+            nsid: 1,
+            key,
+            key_len,
+            buf_len: 4096,
+        };
         let cmd = l.to_command();
         assert_eq!(cmd.opc, 0x06);
         assert_eq!((cmd.cdw10, cmd.cdw11), (4096, 5));

@@ -13,7 +13,8 @@ use crate::opcode::{AdminOpcode, Csi, open_enum};
 use crate::status::Status;
 
 open_enum! {
-    /// Log page identifiers (NVMe 2.0 base, figure 202; ZNS 1.1 figure 40).
+    /// Log page identifiers (NVMe 2.0 base, figure "Get Log Page – Log Page Identifiers";
+    /// ZNS 1.1 adds the Changed Zone List).
     LogPageId: u8 {
         /// Supported Log Pages.
         SUPPORTED_LOG_PAGES = 0x00, "Supported Log Pages";
@@ -85,7 +86,13 @@ open_enum! {
 /// a shorter length is rounded down, with a minimum of one dword.
 pub const fn numd_for_nbytes(nbytes: usize) -> u32 {
     let ndw = (nbytes / 4) as u64;
-    if ndw == 0 { 0 } else if ndw > 1 << 32 { u32::MAX } else { (ndw - 1) as u32 }
+    if ndw == 0 {
+        0
+    } else if ndw > 1 << 32 {
+        u32::MAX
+    } else {
+        (ndw - 1) as u32
+    }
 }
 
 /// Typed view of the Get Log Page admin command (NVMe 2.0 base, section 5.16).
@@ -140,7 +147,10 @@ impl GetLogPage {
     /// Encodes this view into a submission entry.
     pub fn to_command(&self) -> Command {
         let mut cmd = Command::new(AdminOpcode::GET_LOG_PAGE.0, self.nsid);
-        cmd.cdw10 = self.lid.0 as u32 | ((self.lsp & 0x7f) as u32) << 8 | (self.rae as u32) << 15 | (self.numd & 0xffff) << 16;
+        cmd.cdw10 = self.lid.0 as u32
+            | ((self.lsp & 0x7f) as u32) << 8
+            | (self.rae as u32) << 15
+            | (self.numd & 0xffff) << 16;
         cmd.cdw11 = self.numd >> 16 | (self.lsi as u32) << 16;
         cmd.cdw12 = self.lpo as u32;
         cmd.cdw13 = (self.lpo >> 32) as u32;
@@ -165,9 +175,11 @@ impl GetLogPage {
     }
 }
 
-/// Supported Log Pages log (LID 0x00; NVMe 2.0 base, figure 205): one
+/// Supported Log Pages log (LID 0x00; NVMe 2.0 base, Get Log Page): one
 /// dword per log identifier, bit 0 set when supported.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct SupportedLogPages {
     /// LID supported and effects, indexed by log identifier.
@@ -184,8 +196,20 @@ impl SupportedLogPages {
     }
 }
 
-/// An Error Information log entry (LID 0x01; NVMe 2.0 base, figure 206): 64 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// An Error Information log entry (LID 0x01; NVMe 2.0 base, Get Log Page): 64 bytes.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct ErrorInfoEntry {
     /// Error count: a unique, incrementing identifier; 0 marks an unused entry.
@@ -249,8 +273,10 @@ pub mod critical_warning {
     pub const PMR_READ_ONLY: u8 = 1 << 5;
 }
 
-/// SMART / Health Information log (LID 0x02; NVMe 2.0 base, figure 207): 512 bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// SMART / Health Information log (LID 0x02; NVMe 2.0 base, Get Log Page): 512 bytes.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct SmartHealthLog {
     /// Critical warning bits, see [`critical_warning`].
@@ -382,8 +408,10 @@ impl SmartHealthLog {
     }
 }
 
-/// Firmware Slot Information log (LID 0x03; NVMe 2.0 base, figure 208): 512 bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Firmware Slot Information log (LID 0x03; NVMe 2.0 base, Get Log Page): 512 bytes.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct FirmwareSlotLog {
     /// Active firmware info (AFI): active slot bits 2:0, next-reset slot bits 6:4.
@@ -426,12 +454,12 @@ impl FirmwareSlotLog {
     }
 }
 
-/// Changed Namespace List log (LID 0x04; NVMe 2.0 base, figure 209): the
+/// Changed Namespace List log (LID 0x04; NVMe 2.0 base, Get Log Page): the
 /// namespace list layout. A first entry of `0xffffffff` means more than
 /// 1024 namespaces changed.
 pub type ChangedNsList = crate::identify::NamespaceList;
 
-/// Bits of a Commands Supported and Effects entry (NVMe 2.0 base, figure 211).
+/// Bits of a Commands Supported and Effects entry (NVMe 2.0 base, Get Log Page).
 pub mod effects {
     /// Command supported (CSUPP).
     pub const CSUPP: u32 = 1 << 0;
@@ -453,8 +481,10 @@ pub mod effects {
     }
 }
 
-/// Commands Supported and Effects log (LID 0x05; NVMe 2.0 base, figure 210): 4096 bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Commands Supported and Effects log (LID 0x05; NVMe 2.0 base, Get Log Page): 4096 bytes.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct CommandsSupportedEffects {
     /// Admin commands supported, indexed by opcode; see [`effects`].
@@ -501,13 +531,16 @@ pub mod sanitize_status {
     pub const COMPLETED_NO_DEALLOC: u8 = 0x4;
 }
 
-/// Sanitize Status log (LID 0x81; NVMe 2.0 base, figure 267): 512 bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Sanitize Status log (LID 0x81; NVMe 2.0 base, figure "Sanitize Status Log Page"): 512 bytes.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct SanitizeStatusLog {
     /// Sanitize progress (SPROG): fraction complete, numerator over 65536.
     pub sprog: u16,
-    /// Sanitize status (SSTAT): status bits 2:0, overwrite passes bits 7:3, global data erased bit 8.
+    /// Sanitize status (SSTAT): status bits 2:0, overwrite passes bits 7:3,
+    /// global data erased bit 8.
     pub sstat: u16,
     /// Command dword 10 of the last Sanitize command (SCDW10).
     pub scdw10: u32,
@@ -547,7 +580,7 @@ impl SanitizeStatusLog {
     }
 }
 
-/// Changed Zone List log (LID 0xBF; ZNS 1.1, figure 41): 4096 bytes.
+/// Changed Zone List log (LID 0xBF; ZNS 1.1, figure "Changed Zone List Log Page"): 4096 bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout)]
 #[repr(C)]
 pub struct ChangedZoneList {
@@ -569,7 +602,11 @@ impl ChangedZoneList {
 
     /// The listed zone identifiers (empty when the list overflowed).
     pub fn zids(&self) -> &[u64] {
-        if self.overflowed() { &[] } else { &self.zid[..(self.nrzid as usize).min(511)] }
+        if self.overflowed() {
+            &[]
+        } else {
+            &self.zid[..(self.nrzid as usize).min(511)]
+        }
     }
 }
 
@@ -636,7 +673,7 @@ mod tests {
     }
 
     #[test]
-    fn error_info_entry_offsets_match_base_spec_figure_206() {
+    fn error_info_entry_offsets_match_base_spec() {
         assert_eq!(offset_of!(ErrorInfoEntry, sqid), 8);
         assert_eq!(offset_of!(ErrorInfoEntry, status_field), 12);
         assert_eq!(offset_of!(ErrorInfoEntry, lba), 16);
@@ -648,7 +685,11 @@ mod tests {
 
     #[test]
     fn error_info_status_drops_the_phase_bit() {
-        let e = ErrorInfoEntry { error_count: 1, status_field: 0x0181 << 1 | 1, ..Default::default() };
+        let e = ErrorInfoEntry {
+            error_count: 1,
+            status_field: 0x0181 << 1 | 1,
+            ..Default::default()
+        };
         let st = e.status();
         assert_eq!(st.sct, 1);
         assert_eq!(st.sc, 0x81);
@@ -656,7 +697,7 @@ mod tests {
     }
 
     #[test]
-    fn smart_log_offsets_match_base_spec_figure_207() {
+    fn smart_log_offsets_match_base_spec() {
         assert_eq!(offset_of!(SmartHealthLog, temperature), 1);
         assert_eq!(offset_of!(SmartHealthLog, percent_used), 5);
         assert_eq!(offset_of!(SmartHealthLog, data_units_read), 32);
@@ -695,7 +736,10 @@ mod tests {
 
     #[test]
     fn firmware_slot_log_decodes_slots() {
-        let mut log = FirmwareSlotLog { afi: 0x21, ..Default::default() };
+        let mut log = FirmwareSlotLog {
+            afi: 0x21,
+            ..Default::default()
+        };
         log.frs[0] = *b"1.2.3   ";
         log.frs[1] = *b"2.0.0\0\0\0";
         assert_eq!(log.active_slot(), 1);
@@ -724,12 +768,16 @@ mod tests {
     }
 
     #[test]
-    fn sanitize_log_offsets_match_base_spec_figure_267() {
+    fn sanitize_log_offsets_match_base_spec() {
         assert_eq!(offset_of!(SanitizeStatusLog, sstat), 2);
         assert_eq!(offset_of!(SanitizeStatusLog, scdw10), 4);
         assert_eq!(offset_of!(SanitizeStatusLog, eto), 8);
         assert_eq!(offset_of!(SanitizeStatusLog, etcend), 28);
-        let log = SanitizeStatusLog { sprog: 0x8000, sstat: 0x102, ..Default::default() };
+        let log = SanitizeStatusLog {
+            sprog: 0x8000,
+            sstat: 0x102,
+            ..Default::default()
+        };
         assert_eq!(log.status(), sanitize_status::IN_PROGRESS);
         assert_eq!(log.progress_percent(), 50);
         assert!(log.global_data_erased());
@@ -738,10 +786,16 @@ mod tests {
     #[test]
     fn changed_zone_list_limits_to_nrzid() {
         assert_eq!(offset_of!(ChangedZoneList, zid), 8);
-        let mut l = ChangedZoneList { nrzid: 2, ..Default::default() };
+        let mut l = ChangedZoneList {
+            nrzid: 2,
+            ..Default::default()
+        };
         l.zid[..3].copy_from_slice(&[0x1000, 0x2000, 0x3000]);
         assert_eq!(l.zids(), &[0x1000, 0x2000]);
-        assert_eq!(serde_json::to_string(&l).unwrap(), r#"{"nrzid":2,"zid":[4096,8192]}"#);
+        assert_eq!(
+            serde_json::to_string(&l).unwrap(),
+            r#"{"nrzid":2,"zid":[4096,8192]}"#
+        );
         l.nrzid = 0xffff;
         assert!(l.overflowed());
         assert!(l.zids().is_empty());

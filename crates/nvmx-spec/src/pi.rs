@@ -1,4 +1,4 @@
-//! End-to-end protection information (NVM command set 1.0, section 5.2).
+//! End-to-end protection information (NVM command set 1.0, "End-to-end Data Protection").
 //!
 //! A namespace formatted with protection information carries, in each
 //! logical block's metadata, a tuple of a guard (a CRC of the block's
@@ -53,8 +53,20 @@ impl PiFormat {
 }
 
 /// The 16b guard protection information tuple (NVM command set 1.0,
-/// figure 9): 8 bytes, big-endian fields.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// "16b Guard Protection Information"): 8 bytes, big-endian fields.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct Pi16 {
     /// Guard: CRC-16 T10-DIF of the block's data, big-endian.
@@ -70,7 +82,11 @@ const _: () = assert!(core::mem::size_of::<Pi16>() == 8);
 impl Pi16 {
     /// A tuple from its three values.
     pub const fn new(guard: u16, apptag: u16, reftag: u32) -> Self {
-        Self { guard: guard.to_be_bytes(), apptag: apptag.to_be_bytes(), reftag: reftag.to_be_bytes() }
+        Self {
+            guard: guard.to_be_bytes(),
+            apptag: apptag.to_be_bytes(),
+            reftag: reftag.to_be_bytes(),
+        }
     }
 
     /// A tuple protecting `data` (the block's data and any metadata bytes
@@ -111,9 +127,21 @@ impl Pi16 {
 }
 
 /// The 32b guard protection information tuple (NVM command set 1.0,
-/// figure 10): 16 bytes; the last 80 bits hold the storage tag and the
-/// reference tag, big-endian.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// "32b Guard Protection Information"): 16 bytes;
+/// the last 80 bits hold the storage tag and the reference tag, big-endian.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct Pi32 {
     /// Guard: CRC-32C of the block's data, big-endian.
@@ -167,9 +195,21 @@ impl Pi32 {
 }
 
 /// The 64b guard protection information tuple (NVM command set 1.0,
-/// figure 11): 16 bytes; the last 48 bits hold the storage tag and the
-/// reference tag, big-endian.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// "64b Guard Protection Information"): 16 bytes;
+/// the last 48 bits hold the storage tag and the reference tag, big-endian.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct Pi64 {
     /// Guard: CRC-64 NVMe of the block's data, big-endian.
@@ -235,13 +275,21 @@ impl Pi64 {
     /// reference space, for a storage tag size of `sts` bits.
     pub const fn reftag(&self, sts: u8) -> u64 {
         let bits = 48u32.saturating_sub(sts as u32);
-        if bits == 0 { 0 } else { self.srtag() & (u64::MAX >> (64 - bits)) }
+        if bits == 0 {
+            0
+        } else {
+            self.srtag() & (u64::MAX >> (64 - bits))
+        }
     }
 
     /// The storage tag: the upper `sts` bits of the storage and reference space.
     pub const fn storage_tag(&self, sts: u8) -> u64 {
         let sts = if sts > 48 { 48 } else { sts as u32 };
-        if sts == 0 { 0 } else { self.srtag() >> (48 - sts) }
+        if sts == 0 {
+            0
+        } else {
+            self.srtag() >> (48 - sts)
+        }
     }
 }
 
@@ -252,7 +300,11 @@ const fn crc16_table(poly: u16) -> [u16; 256] {
         let mut crc = (i as u16) << 8;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 0x8000 != 0 { crc << 1 ^ poly } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                crc << 1 ^ poly
+            } else {
+                crc << 1
+            };
             bit += 1;
         }
         table[i] = crc;
@@ -268,7 +320,11 @@ const fn crc32_reflected_table(poly: u32) -> [u32; 256] {
         let mut crc = i as u32;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 1 != 0 { crc >> 1 ^ poly } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                crc >> 1 ^ poly
+            } else {
+                crc >> 1
+            };
             bit += 1;
         }
         table[i] = crc;
@@ -284,7 +340,11 @@ const fn crc64_reflected_table(poly: u64) -> [u64; 256] {
         let mut crc = i as u64;
         let mut bit = 0;
         while bit < 8 {
-            crc = if crc & 1 != 0 { crc >> 1 ^ poly } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                crc >> 1 ^ poly
+            } else {
+                crc >> 1
+            };
             bit += 1;
         }
         table[i] = crc;
@@ -359,7 +419,11 @@ mod tests {
         for &b in bytes {
             crc ^= (b as u16) << 8;
             for _ in 0..8 {
-                crc = if crc & 0x8000 != 0 { crc << 1 ^ 0x8bb7 } else { crc << 1 };
+                crc = if crc & 0x8000 != 0 {
+                    crc << 1 ^ 0x8bb7
+                } else {
+                    crc << 1
+                };
             }
         }
         crc
@@ -371,7 +435,11 @@ mod tests {
         for &b in bytes {
             crc ^= (b.reverse_bits() as u64) << 56;
             for _ in 0..8 {
-                crc = if crc & (1 << 63) != 0 { crc << 1 ^ 0xad93_d235_94c9_3659 } else { crc << 1 };
+                crc = if crc & (1 << 63) != 0 {
+                    crc << 1 ^ 0xad93_d235_94c9_3659
+                } else {
+                    crc << 1
+                };
             }
         }
         !crc.reverse_bits()
@@ -401,15 +469,30 @@ mod tests {
         assert_eq!(crc64_nvme(&[0u8; 4096]), 0x6482_d367_eb22_b64e);
         assert_eq!(crc64_nvme(&[0xffu8; 4096]), 0xc0dd_ba73_02ec_a3ac);
         assert_eq!(crc64_nvme(&pattern(|i| i as u8)), 0x3e72_9f5f_6750_449c);
-        assert_eq!(crc64_nvme(&pattern(|i| (4095 - i) as u8)), 0x9a2d_f64b_8e9e_517e);
+        assert_eq!(
+            crc64_nvme(&pattern(|i| (4095 - i) as u8)),
+            0x9a2d_f64b_8e9e_517e
+        );
     }
 
     #[test]
     fn tables_agree_with_bitwise_definitions() {
-        for data in [pattern(|i| (i * 7 + 3) as u8), pattern(|i| i as u8), pattern(|_| 0xff)] {
+        for data in [
+            pattern(|i| (i * 7 + 3) as u8),
+            pattern(|i| i as u8),
+            pattern(|_| 0xff),
+        ] {
             for len in [0, 1, 2, 17, 512, 4096] {
-                assert_eq!(crc16_t10dif(0, &data[..len]), crc16_bitwise(&data[..len]), "crc16 len {len}");
-                assert_eq!(crc64_nvme(&data[..len]), crc64_bitwise(&data[..len]), "crc64 len {len}");
+                assert_eq!(
+                    crc16_t10dif(0, &data[..len]),
+                    crc16_bitwise(&data[..len]),
+                    "crc16 len {len}"
+                );
+                assert_eq!(
+                    crc64_nvme(&data[..len]),
+                    crc64_bitwise(&data[..len]),
+                    "crc64 len {len}"
+                );
             }
         }
     }
@@ -426,7 +509,10 @@ mod tests {
     #[test]
     fn pi16_fields_are_big_endian_on_the_media() {
         let pi = Pi16::new(0x1234, 0x5678, 0x9abc_def0);
-        assert_eq!(pi.as_bytes(), &[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0]);
+        assert_eq!(
+            pi.as_bytes(),
+            &[0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0]
+        );
         assert_eq!(pi.reftag(), 0x9abc_def0);
         let g = Pi16::generate(CHECK, 0, 0);
         assert_eq!(g.guard(), 0xd0db);
@@ -439,13 +525,19 @@ mod tests {
     fn pi64_splits_storage_and_reference_space() {
         let pi = Pi64::new(0x0102_0304_0506_0708, 0xaabb, 0x1122_3344_5566);
         assert_eq!(&pi.as_bytes()[..8], &[1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(&pi.as_bytes()[8..], &[0xaa, 0xbb, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66]);
+        assert_eq!(
+            &pi.as_bytes()[8..],
+            &[0xaa, 0xbb, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66]
+        );
         assert_eq!(pi.srtag(), 0x1122_3344_5566);
         assert_eq!(pi.reftag(0), 0x1122_3344_5566);
         assert_eq!(pi.reftag(16), 0x3344_5566);
         assert_eq!(pi.storage_tag(16), 0x1122);
         assert_eq!(pi.storage_tag(0), 0);
-        assert_eq!(Pi64::generate(&[0u8; 4096], 0, 0).guard(), 0x6482_d367_eb22_b64e);
+        assert_eq!(
+            Pi64::generate(&[0u8; 4096], 0, 0).guard(),
+            0x6482_d367_eb22_b64e
+        );
     }
 
     #[test]

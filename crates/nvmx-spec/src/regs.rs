@@ -9,7 +9,7 @@
 use serde::Serialize;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-/// Register offsets from the start of BAR0 (NVMe 2.0 base, figure 33).
+/// Register offsets from the start of BAR0 (NVMe 2.0 base, figure "Controller Registers").
 pub mod offset {
     /// Controller Capabilities (64-bit).
     pub const CAP: usize = 0x00;
@@ -96,8 +96,20 @@ const fn set32(v: u32, lo: u32, width: u32, field: u32) -> u32 {
     (v & !mask) | ((field << lo) & mask)
 }
 
-/// Controller Capabilities, CAP (NVMe 2.0 base, figure 36).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Controller Capabilities, CAP (NVMe 2.0 base, controller properties).
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(transparent)]
 #[serde(transparent)]
 pub struct Cap(pub u64);
@@ -214,8 +226,22 @@ impl Cap {
     }
 }
 
-/// Version, VS (NVMe 2.0 base, figure 37); also the VER field of Identify Controller.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Version, VS (NVMe 2.0 base, controller properties); also the VER field of Identify Controller.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(transparent)]
 #[serde(transparent)]
 pub struct Version(pub u32);
@@ -268,8 +294,20 @@ pub mod shn {
     pub const ABRUPT: u8 = 0b10;
 }
 
-/// Controller Configuration, CC (NVMe 2.0 base, figure 41).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Controller Configuration, CC (NVMe 2.0 base, controller properties).
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(transparent)]
 #[serde(transparent)]
 pub struct Cc(pub u32);
@@ -366,8 +404,20 @@ pub mod shst {
     pub const COMPLETE: u8 = 0b10;
 }
 
-/// Controller Status, CSTS (NVMe 2.0 base, figure 42).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Controller Status, CSTS (NVMe 2.0 base, controller properties).
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(transparent)]
 #[serde(transparent)]
 pub struct Csts(pub u32);
@@ -404,8 +454,20 @@ impl Csts {
     }
 }
 
-/// Admin Queue Attributes, AQA (NVMe 2.0 base, figure 44).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Admin Queue Attributes, AQA (NVMe 2.0 base, controller properties).
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(transparent)]
 #[serde(transparent)]
 pub struct Aqa(pub u32);
@@ -437,8 +499,20 @@ impl Aqa {
     }
 }
 
-/// Admin Submission Queue Base Address, ASQ (NVMe 2.0 base, figure 45).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Admin Submission Queue Base Address, ASQ (NVMe 2.0 base, controller properties).
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(transparent)]
 #[serde(transparent)]
 pub struct Asq(pub u64);
@@ -450,8 +524,20 @@ impl Asq {
     }
 }
 
-/// Admin Completion Queue Base Address, ACQ (NVMe 2.0 base, figure 46).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Admin Completion Queue Base Address, ACQ (NVMe 2.0 base, controller properties).
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(transparent)]
 #[serde(transparent)]
 pub struct Acq(pub u64);
@@ -463,8 +549,20 @@ impl Acq {
     }
 }
 
-/// Controller Memory Buffer Location, CMBLOC (NVMe 2.0 base, figure 47).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Controller Memory Buffer Location, CMBLOC (NVMe 2.0 base, controller properties).
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(transparent)]
 #[serde(transparent)]
 pub struct Cmbloc(pub u32);
@@ -481,8 +579,20 @@ impl Cmbloc {
     }
 }
 
-/// Controller Memory Buffer Size, CMBSZ (NVMe 2.0 base, figure 48).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// Controller Memory Buffer Size, CMBSZ (NVMe 2.0 base, controller properties).
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(transparent)]
 #[serde(transparent)]
 pub struct Cmbsz(pub u32);
@@ -538,8 +648,20 @@ impl Cmbsz {
 }
 
 /// The controller register block from CAP (0x00) to CRTO (0x68), as laid
-/// out in BAR0 (NVMe 2.0 base, figure 33): 112 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+/// out in BAR0 (NVMe 2.0 base, figure "Controller Registers"): 112 bytes.
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct ControllerRegisters {
     /// Controller capabilities.
@@ -600,7 +722,7 @@ mod tests {
     use core::mem::offset_of;
 
     #[test]
-    fn register_block_offsets_match_base_spec_figure_33() {
+    fn register_block_offsets_match_base_spec_register_map() {
         assert_eq!(offset_of!(ControllerRegisters, cap), offset::CAP);
         assert_eq!(offset_of!(ControllerRegisters, vs), offset::VS);
         assert_eq!(offset_of!(ControllerRegisters, intms), offset::INTMS);

@@ -1,6 +1,6 @@
 //! Zoned Namespace command set: zone states, the Zone Management Send and
-//! Receive command views, and the zone report layout (ZNS 1.1, sections
-//! 3.4 and 4).
+//! Receive command views, and the zone report layout (ZNS 1.1, "Zone
+//! Management Send" and "Zone Management Receive" commands).
 //!
 //! Zone Append shares the layout of [`crate::cmd::NvmRw`] (zone start LBA
 //! in `slba`); the controller returns the LBA it wrote in completion dwords
@@ -39,7 +39,10 @@ open_enum! {
 impl ZoneState {
     /// Whether the zone holds an active resource (opened or closed).
     pub const fn is_active(self) -> bool {
-        matches!(self, Self::IMPLICIT_OPEN | Self::EXPLICIT_OPEN | Self::CLOSED)
+        matches!(
+            self,
+            Self::IMPLICIT_OPEN | Self::EXPLICIT_OPEN | Self::CLOSED
+        )
     }
 
     /// Whether the zone holds an open resource.
@@ -71,7 +74,19 @@ pub mod za {
 }
 
 /// A zone descriptor (ZNS 1.1, figure "Zone Descriptor Data Structure"): 64 bytes.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct ZoneDescriptor {
     /// Zone type (ZT, bits 3:0).
@@ -122,7 +137,9 @@ impl ZoneDescriptor {
 
 /// The header of a zone report (ZNS 1.1, figure "Report Zones Data
 /// Structure"): 64 bytes, followed by the descriptors.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize,
+)]
 #[repr(C)]
 pub struct ZoneReportHeader {
     /// Number of zones matching the request: all of them, or (with a
@@ -208,7 +225,13 @@ pub struct ZoneMgmtSend {
 impl ZoneMgmtSend {
     /// Applies `zsa` to the zone starting at `slba`.
     pub const fn new(nsid: u32, slba: u64, zsa: ZoneSendAction) -> Self {
-        Self { nsid, slba, zsa, select_all: false, zsaso: false }
+        Self {
+            nsid,
+            slba,
+            zsa,
+            select_all: false,
+            zsaso: false,
+        }
     }
 
     /// Encodes this view into a submission entry.
@@ -250,8 +273,21 @@ pub struct ZoneMgmtRecv {
 
 impl ZoneMgmtRecv {
     /// A zone report from `slba` into a buffer of `nbytes` (a multiple of 4).
-    pub const fn report(nsid: u32, slba: u64, nbytes: usize, zrasf: ZrasFilter, partial: bool) -> Self {
-        Self { nsid, slba, numd: crate::log::numd_for_nbytes(nbytes), zra: ZoneRecvAction::REPORT, zrasf, partial }
+    pub const fn report(
+        nsid: u32,
+        slba: u64,
+        nbytes: usize,
+        zrasf: ZrasFilter,
+        partial: bool,
+    ) -> Self {
+        Self {
+            nsid,
+            slba,
+            numd: crate::log::numd_for_nbytes(nbytes),
+            zra: ZoneRecvAction::REPORT,
+            zrasf,
+            partial,
+        }
     }
 
     /// Number of bytes the command transfers.
@@ -284,7 +320,8 @@ impl ZoneMgmtRecv {
 /// Size in bytes of a report buffer holding `nzones` descriptors, each
 /// followed by `ext_nbytes` of extension (0 for a plain report).
 pub const fn report_nbytes(nzones: usize, ext_nbytes: usize) -> usize {
-    core::mem::size_of::<ZoneReportHeader>() + nzones * (core::mem::size_of::<ZoneDescriptor>() + ext_nbytes)
+    core::mem::size_of::<ZoneReportHeader>()
+        + nzones * (core::mem::size_of::<ZoneDescriptor>() + ext_nbytes)
 }
 
 /// One entry of a zone report: the descriptor and, in an extended report,
@@ -314,7 +351,11 @@ impl<'a> ZoneReport<'a> {
     /// header.
     pub fn parse(buf: &'a [u8], ext_nbytes: usize) -> Option<Self> {
         let (header, entries) = ZoneReportHeader::read_from_prefix(buf).ok()?;
-        Some(Self { header, entries, ext_nbytes })
+        Some(Self {
+            header,
+            entries,
+            ext_nbytes,
+        })
     }
 
     /// Number of descriptors present in the buffer: the header's count,
@@ -332,7 +373,11 @@ impl<'a> ZoneReport<'a> {
 
     /// The entries in the buffer.
     pub fn iter(&self) -> ZoneReportIter<'a> {
-        ZoneReportIter { buf: self.entries, ext_nbytes: self.ext_nbytes, left: self.len() }
+        ZoneReportIter {
+            buf: self.entries,
+            ext_nbytes: self.ext_nbytes,
+            left: self.len(),
+        }
     }
 }
 
@@ -391,7 +436,11 @@ mod tests {
 
     #[test]
     fn zone_state_lives_in_the_upper_nibble() {
-        let mut d = ZoneDescriptor { zt: 0x2, zs: 0xe0, ..Default::default() };
+        let mut d = ZoneDescriptor {
+            zt: 0x2,
+            zs: 0xe0,
+            ..Default::default()
+        };
         assert_eq!(d.state(), ZoneState::FULL);
         assert_eq!(d.zone_type(), ZoneType::SEQ_WRITE_REQUIRED);
         d.set_state(ZoneState::IMPLICIT_OPEN);
@@ -418,7 +467,10 @@ mod tests {
         assert_eq!(cmd.cdw10, 0x8000);
         assert_eq!(cmd.cdw13, 0x203);
         assert_eq!(ZoneMgmtSend::from_command(&cmd), s);
-        let all = ZoneMgmtSend { select_all: true, ..ZoneMgmtSend::new(1, 0, ZoneSendAction::RESET) };
+        let all = ZoneMgmtSend {
+            select_all: true,
+            ..ZoneMgmtSend::new(1, 0, ZoneSendAction::RESET)
+        };
         assert_eq!(all.to_command().cdw13, 0x104);
     }
 
@@ -434,11 +486,18 @@ mod tests {
     }
 
     fn report(nr_zones: u64, nzones_in_buf: usize, ext: usize) -> std::vec::Vec<u8> {
-        let mut buf = std::vec![0u8; report_nbytes(nzones_in_buf, ext) + 1]; // +1: odd length, unaligned tail
+        let mut buf = std::vec![0u8; report_nbytes(nzones_in_buf, ext) + 1]; // +1: odd tail
         buf[..8].copy_from_slice(&nr_zones.to_le_bytes());
         for i in 0..nzones_in_buf {
             let off = 64 + i * (64 + ext);
-            let d = ZoneDescriptor { zt: 2, zs: 0x10, zcap: 100, zslba: i as u64 * 128, wp: i as u64 * 128, ..Default::default() };
+            let d = ZoneDescriptor {
+                zt: 2,
+                zs: 0x10,
+                zcap: 100,
+                zslba: i as u64 * 128,
+                wp: i as u64 * 128,
+                ..Default::default()
+            };
             buf[off..off + 64].copy_from_slice(d.as_bytes());
             buf[off + 64..off + 64 + ext].fill(i as u8 + 1);
         }
@@ -453,7 +512,10 @@ mod tests {
         assert_eq!(rep.len(), 3);
         let starts: std::vec::Vec<u64> = rep.iter().map(|e| e.descr.zslba).collect();
         assert_eq!(starts, [0, 128, 256]);
-        assert!(rep.iter().all(|e| e.ext.is_empty() && e.descr.state() == ZoneState::EMPTY));
+        assert!(
+            rep.iter()
+                .all(|e| e.ext.is_empty() && e.descr.state() == ZoneState::EMPTY)
+        );
     }
 
     #[test]

@@ -26,10 +26,10 @@ impl Device {
     /// byte offset `lpo`, with log specific field `lsp` and Retain
     /// Asynchronous Event `rae`.
     pub fn get_log_page(&self, lid: u8, lsp: u8, lpo: u64, nsid: u32, rae: bool, buf: &mut [u8]) -> Result<Completion> {
-        if buf.is_empty() || buf.len() % 4 != 0 {
+        if buf.is_empty() || !buf.len().is_multiple_of(4) {
             return Err(Error::invalid("log buffer", format!("{} bytes; must be a non-zero multiple of 4", buf.len())));
         }
-        if lpo % 4 != 0 {
+        if !lpo.is_multiple_of(4) {
             return Err(Error::invalid("log page offset", format!("{lpo} is not a multiple of 4")));
         }
         let numd = (buf.len() / 4 - 1) as u32;

@@ -82,6 +82,12 @@ struct Slot {
 }
 
 /// An async queue on a device. See the [module docs](self).
+///
+/// Submission returns `Result<(), Rejected>`; `Rejected` is large because
+/// it carries the buffers back by value. Boxing it would allocate on every
+/// "busy", which is ordinary control flow in a submit loop, so the large
+/// error is kept on purpose (clippy's `result_large_err` is allowed on the
+/// impl for that reason).
 pub struct Queue {
     // Field order matters: the engine must drop (join workers) before the
     // slots free their buffers; `Drop` drains first anyway.
@@ -116,10 +122,13 @@ pub fn check_capacity(capacity: u32) -> Result<()> {
     Ok(())
 }
 
+#[allow(clippy::result_large_err)]
 impl Queue {
     pub(crate) fn new(dev: &Device, capacity: u32) -> Result<Queue> {
         check_capacity(capacity)?;
-        let params = EngineParams { sync: dev.sync_arc(), capacity, opts: dev.opts() };
+        let geo = dev.geometry()?;
+        let params =
+            EngineParams { sync: dev.sync_arc(), capacity, ssw: geo.ssw, lba_nbytes: geo.lba_nbytes, opts: dev.opts() };
         let engine = (dev.config().new_engine)(&params)?;
         Ok(Queue {
             engine,
@@ -229,6 +238,15 @@ impl Queue {
     fn engine_poke(&mut self, max: u32, f: &mut dyn FnMut(Completed)) -> Result<u32> {
         let (engine, mut rest) = self.split();
         engine.poke(max, &mut |slot, res| f(rest.finish_slot(slot, res)))
+    }
+
+    /// A file descriptor that becomes readable when the queue has
+    /// completions to reap, for epoll/poll-driven event loops. Register it,
+    /// and when it fires call [`Queue::poke`], which clears it. `None` when
+    /// the async interface has no such handle.
+    #[cfg(target_os = "linux")]
+    pub fn completion_fd(&mut self) -> Result<Option<std::os::fd::RawFd>> {
+        self.engine.completion_fd()
     }
 
     /// Takes the oldest reaped completion.

@@ -15,8 +15,12 @@ fn opts(pairs: &[(&str, &str)]) -> Options {
 
 #[test]
 fn defaults_pick_the_first_configuration_for_each_kind() {
+    // Unlike xNVMe, the default ramdisk configuration moves data (emu), so
+    // a queue on `1GB` never silently drops I/O; `--be ramdisk` is nil.
     let d = Device::open("8MiB", &Options::default()).unwrap();
-    assert_eq!(d.config().name, "ramdisk");
+    assert_eq!(d.config().name, "ramdisk_emu");
+    let d = Device::open("8MiB", &opts(&[("be", "ramdisk")])).unwrap();
+    assert_eq!(d.config().async_id, "nil");
     assert_eq!(d.ident().dtype, nvmx::DevType::Ramdisk);
     let f = common::temp_file("sel", 1 << 20);
     let d = Device::open(f.0.to_str().unwrap(), &Options::default()).unwrap();

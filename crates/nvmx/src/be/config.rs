@@ -129,10 +129,10 @@ fn mismatch(cfg: &BackendConfig, uri: &Uri, opts: &Options) -> Option<String> {
         ("--mem", &opts.mem, cfg.mem_id),
     ];
     for (flag, want, have) in pairs {
-        if let Some(w) = want {
-            if w != have {
-                return Some(format!("{flag} {w} asked, it has {have}"));
-            }
+        if let Some(w) = want
+            && w != have
+        {
+            return Some(format!("{flag} {w} asked, it has {have}"));
         }
     }
     if !cfg.caps.intersects(uri.caps) {

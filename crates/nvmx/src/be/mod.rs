@@ -132,6 +132,14 @@ pub trait SyncIo: Send + Sync {
     /// execute at all (an OS error, a bad argument).
     fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Result<Completion>;
 
+    /// The open file descriptor behind this interface, for async engines
+    /// that submit to the kernel themselves (io_uring, libaio). It stays
+    /// open as long as the device does, and a queue keeps its device open.
+    #[cfg(unix)]
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+
     /// Runs one I/O command whose data is scattered over several buffers.
     ///
     /// The default gathers the buffers into one (or scatters one into
@@ -257,6 +265,14 @@ pub trait AsyncEngine: Send {
     /// blocking, passing each to `sink`; returns how many were reaped.
     fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32>;
 
+    /// A descriptor that becomes readable when there is something to reap,
+    /// for event loops (epoll, poll). Created on first call; `None` when the
+    /// engine has none. Poking clears it.
+    #[cfg(target_os = "linux")]
+    fn completion_fd(&mut self) -> Result<Option<std::os::fd::RawFd>> {
+        Ok(None)
+    }
+
     /// Blocks until at least one completion is reaped or `timeout` passes;
     /// returns how many were reaped (0 on timeout). The default polls.
     fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
@@ -287,6 +303,11 @@ pub struct EngineParams<'a> {
     pub sync: &'a std::sync::Arc<dyn SyncIo>,
     /// Queue capacity (a power of two below 4096).
     pub capacity: u32,
+    /// log2 of the logical block size: byte offset = `slba << ssw`.
+    pub ssw: u32,
+    /// Bytes per logical block in the data buffer (data plus interleaved
+    /// metadata).
+    pub lba_nbytes: u32,
     /// The device's options (poll_io, poll_sq, ...).
     pub opts: &'a crate::opts::Options,
 }

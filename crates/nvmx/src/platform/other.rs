@@ -10,4 +10,4 @@ pub const DEV_ID: &str = "posix";
 
 /// This platform configurations, in priority order (first match wins).
 pub static CONFIGS: &[&BackendConfig] =
-    &[&common::EMU_FILE, &common::THRPOOL_FILE, &common::NIL_FILE, &common::RAMDISK, &common::RAMDISK_THRPOOL, &common::RAMDISK_EMU];
+    &[&common::EMU_FILE, &common::THRPOOL_FILE, &common::NIL_FILE, &common::RAMDISK_EMU, &common::RAMDISK, &common::RAMDISK_THRPOOL];

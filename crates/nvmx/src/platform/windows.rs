@@ -10,7 +10,7 @@ pub const DEV_ID: &str = "windows";
 
 /// Windows configurations, in priority order (first match wins).
 pub static CONFIGS: &[&BackendConfig] =
-    &[&common::EMU_FILE, &common::THRPOOL_FILE, &common::NIL_FILE, &common::RAMDISK, &common::RAMDISK_THRPOOL, &common::RAMDISK_EMU];
+    &[&common::EMU_FILE, &common::THRPOOL_FILE, &common::NIL_FILE, &common::RAMDISK_EMU, &common::RAMDISK, &common::RAMDISK_THRPOOL];
 
 /// Classifies an existing path; `Ok(None)` when nothing exists there.
 pub fn classify_path(path: &str) -> Result<Option<Target>> {

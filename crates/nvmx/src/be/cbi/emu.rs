@@ -24,6 +24,8 @@ struct Pending {
 pub struct Emu {
     sync: Arc<dyn SyncIo>,
     pending: VecDeque<Pending>,
+    #[cfg(target_os = "linux")]
+    notify: Option<super::notify::Notifier>,
 }
 
 // SAFETY: the raw buffers in `pending` are owned by the queue's in-flight
@@ -33,7 +35,12 @@ unsafe impl Send for Emu {}
 
 /// Creates an `emu` engine over the device's sync interface.
 pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
-    Ok(Box::new(Emu { sync: Arc::clone(p.sync), pending: VecDeque::with_capacity(p.capacity as usize) }))
+    Ok(Box::new(Emu {
+        sync: Arc::clone(p.sync),
+        pending: VecDeque::with_capacity(p.capacity as usize),
+        #[cfg(target_os = "linux")]
+        notify: None,
+    }))
 }
 
 impl AsyncEngine for Emu {
@@ -43,11 +50,39 @@ impl AsyncEngine for Emu {
 
     unsafe fn submit(&mut self, slot: u32, cmd: &Command, data: RawBuf, meta: RawBuf) -> Result<()> {
         self.pending.push_back(Pending { slot, cmd: *cmd, data, meta });
+        #[cfg(target_os = "linux")]
+        if let Some(n) = &self.notify {
+            n.signal();
+        }
         Ok(())
     }
 
+    #[cfg(target_os = "linux")]
+    fn completion_fd(&mut self) -> Result<Option<std::os::fd::RawFd>> {
+        let n = match self.notify.take() {
+            Some(n) => n,
+            None => super::notify::Notifier::new()?,
+        };
+        if !self.pending.is_empty() {
+            n.signal();
+        }
+        let fd = n.fd();
+        self.notify = Some(n);
+        Ok(Some(fd))
+    }
+
     fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32> {
+        #[cfg(target_os = "linux")]
+        if let Some(nt) = &self.notify {
+            nt.clear();
+        }
         let n = if max == 0 { self.pending.len() } else { self.pending.len().min(max as usize) };
+        #[cfg(target_os = "linux")]
+        if n < self.pending.len()
+            && let Some(nt) = &self.notify
+        {
+            nt.signal();
+        }
         for _ in 0..n {
             let Some(p) = self.pending.pop_front() else { break };
             // SAFETY: `submit`'s contract keeps the buffers valid and ours

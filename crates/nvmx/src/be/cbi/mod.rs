@@ -3,6 +3,8 @@
 
 pub mod emu;
 pub mod nil;
+#[cfg(target_os = "linux")]
+pub mod notify;
 pub mod thrpool;
 
 use nvmx_spec::{Command, Completion};

@@ -40,6 +40,8 @@ pub struct ThrPool {
     jobs: Option<Sender<Job>>,
     done: Receiver<(u32, Result<Completion>)>,
     workers: Vec<JoinHandle<()>>,
+    #[cfg(target_os = "linux")]
+    notify: Arc<std::sync::OnceLock<super::notify::Notifier>>,
 }
 
 /// Creates a `thrpool` engine with `min(capacity, WORKERS_MAX)` workers.
@@ -48,10 +50,14 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
     let (jtx, jrx) = bounded::<Job>(cap);
     let (dtx, drx) = bounded::<(u32, Result<Completion>)>(cap);
     let mut workers = Vec::new();
+    #[cfg(target_os = "linux")]
+    let notify: Arc<std::sync::OnceLock<super::notify::Notifier>> = Arc::default();
     for i in 0..p.capacity.clamp(1, WORKERS_MAX) {
         let jrx = jrx.clone();
         let dtx = dtx.clone();
         let sync: Arc<dyn SyncIo> = Arc::clone(p.sync);
+        #[cfg(target_os = "linux")]
+        let notify = Arc::clone(&notify);
         let h = std::thread::Builder::new()
             .name(format!("nvmx-thrpool-{i}"))
             .spawn(move || {
@@ -62,12 +68,22 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
                     if dtx.send((job.slot, res)).is_err() {
                         break;
                     }
+                    #[cfg(target_os = "linux")]
+                    if let Some(n) = notify.get() {
+                        n.signal();
+                    }
                 }
             })
             .map_err(|e| Error::io("spawn", "thrpool worker", e))?;
         workers.push(h);
     }
-    Ok(Box::new(ThrPool { jobs: Some(jtx), done: drx, workers }))
+    Ok(Box::new(ThrPool {
+        jobs: Some(jtx),
+        done: drx,
+        workers,
+        #[cfg(target_os = "linux")]
+        notify,
+    }))
 }
 
 impl AsyncEngine for ThrPool {
@@ -83,7 +99,24 @@ impl AsyncEngine for ThrPool {
             .map_err(|_| Error::QueueFailed("thrpool workers have exited".into()))
     }
 
+    #[cfg(target_os = "linux")]
+    fn completion_fd(&mut self) -> Result<Option<std::os::fd::RawFd>> {
+        if self.notify.get().is_none() {
+            let n = super::notify::Notifier::new()?;
+            // Completions that arrived before the notifier existed.
+            if !self.done.is_empty() {
+                n.signal();
+            }
+            let _ = self.notify.set(n);
+        }
+        Ok(self.notify.get().map(super::notify::Notifier::fd))
+    }
+
     fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32> {
+        #[cfg(target_os = "linux")]
+        if let Some(nt) = self.notify.get() {
+            nt.clear();
+        }
         let mut n = 0;
         while max == 0 || n < max {
             match self.done.try_recv() {
@@ -96,6 +129,12 @@ impl AsyncEngine for ThrPool {
                     return Err(Error::QueueFailed("thrpool workers have exited".into()));
                 }
             }
+        }
+        #[cfg(target_os = "linux")]
+        if !self.done.is_empty()
+            && let Some(nt) = self.notify.get()
+        {
+            nt.signal();
         }
         Ok(n)
     }

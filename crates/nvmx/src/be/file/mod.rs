@@ -93,7 +93,7 @@ impl FileNs {
     /// Direct I/O needs block-aligned addresses and lengths; say so here
     /// instead of passing the kernel's bare EINVAL on.
     fn check_direct(&self, ptr: *const u8, len: usize) -> Result<()> {
-        if self.direct && (ptr as usize % FILE_LBA_NBYTES as usize != 0 || len % FILE_LBA_NBYTES as usize != 0) {
+        if self.direct && (!(ptr as usize).is_multiple_of(FILE_LBA_NBYTES as usize) || !len.is_multiple_of(FILE_LBA_NBYTES as usize)) {
             return Err(Error::invalid(
                 "data buffer",
                 format!(
@@ -177,6 +177,12 @@ impl FileNs {
 impl SyncIo for FileNs {
     fn id(&self) -> &'static str {
         "psync"
+    }
+
+    #[cfg(unix)]
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        Some(self.file.as_raw_fd())
     }
 
     fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, _meta: DataBuf<'_>) -> Result<Completion> {

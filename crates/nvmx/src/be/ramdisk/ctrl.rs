@@ -54,8 +54,6 @@ pub(super) mod field {
     pub const CDW11: u8 = 44;
     /// Command dword 12.
     pub const CDW12: u8 = 48;
-    /// Command dword 13.
-    pub const CDW13: u8 = 52;
     /// Command dword 14.
     pub const CDW14: u8 = 56;
 }

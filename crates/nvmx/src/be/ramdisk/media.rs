@@ -380,6 +380,7 @@ impl Media {
     }
 
     /// Bytes of block memory allocated now (data and metadata).
+    #[cfg(test)]
     pub fn allocated_bytes(&self) -> u64 {
         self.chunks
             .iter()
