@@ -225,6 +225,27 @@ impl Device {
         Queue::new(self, capacity)
     }
 
+    /// Refuses commands the access mode forbids: writes on a device opened
+    /// `rdonly`, reads on one opened `wronly`. The OS enforces this for
+    /// files and devices; checking here makes the ramdisk and every other
+    /// interface agree, and gives one message.
+    pub(crate) fn check_access(&self, opc: u8) -> Result<()> {
+        let o = &self.inner.opts;
+        if o.rdonly && writes_media(opc) {
+            return Err(Error::invalid(
+                "command",
+                format!("opcode {opc:#04x} changes data, but the device was opened read-only (--rdonly)"),
+            ));
+        }
+        if o.wronly && crate::be::Direction::of_opcode(opc) == crate::be::Direction::FromDevice {
+            return Err(Error::invalid(
+                "command",
+                format!("opcode {opc:#04x} reads data, but the device was opened write-only (--wronly)"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Runs an I/O command synchronously. A non-success status comes back
     /// as [`Error::Status`]. `cmd.nsid` 0 is replaced by the device's nsid.
     pub fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Result<Completion> {
@@ -232,6 +253,7 @@ impl Device {
             cmd.nsid = self.nsid();
         }
         let opc = cmd.opc;
+        self.check_access(opc)?;
         let cpl = self.inner.sync.cmd_io(cmd, data, meta)?;
         Error::check(opc, cpl)
     }
@@ -243,6 +265,7 @@ impl Device {
             cmd.nsid = self.nsid();
         }
         let opc = cmd.opc;
+        self.check_access(opc)?;
         let cpl = self.inner.sync.cmd_iov(cmd, data, meta)?;
         Error::check(opc, cpl)
     }
@@ -304,4 +327,12 @@ impl Device {
         }
         Ok(())
     }
+}
+
+/// Whether an I/O opcode changes what is stored: the host-to-controller
+/// ones, plus those that change data without a transfer (Write
+/// Uncorrectable, Write Zeroes, Copy, Zone Management Send, KV Delete).
+pub(crate) fn writes_media(opc: u8) -> bool {
+    crate::be::Direction::of_opcode(opc) == crate::be::Direction::ToDevice
+        || matches!(opc, 0x04 | 0x08 | 0x19 | 0x10)
 }

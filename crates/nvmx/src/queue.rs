@@ -180,6 +180,9 @@ impl Queue {
         meta: Option<Buffer>,
         tag: u64,
     ) -> Result<(), Rejected> {
+        if let Err(error) = self.dev.check_access(cmd.opc) {
+            return Err(Rejected { error, data, meta });
+        }
         let Some(slot) = self.free.pop() else {
             return Err(Rejected {
                 error: Error::Busy { outstanding: self.outstanding, capacity: self.capacity },

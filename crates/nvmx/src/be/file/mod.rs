@@ -61,7 +61,14 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
             format!("{}: a file is a single namespace, nsid 1", opts.nsid),
         ));
     }
-    let file = os::open(&uri.base, opts).map_err(|e| Error::io("open", &uri.base, e))?;
+    let file = os::open(&uri.base, opts).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound && !opts.create {
+            let hint = std::io::Error::new(e.kind(), format!("{e}; pass --create to create it"));
+            Error::io("open", &uri.base, hint)
+        } else {
+            Error::io("open", &uri.base, e)
+        }
+    })?;
     let md = file.metadata().map_err(|e| Error::io("stat", &uri.base, e))?;
     if !md.is_file() {
         return Err(Error::invalid("URI", format!("{:?} is not a regular file", uri.base)));

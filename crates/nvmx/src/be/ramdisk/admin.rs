@@ -13,8 +13,12 @@ use crate::be::DataBuf;
 use crate::error::Error;
 
 /// The admin opcodes [`exec`] runs, for the Commands Supported and Effects log.
-pub(super) const SUPPORTED: &[AdminOpcode] =
-    &[AdminOpcode::GET_LOG_PAGE, AdminOpcode::IDENTIFY, AdminOpcode::SET_FEATURES, AdminOpcode::GET_FEATURES];
+pub(super) const SUPPORTED: &[AdminOpcode] = &[
+    AdminOpcode::GET_LOG_PAGE,
+    AdminOpcode::IDENTIFY,
+    AdminOpcode::SET_FEATURES,
+    AdminOpcode::GET_FEATURES,
+];
 
 /// Runs the admin command `cmd`.
 pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, data: DataBuf<'_>) -> Exec {
@@ -29,21 +33,38 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, data: DataBuf<'_>) -> Exec {
 
 /// The host's buffer for `need` bytes the controller returns, checked to
 /// be writable and long enough; `what` names the command in the error.
-pub(super) fn out_buf<'a>(data: &'a mut DataBuf<'_>, need: u64, what: &str) -> Result<&'a mut [u8], Error> {
+pub(super) fn out_buf<'a>(
+    data: &'a mut DataBuf<'_>,
+    need: u64,
+    what: &str,
+) -> Result<&'a mut [u8], Error> {
     let len = data.len();
-    let buf = data
-        .as_mut_slice()
-        .ok_or_else(|| Error::invalid("data buffer", format!("{what} needs a buffer the device can write (DataBuf::In)")))?;
+    let buf = data.as_mut_slice().ok_or_else(|| {
+        Error::invalid(
+            "data buffer",
+            format!("{what} needs a buffer the device can write (DataBuf::In)"),
+        )
+    })?;
     if (len as u64) < need {
-        return Err(Error::invalid("data buffer", format!("{what} returns {need} bytes, the buffer has {len}")));
+        return Err(Error::invalid(
+            "data buffer",
+            format!("{what} returns {need} bytes, the buffer has {len}"),
+        ));
     }
     Ok(buf)
 }
 
 /// The host's buffer of `need` bytes for the controller to read.
-pub(super) fn in_buf<'a>(data: &'a DataBuf<'_>, need: usize, what: &str) -> Result<&'a [u8], Error> {
+pub(super) fn in_buf<'a>(
+    data: &'a DataBuf<'_>,
+    need: usize,
+    what: &str,
+) -> Result<&'a [u8], Error> {
     let buf = data.as_slice();
     buf.get(..need).ok_or_else(|| {
-        Error::invalid("data buffer", format!("{what} takes {need} bytes, the buffer has {}", buf.len()))
+        Error::invalid(
+            "data buffer",
+            format!("{what} takes {need} bytes, the buffer has {}", buf.len()),
+        )
     })
 }

@@ -87,12 +87,20 @@ impl From<Error> for Fail {
 impl Fail {
     /// A status that will not succeed on retry (DNR set).
     pub fn dnr(sct: u8, sc: u8) -> Fail {
-        Fail::Status(Failed { status: Status::new(sct, sc).dnr(), lba: None, param: None })
+        Fail::Status(Failed {
+            status: Status::new(sct, sc).dnr(),
+            lba: None,
+            param: None,
+        })
     }
 
     /// A status that might succeed on retry (DNR clear).
     pub fn retry(sct: u8, sc: u8) -> Fail {
-        Fail::Status(Failed { status: Status::new(sct, sc), lba: None, param: None })
+        Fail::Status(Failed {
+            status: Status::new(sct, sc),
+            lba: None,
+            param: None,
+        })
     }
 
     /// Invalid Field in Command, pointing at byte `byte` of the command.
@@ -219,7 +227,9 @@ impl RamCtrl {
                     sqid,
                     cid: cmd.cid,
                     status: f.status,
-                    param: f.param.map_or(0xffff, |(byte, bit)| u16::from(byte) | u16::from(bit & 0x7) << 8),
+                    param: f.param.map_or(0xffff, |(byte, bit)| {
+                        u16::from(byte) | u16::from(bit & 0x7) << 8
+                    }),
                     lba: f.lba.unwrap_or(0),
                     nsid: cmd.nsid,
                     csi: match (sqid, self.namespace(cmd.nsid)) {
@@ -242,7 +252,12 @@ impl SyncIo for RamCtrl {
         "ramdisk"
     }
 
-    fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Result<Completion> {
+    fn cmd_io(
+        &self,
+        cmd: &mut Command,
+        data: DataBuf<'_>,
+        meta: DataBuf<'_>,
+    ) -> Result<Completion> {
         let r = self.exec_io(cmd, data, meta);
         self.complete(cmd, SQID_IO, r)
     }

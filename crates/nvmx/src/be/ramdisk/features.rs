@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use nvmx_spec::Command;
 use nvmx_spec::feature::{
-    ErrorRecovery, FeatureId, GetFeatures, NumQueues, PowerManagement, Select, SetFeatures, TemperatureThreshold,
+    ErrorRecovery, FeatureId, GetFeatures, NumQueues, PowerManagement, Select, SetFeatures,
+    TemperatureThreshold,
 };
 use nvmx_spec::status::{sc_cmd, sct};
 
@@ -145,12 +146,24 @@ pub(super) fn get(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec 
         FeatureId::POWER_MGMT => f.power.to_cdw11(),
         FeatureId::TEMP_THRESHOLD => {
             let mut t = temp_select(gf.cdw11)?;
-            t.tmpth = if t.thsel == 0 { f.temp_over } else { f.temp_under };
+            t.tmpth = if t.thsel == 0 {
+                f.temp_over
+            } else {
+                f.temp_under
+            };
             t.to_cdw11()
         }
-        FeatureId::ERROR_RECOVERY => ErrorRecovery { tler: f.tler, dulbe: false }.to_cdw11(),
+        FeatureId::ERROR_RECOVERY => ErrorRecovery {
+            tler: f.tler,
+            dulbe: false,
+        }
+        .to_cdw11(),
         FeatureId::VOLATILE_WRITE_CACHE => u32::from(f.wce),
-        FeatureId::NUM_QUEUES => NumQueues { nsqa: QUEUES_ALLOCATED, ncqa: QUEUES_ALLOCATED }.to_cdw11(),
+        FeatureId::NUM_QUEUES => NumQueues {
+            nsqa: QUEUES_ALLOCATED,
+            ncqa: QUEUES_ALLOCATED,
+        }
+        .to_cdw11(),
         FeatureId::ASYNC_EVENT => f.async_event,
         FeatureId::TIMESTAMP => {
             let buf = out_buf(&mut data, TIMESTAMP_BYTES as u64, "Get Features Timestamp")?;
@@ -168,7 +181,9 @@ pub(super) fn set(ctrl: &RamCtrl, cmd: &Command, data: DataBuf<'_>) -> Exec {
     let sf = SetFeatures::from_command(cmd);
     capabilities(sf.fid).ok_or_else(|| Fail::field(field::CDW10))?;
     if sf.save {
-        return Err(Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::FEATURE_NOT_SAVEABLE).at(field::CDW10 + 3, 7));
+        return Err(
+            Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::FEATURE_NOT_SAVEABLE).at(field::CDW10 + 3, 7),
+        );
     }
     if sf.fid == FeatureId::ERROR_RECOVERY {
         check_nsid(ctrl, sf.nsid)?;
@@ -226,7 +241,11 @@ pub(super) fn set(ctrl: &RamCtrl, cmd: &Command, data: DataBuf<'_>) -> Exec {
                 return Err(Fail::field(field::CDW11));
             }
             // The allocation is fixed; the completion reports it.
-            NumQueues { nsqa: QUEUES_ALLOCATED, ncqa: QUEUES_ALLOCATED }.to_cdw11()
+            NumQueues {
+                nsqa: QUEUES_ALLOCATED,
+                ncqa: QUEUES_ALLOCATED,
+            }
+            .to_cdw11()
         }
         FeatureId::ASYNC_EVENT => {
             f.async_event = sf.cdw11 & AEC_SUPPORTED;

@@ -41,7 +41,9 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
     let page: Vec<u8> = match id.cns {
         Cns::NAMESPACE => match id.nsid {
             NSID_ALL => common_namespace().as_bytes().to_vec(),
-            nsid => namespace(ctrl.namespace(nsid).ok_or_else(Fail::namespace)?).as_bytes().to_vec(),
+            nsid => namespace(ctrl.namespace(nsid).ok_or_else(Fail::namespace)?)
+                .as_bytes()
+                .to_vec(),
         },
         Cns::CONTROLLER => controller(ctrl).as_bytes().to_vec(),
         Cns::ACTIVE_NSID_LIST => {
@@ -49,12 +51,18 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
                 return Err(Fail::namespace());
             }
             let mut list = NamespaceList::default();
-            for (slot, ns) in list.nsid.iter_mut().zip(ctrl.namespaces().filter(|ns| ns.nsid > id.nsid)) {
+            for (slot, ns) in list
+                .nsid
+                .iter_mut()
+                .zip(ctrl.namespaces().filter(|ns| ns.nsid > id.nsid))
+            {
                 *slot = ns.nsid;
             }
             list.as_bytes().to_vec()
         }
-        Cns::NS_ID_DESCRIPTOR_LIST => descriptors(ctrl.namespace(id.nsid).ok_or_else(Fail::namespace)?),
+        Cns::NS_ID_DESCRIPTOR_LIST => {
+            descriptors(ctrl.namespace(id.nsid).ok_or_else(Fail::namespace)?)
+        }
         Cns::CSI_NAMESPACE => {
             if id.nsid != NSID_ALL {
                 ctrl.namespace(id.nsid).ok_or_else(Fail::namespace)?;
@@ -102,40 +110,45 @@ fn crate_version() -> &'static str {
 
 /// The Identify Controller data structure.
 pub(super) fn controller(ctrl: &RamCtrl) -> IdentifyController {
-    let mut c = IdentifyController::default();
-    c.vid = VID;
-    c.ssvid = VID;
-    c.sn = ascii(&format!("NVMX{:x}", ctrl.params.nbytes));
-    c.mn = ascii(MODEL);
-    c.fr = firmware_revision();
-    c.ieee = [IEEE_OUI_BE[2], IEEE_OUI_BE[1], IEEE_OUI_BE[0]];
-    c.mdts = ctrl.params.mdts;
-    c.cntlid = 1;
-    c.ver = VERSION_2_0;
-    c.cntrltype = 1; // I/O controller
-    c.oacs = 0;
-    c.frmw = 0x3; // one firmware slot, slot 1, read-only
-    c.lpa = LPA;
-    c.elpe = (ErrorLog::CAPACITY - 1) as u8;
-    c.npss = 0;
-    c.wctemp = WCTEMP;
-    c.cctemp = CCTEMP;
-    let capacity: u128 = ctrl.namespaces().map(|ns| u128::from(ns.nsze) * u128::from(ns.ds())).sum();
-    c.tnvmcap = capacity.to_le_bytes();
-    c.sqes = 0x66;
-    c.cqes = 0x44;
-    c.nn = 1;
-    c.oncs = oncs::COMPARE
-        | oncs::WRITE_UNCORRECTABLE
-        | oncs::DSM
-        | oncs::WRITE_ZEROES
-        | oncs::SAVE_SELECT
-        | oncs::TIMESTAMP
-        | oncs::VERIFY
-        | oncs::COPY;
-    c.vwc = VWC;
-    c.ocfs = 0x3; // Copy descriptor formats 0h and 1h
-    c.sgls = 0;
+    let capacity: u128 = ctrl
+        .namespaces()
+        .map(|ns| u128::from(ns.nsze) * u128::from(ns.ds()))
+        .sum();
+    let mut c = IdentifyController {
+        vid: VID,
+        ssvid: VID,
+        sn: ascii(&format!("NVMX{:x}", ctrl.params.nbytes)),
+        mn: ascii(MODEL),
+        fr: firmware_revision(),
+        ieee: [IEEE_OUI_BE[2], IEEE_OUI_BE[1], IEEE_OUI_BE[0]],
+        mdts: ctrl.params.mdts,
+        cntlid: 1,
+        ver: VERSION_2_0,
+        cntrltype: 1, // I/O controller
+        oacs: 0,      // no namespace management, format, firmware download, ...
+        frmw: 0x3,    // one firmware slot, slot 1, read-only
+        lpa: LPA,
+        elpe: (ErrorLog::CAPACITY - 1) as u8,
+        npss: 0,
+        wctemp: WCTEMP,
+        cctemp: CCTEMP,
+        tnvmcap: capacity.to_le_bytes(),
+        sqes: 0x66,
+        cqes: 0x44,
+        nn: 1,
+        oncs: oncs::COMPARE
+            | oncs::WRITE_UNCORRECTABLE
+            | oncs::DSM
+            | oncs::WRITE_ZEROES
+            | oncs::SAVE_SELECT
+            | oncs::TIMESTAMP
+            | oncs::VERIFY
+            | oncs::COPY,
+        vwc: VWC,
+        ocfs: 0x3, // Copy descriptor formats 0h and 1h
+        sgls: 0,
+        ..Default::default()
+    };
     let nqn = ctrl.subnqn.as_bytes();
     let n = nqn.len().min(c.subnqn.len() - 1);
     c.subnqn[..n].copy_from_slice(&nqn[..n]);
@@ -148,7 +161,11 @@ pub(super) fn controller(ctrl: &RamCtrl) -> IdentifyController {
 fn lba_formats(ns: &mut IdentifyNamespace) {
     ns.nlbaf = (LBA_FORMATS.len() - 1) as u8;
     for (f, s) in ns.lbaf.iter_mut().zip(LBA_FORMATS) {
-        *f = LbaFormat { ms: s.ms, lbads: s.lbads(), rp: s.rp };
+        *f = LbaFormat {
+            ms: s.ms,
+            lbads: s.lbads(),
+            rp: s.rp,
+        };
     }
     ns.mc = MC;
     ns.dlfeat = DLFEAT;

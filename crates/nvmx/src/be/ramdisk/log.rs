@@ -9,8 +9,8 @@
 
 use nvmx_spec::Command;
 use nvmx_spec::log::{
-    CommandsSupportedEffects, ErrorInfoEntry, FirmwareSlotLog, GetLogPage, LogPageId, SmartHealthLog,
-    SupportedLogPages, effects,
+    CommandsSupportedEffects, ErrorInfoEntry, FirmwareSlotLog, GetLogPage, LogPageId,
+    SmartHealthLog, SupportedLogPages, effects,
 };
 use nvmx_spec::opcode::Csi;
 use nvmx_spec::status::{sc_cmd, sct};
@@ -56,16 +56,22 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             }
             commands_supported().as_bytes().to_vec()
         }
-        _ => return Err(Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_LOG_PAGE).at(field::CDW10, 0)),
+        _ => {
+            return Err(
+                Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_LOG_PAGE).at(field::CDW10, 0)
+            );
+        }
     };
     if glp.ot {
         return Err(Fail::field(field::CDW14 + 2));
     }
-    if glp.lpo % 4 != 0 || glp.lpo > page.len() as u64 {
+    if !glp.lpo.is_multiple_of(4) || glp.lpo > page.len() as u64 {
         return Err(Fail::field(field::CDW12));
     }
     let buf = out_buf(&mut data, glp.nbytes(), "Get Log Page")?;
-    let want = buf.len().min(usize::try_from(glp.nbytes()).unwrap_or(usize::MAX));
+    let want = buf
+        .len()
+        .min(usize::try_from(glp.nbytes()).unwrap_or(usize::MAX));
     let src = page.get(glp.lpo as usize..).unwrap_or_default();
     let n = src.len().min(want);
     buf[..n].copy_from_slice(&src[..n]);
@@ -108,28 +114,34 @@ fn error_info(log: &ErrorLog) -> Vec<u8> {
 fn smart(ctrl: &RamCtrl) -> SmartHealthLog {
     use std::sync::atomic::Ordering::Relaxed;
     let s = &ctrl.stats;
-    let mut l = SmartHealthLog::default();
-    l.temperature = TEMPERATURE.to_le_bytes();
-    l.avail_spare = 100;
-    l.spare_thresh = SPARE_THRESHOLD;
-    l.data_units_read = Stats::data_units(&s.read_512).to_le_bytes();
-    l.data_units_written = Stats::data_units(&s.written_512).to_le_bytes();
-    l.host_read_commands = u128::from(s.host_reads.load(Relaxed)).to_le_bytes();
-    l.host_write_commands = u128::from(s.host_writes.load(Relaxed)).to_le_bytes();
-    l.power_cycles = 1u128.to_le_bytes();
-    l.power_on_hours = u128::from(ctrl.created.elapsed().as_secs() / 3600).to_le_bytes();
-    l.media_errors = u128::from(s.media_errors.load(Relaxed)).to_le_bytes();
-    l.num_err_log_entries = u128::from(ctrl.error_log().total()).to_le_bytes();
+    let count = |c: u64| u128::from(c).to_le_bytes();
+    let mut l = SmartHealthLog {
+        temperature: TEMPERATURE.to_le_bytes(),
+        avail_spare: 100,
+        spare_thresh: SPARE_THRESHOLD,
+        data_units_read: Stats::data_units(&s.read_512).to_le_bytes(),
+        data_units_written: Stats::data_units(&s.written_512).to_le_bytes(),
+        host_read_commands: count(s.host_reads.load(Relaxed)),
+        host_write_commands: count(s.host_writes.load(Relaxed)),
+        power_cycles: count(1),
+        power_on_hours: count(ctrl.created.elapsed().as_secs() / 3600),
+        media_errors: count(s.media_errors.load(Relaxed)),
+        num_err_log_entries: count(ctrl.error_log().total()),
+        ..Default::default()
+    };
     l.temp_sensor[0] = TEMPERATURE;
     l
 }
 
 /// The Firmware Slot Information log: slot 1 active, holding this version.
 fn firmware_slots() -> FirmwareSlotLog {
-    let mut l = FirmwareSlotLog::default();
-    l.afi = 1;
-    l.frs[0] = firmware_revision();
-    l
+    let mut frs = [[0u8; 8]; 7];
+    frs[0] = firmware_revision();
+    FirmwareSlotLog {
+        afi: 1,
+        frs,
+        ..Default::default()
+    }
 }
 
 /// The Commands Supported and Effects log for the NVM command set.

@@ -130,7 +130,9 @@ fn zeroed<T: Clone + Default>(len: usize) -> Option<Box<[T]>> {
 }
 
 fn span(off: usize, len: usize) -> Result<Range<usize>, MediaError> {
-    off.checked_add(len).map(|end| off..end).ok_or(MediaError::Bounds)
+    off.checked_add(len)
+        .map(|end| off..end)
+        .ok_or(MediaError::Bounds)
 }
 
 fn get(buf: &[u8], off: usize, len: usize) -> Result<&[u8], MediaError> {
@@ -168,7 +170,9 @@ impl Chunk {
             return;
         }
         for i in first..first.saturating_add(count) {
-            let Some(w) = self.unc.get_mut(i / 64) else { return };
+            let Some(w) = self.unc.get_mut(i / 64) else {
+                return;
+            };
             let bit = 1u64 << (i % 64);
             if (*w & bit != 0) != marked {
                 *w ^= bit;
@@ -186,12 +190,23 @@ impl Media {
     /// Storage for `nlbas` blocks; no block memory is allocated yet.
     pub fn new(nlbas: u64, ds: u32, ms: u16) -> Result<Media> {
         let bpc = CHUNK_DATA_BYTES / u64::from(ds).max(1);
-        let too_big = || Error::invalid("ramdisk size", format!("{nlbas} blocks of {ds} bytes are too many to track"));
+        let too_big = || {
+            Error::invalid(
+                "ramdisk size",
+                format!("{nlbas} blocks of {ds} bytes are too many to track"),
+            )
+        };
         let nchunks = usize::try_from(nlbas.div_ceil(bpc)).map_err(|_| too_big())?;
         let mut chunks = Vec::new();
         chunks.try_reserve_exact(nchunks).map_err(|_| too_big())?;
         chunks.resize_with(nchunks, || RwLock::new(None));
-        Ok(Media { ds: ds as usize, ms: usize::from(ms), nlbas, bpc, chunks: chunks.into_boxed_slice() })
+        Ok(Media {
+            ds: ds as usize,
+            ms: usize::from(ms),
+            nlbas,
+            bpc,
+            chunks: chunks.into_boxed_slice(),
+        })
     }
 
     /// The blocks of `slba..slba + n` (clamped to the namespace), split by chunk.
@@ -206,7 +221,13 @@ impl Media {
             }
             let first = lba % bpc;
             let count = (bpc - first).min(end - lba);
-            let run = Run { chunk: (lba / bpc) as usize, first: first as usize, count: count as usize, done, lba };
+            let run = Run {
+                chunk: (lba / bpc) as usize,
+                first: first as usize,
+                count: count as usize,
+                done,
+                lba,
+            };
             lba += count;
             done += count as usize;
             Some(run)
@@ -220,9 +241,18 @@ impl Media {
     }
 
     /// The pieces of `run`: blockwise when `per_block` or `extended`.
-    fn pieces(&self, run: Run, extended: bool, per_block: bool) -> impl Iterator<Item = Piece> + use<> {
+    fn pieces(
+        &self,
+        run: Run,
+        extended: bool,
+        per_block: bool,
+    ) -> impl Iterator<Item = Piece> + use<> {
         let (ds, ms) = (self.ds, self.ms);
-        let step = if extended || per_block { 1 } else { run.count.max(1) };
+        let step = if extended || per_block {
+            1
+        } else {
+            run.count.max(1)
+        };
         (0..run.count).step_by(step).map(move |k| {
             let b = run.done + k;
             let (host_data, host_meta) = if extended {
@@ -242,16 +272,36 @@ impl Media {
         })
     }
 
-    fn lock_read(&self, idx: usize) -> Result<std::sync::RwLockReadGuard<'_, Option<Box<Chunk>>>, MediaError> {
-        Ok(self.chunks.get(idx).ok_or(MediaError::Bounds)?.read().unwrap_or_else(PoisonError::into_inner))
+    fn lock_read(
+        &self,
+        idx: usize,
+    ) -> Result<std::sync::RwLockReadGuard<'_, Option<Box<Chunk>>>, MediaError> {
+        Ok(self
+            .chunks
+            .get(idx)
+            .ok_or(MediaError::Bounds)?
+            .read()
+            .unwrap_or_else(PoisonError::into_inner))
     }
 
-    fn lock_write(&self, idx: usize) -> Result<std::sync::RwLockWriteGuard<'_, Option<Box<Chunk>>>, MediaError> {
-        Ok(self.chunks.get(idx).ok_or(MediaError::Bounds)?.write().unwrap_or_else(PoisonError::into_inner))
+    fn lock_write(
+        &self,
+        idx: usize,
+    ) -> Result<std::sync::RwLockWriteGuard<'_, Option<Box<Chunk>>>, MediaError> {
+        Ok(self
+            .chunks
+            .get(idx)
+            .ok_or(MediaError::Bounds)?
+            .write()
+            .unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The chunk at `idx`, allocated (zeroed) if it is not yet.
-    fn chunk_mut<'g>(&self, guard: &'g mut Option<Box<Chunk>>, run: Run) -> Result<&'g mut Chunk, MediaError> {
+    fn chunk_mut<'g>(
+        &self,
+        guard: &'g mut Option<Box<Chunk>>,
+        run: Run,
+    ) -> Result<&'g mut Chunk, MediaError> {
         if guard.is_none() {
             let c = Chunk::new(self.chunk_blocks(run.chunk), self.ds, self.ms)
                 .ok_or(MediaError::OutOfMemory { lba: run.lba })?;
@@ -264,12 +314,18 @@ impl Media {
     /// marked uncorrectable; `out` then holds part of the data.
     pub fn read(&self, slba: u64, n: u64, out: BlocksMut<'_>) -> Result<(), MediaError> {
         let (ds, ms) = (self.ds, self.ms);
-        let BlocksMut { data, meta, extended } = out;
+        let BlocksMut {
+            data,
+            meta,
+            extended,
+        } = out;
         for run in self.runs(slba, n) {
             let guard = self.lock_read(run.chunk)?;
             let chunk = guard.as_deref();
             if let Some(i) = chunk.and_then(|c| c.first_unc(run.first, run.count)) {
-                return Err(MediaError::Uncorrectable { lba: run.lba + (i - run.first) as u64 });
+                return Err(MediaError::Uncorrectable {
+                    lba: run.lba + (i - run.first) as u64,
+                });
             }
             for p in self.pieces(run, extended, false) {
                 let dst = get_mut(data, p.host_data, p.n * ds)?;
@@ -280,7 +336,11 @@ impl Media {
                 if ms == 0 {
                     continue;
                 }
-                let dst = if extended { get_mut(data, p.host_meta, ms)? } else { get_mut(meta, p.host_meta, p.n * ms)? };
+                let dst = if extended {
+                    get_mut(data, p.host_meta, ms)?
+                } else {
+                    get_mut(meta, p.host_meta, p.n * ms)?
+                };
                 match chunk {
                     Some(c) => dst.copy_from_slice(get(&c.meta, p.chunk_meta, p.n * ms)?),
                     None => dst.fill(0),
@@ -297,11 +357,19 @@ impl Media {
             let mut guard = self.lock_write(run.chunk)?;
             let chunk = self.chunk_mut(&mut guard, run)?;
             for p in self.pieces(run, src.extended, false) {
-                get_mut(&mut chunk.data, p.chunk_data, p.n * ds)?.copy_from_slice(get(src.data, p.host_data, p.n * ds)?);
+                get_mut(&mut chunk.data, p.chunk_data, p.n * ds)?.copy_from_slice(get(
+                    src.data,
+                    p.host_data,
+                    p.n * ds,
+                )?);
                 if ms == 0 {
                     continue;
                 }
-                let from = if src.extended { get(src.data, p.host_meta, ms)? } else { get(src.meta, p.host_meta, p.n * ms)? };
+                let from = if src.extended {
+                    get(src.data, p.host_meta, ms)?
+                } else {
+                    get(src.meta, p.host_meta, p.n * ms)?
+                };
                 get_mut(&mut chunk.meta, p.chunk_meta, p.n * ms)?.copy_from_slice(from);
             }
             chunk.set_unc(run.first, run.count, false);
@@ -316,7 +384,9 @@ impl Media {
             let guard = self.lock_read(run.chunk)?;
             let chunk = guard.as_deref();
             if let Some(i) = chunk.and_then(|c| c.first_unc(run.first, run.count)) {
-                return Err(MediaError::Uncorrectable { lba: run.lba + (i - run.first) as u64 });
+                return Err(MediaError::Uncorrectable {
+                    lba: run.lba + (i - run.first) as u64,
+                });
             }
             for p in self.pieces(run, src.extended, true) {
                 let host = get(src.data, p.host_data, ds)?;
@@ -325,14 +395,20 @@ impl Media {
                     None => host.iter().all(|&b| b == 0),
                 };
                 let same_meta = ms == 0 || {
-                    let host = if src.extended { get(src.data, p.host_meta, ms)? } else { get(src.meta, p.host_meta, ms)? };
+                    let host = if src.extended {
+                        get(src.data, p.host_meta, ms)?
+                    } else {
+                        get(src.meta, p.host_meta, ms)?
+                    };
                     match chunk {
                         Some(c) => host == get(&c.meta, p.chunk_meta, ms)?,
                         None => host.iter().all(|&b| b == 0),
                     }
                 };
                 if !(same_data && same_meta) {
-                    return Err(MediaError::Miscompare { lba: run.lba + p.k as u64 });
+                    return Err(MediaError::Miscompare {
+                        lba: run.lba + p.k as u64,
+                    });
                 }
             }
         }
@@ -363,7 +439,8 @@ impl Media {
     pub fn mark_uncorrectable(&self, slba: u64, n: u64) -> Result<(), MediaError> {
         for run in self.runs(slba, n) {
             let mut guard = self.lock_write(run.chunk)?;
-            self.chunk_mut(&mut guard, run)?.set_unc(run.first, run.count, true);
+            self.chunk_mut(&mut guard, run)?
+                .set_unc(run.first, run.count, true);
         }
         Ok(())
     }
@@ -372,8 +449,13 @@ impl Media {
     pub fn verify(&self, slba: u64, n: u64) -> Result<(), MediaError> {
         for run in self.runs(slba, n) {
             let guard = self.lock_read(run.chunk)?;
-            if let Some(i) = guard.as_deref().and_then(|c| c.first_unc(run.first, run.count)) {
-                return Err(MediaError::Uncorrectable { lba: run.lba + (i - run.first) as u64 });
+            if let Some(i) = guard
+                .as_deref()
+                .and_then(|c| c.first_unc(run.first, run.count))
+            {
+                return Err(MediaError::Uncorrectable {
+                    lba: run.lba + (i - run.first) as u64,
+                });
             }
         }
         Ok(())
@@ -386,7 +468,8 @@ impl Media {
             .iter()
             .map(|c| {
                 let g = c.read().unwrap_or_else(PoisonError::into_inner);
-                g.as_deref().map_or(0, |c| (c.data.len() + c.meta.len()) as u64)
+                g.as_deref()
+                    .map_or(0, |c| (c.data.len() + c.meta.len()) as u64)
             })
             .sum()
     }
@@ -397,7 +480,9 @@ mod tests {
     use super::*;
 
     fn pattern(len: usize, seed: u8) -> Vec<u8> {
-        (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
     }
 
     #[test]
@@ -407,27 +492,80 @@ mod tests {
         let (slba, n) = (1500u64, 1000u64);
         let data = pattern(n as usize * 512, 1);
         let meta = pattern(n as usize * 8, 2);
-        m.write(slba, n, Blocks { data: &data, meta: &meta, extended: false }).unwrap();
+        m.write(
+            slba,
+            n,
+            Blocks {
+                data: &data,
+                meta: &meta,
+                extended: false,
+            },
+        )
+        .unwrap();
         let mut ext = vec![0u8; n as usize * 520];
-        m.read(slba, n, BlocksMut { data: &mut ext, meta: &mut [], extended: true }).unwrap();
+        m.read(
+            slba,
+            n,
+            BlocksMut {
+                data: &mut ext,
+                meta: &mut [],
+                extended: true,
+            },
+        )
+        .unwrap();
         for b in 0..n as usize {
-            assert_eq!(&ext[b * 520..b * 520 + 512], &data[b * 512..(b + 1) * 512], "data of block {b}");
-            assert_eq!(&ext[b * 520 + 512..(b + 1) * 520], &meta[b * 8..(b + 1) * 8], "metadata of block {b}");
+            assert_eq!(
+                &ext[b * 520..b * 520 + 512],
+                &data[b * 512..(b + 1) * 512],
+                "data of block {b}"
+            );
+            assert_eq!(
+                &ext[b * 520 + 512..(b + 1) * 520],
+                &meta[b * 8..(b + 1) * 8],
+                "metadata of block {b}"
+            );
         }
         let (mut d2, mut m2) = (vec![0u8; data.len()], vec![0u8; meta.len()]);
-        m.read(slba, n, BlocksMut { data: &mut d2, meta: &mut m2, extended: false }).unwrap();
+        m.read(
+            slba,
+            n,
+            BlocksMut {
+                data: &mut d2,
+                meta: &mut m2,
+                extended: false,
+            },
+        )
+        .unwrap();
         assert_eq!((d2, m2), (data, meta));
     }
 
     #[test]
     fn zeroing_a_whole_chunk_frees_it_and_unwritten_blocks_read_zero() {
         let m = Media::new(4096, 512, 0).unwrap();
-        m.write(0, 1, Blocks { data: &[7u8; 512], meta: &[], extended: false }).unwrap();
+        m.write(
+            0,
+            1,
+            Blocks {
+                data: &[7u8; 512],
+                meta: &[],
+                extended: false,
+            },
+        )
+        .unwrap();
         assert_eq!(m.allocated_bytes(), 1 << 20);
         m.zero(0, 2048).unwrap();
         assert_eq!(m.allocated_bytes(), 0);
         let mut out = vec![1u8; 1024];
-        m.read(2047, 2, BlocksMut { data: &mut out, meta: &mut [], extended: false }).unwrap();
+        m.read(
+            2047,
+            2,
+            BlocksMut {
+                data: &mut out,
+                meta: &mut [],
+                extended: false,
+            },
+        )
+        .unwrap();
         assert!(out.iter().all(|&b| b == 0));
     }
 
@@ -437,7 +575,16 @@ mod tests {
         m.mark_uncorrectable(10, 3).unwrap();
         assert_eq!(m.verify(0, 11), Err(MediaError::Uncorrectable { lba: 10 }));
         assert_eq!(m.verify(13, 5), Ok(()));
-        m.write(10, 1, Blocks { data: &[0u8; 4096], meta: &[], extended: false }).unwrap();
+        m.write(
+            10,
+            1,
+            Blocks {
+                data: &[0u8; 4096],
+                meta: &[],
+                extended: false,
+            },
+        )
+        .unwrap();
         assert_eq!(m.verify(0, 20), Err(MediaError::Uncorrectable { lba: 11 }));
         m.zero(11, 2).unwrap();
         assert_eq!(m.verify(0, 100), Ok(()));
@@ -446,7 +593,15 @@ mod tests {
     #[test]
     fn short_buffers_are_reported_not_panicked_on() {
         let m = Media::new(100, 4096, 0).unwrap();
-        let r = m.write(0, 2, Blocks { data: &[0u8; 4096], meta: &[], extended: false });
+        let r = m.write(
+            0,
+            2,
+            Blocks {
+                data: &[0u8; 4096],
+                meta: &[],
+                extended: false,
+            },
+        );
         assert_eq!(r, Err(MediaError::Bounds));
     }
 }

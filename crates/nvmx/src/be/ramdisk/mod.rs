@@ -5,7 +5,7 @@
 //! real controller does, with the same statuses, so everything above the
 //! backend interfaces can be exercised without a device:
 //!
-//! - admin ([`admin`](self) dispatch): Identify (controller, namespace,
+//! - admin: Identify (controller, namespace,
 //!   active namespace list, namespace identification descriptors, the NVM
 //!   command set's specific structures), Get Log Page (error information,
 //!   SMART / health, firmware slot, commands supported and effects,
@@ -64,12 +64,18 @@ use crate::uri::{Target, Uri};
 /// The sync and admin interfaces are the same [`RamCtrl`].
 pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
     let Target::Ramdisk { nbytes } = uri.target else {
-        return Err(Error::invalid("URI", format!("{:?} is not a ramdisk size (e.g. 1GB, 64MiB)", uri.raw)));
+        return Err(Error::invalid(
+            "URI",
+            format!("{:?} is not a ramdisk size (e.g. 1GB, 64MiB)", uri.raw),
+        ));
     };
     if opts.nsid != ctrl::NSID {
         return Err(Error::invalid(
             "dev-nsid",
-            format!("{:#x} does not exist: the ramdisk has one namespace, nsid 1", opts.nsid),
+            format!(
+                "{:#x} does not exist: the ramdisk has one namespace, nsid 1",
+                opts.nsid
+            ),
         ));
     }
     let params = params::Params::from_uri(uri, nbytes)?;
@@ -81,5 +87,9 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         csi: 0,
         subnqn: ctrl.subnqn().to_string(),
     };
-    Ok(Backend { sync: ctrl.clone(), admin: ctrl, ident })
+    Ok(Backend {
+        sync: ctrl.clone(),
+        admin: ctrl,
+        ident,
+    })
 }

@@ -93,7 +93,11 @@ impl Namespace {
     /// Bytes per block in the host's data buffer: data, plus metadata when
     /// it is interleaved.
     pub fn host_block_bytes(&self) -> u64 {
-        if self.extended { self.ds() + self.ms() } else { self.ds() }
+        if self.extended {
+            self.ds() + self.ms()
+        } else {
+            self.ds()
+        }
     }
 
     /// Whether commands carry metadata in a separate buffer.

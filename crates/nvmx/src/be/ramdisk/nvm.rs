@@ -18,17 +18,19 @@
 
 use nvmx_spec::Command;
 use nvmx_spec::cmd::NvmRw;
-use nvmx_spec::copy::{CopySourceRangeFormat0, CopySourceRangeFormat1, DESFMT_0, DESFMT_1, SimpleCopy};
+use nvmx_spec::copy::{
+    CopySourceRangeFormat0, CopySourceRangeFormat1, DESFMT_0, DESFMT_1, SimpleCopy,
+};
 use nvmx_spec::dsm::{Dsm, DsmRange};
 use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{sc, sc_cmd, sc_media, sct};
+use zerocopy::FromBytes;
 
 use super::ctrl::{Exec, Fail, RamCtrl, field};
 use super::media::{Blocks, BlocksMut, MediaError};
 use super::ns::Namespace;
 use crate::be::DataBuf;
 use crate::error::Error;
-use zerocopy::FromBytes;
 
 /// Copy: maximum single source range length in blocks (MSSRL).
 pub(super) const MSSRL: u16 = 128;
@@ -37,9 +39,14 @@ pub(super) const MCL: u32 = 1024;
 /// Copy: maximum source range count, 0-based (MSRC).
 pub(super) const MSRC: u8 = 127;
 
-
 /// Runs the I/O command `cmd` on the NVM namespace `ns`.
-pub(super) fn exec(ctrl: &RamCtrl, ns: &Namespace, cmd: &Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Exec {
+pub(super) fn exec(
+    ctrl: &RamCtrl,
+    ns: &Namespace,
+    cmd: &Command,
+    data: DataBuf<'_>,
+    meta: DataBuf<'_>,
+) -> Exec {
     match NvmOpcode(cmd.opc) {
         NvmOpcode::FLUSH => Ok(0),
         NvmOpcode::WRITE => write(ctrl, ns, cmd, data, meta),
@@ -86,7 +93,9 @@ fn media_fail(ctrl: &RamCtrl, e: MediaError) -> Fail {
 fn check_range(ns: &Namespace, slba: u64, n: u64) -> Result<(), Fail> {
     match slba.checked_add(n) {
         Some(end) if end <= ns.nsze => Ok(()),
-        _ => Err(Fail::dnr(sct::GENERIC, sc::LBA_OUT_OF_RANGE).lba(slba).at(field::CDW10, 0)),
+        _ => Err(Fail::dnr(sct::GENERIC, sc::LBA_OUT_OF_RANGE)
+            .lba(slba)
+            .at(field::CDW10, 0)),
     }
 }
 
@@ -109,12 +118,21 @@ fn check_mdts(ctrl: &RamCtrl, ns: &Namespace, n: u64) -> Result<(), Fail> {
 
 /// Checks that the host gave buffers large enough for `n` blocks, naming
 /// the command in the error.
-fn check_buffers(ns: &Namespace, what: &str, n: u64, data: &DataBuf<'_>, meta: &DataBuf<'_>) -> Result<(), Error> {
+fn check_buffers(
+    ns: &Namespace,
+    what: &str,
+    n: u64,
+    data: &DataBuf<'_>,
+    meta: &DataBuf<'_>,
+) -> Result<(), Error> {
     let need = n.saturating_mul(ns.host_block_bytes());
     if (data.len() as u64) < need {
         return Err(Error::invalid(
             "data buffer",
-            format!("{what} of {n} blocks needs {need} bytes, the buffer has {}", data.len()),
+            format!(
+                "{what} of {n} blocks needs {need} bytes, the buffer has {}",
+                data.len()
+            ),
         ));
     }
     if ns.separate_meta() {
@@ -135,48 +153,92 @@ fn check_buffers(ns: &Namespace, what: &str, n: u64, data: &DataBuf<'_>, meta: &
 
 /// The payload of a write or compare, as blocks.
 fn blocks_out<'a>(ns: &Namespace, data: &'a DataBuf<'_>, meta: &'a DataBuf<'_>) -> Blocks<'a> {
-    let meta = if ns.separate_meta() { meta.as_slice() } else { &[] };
-    Blocks { data: data.as_slice(), meta, extended: ns.extended }
+    let meta = if ns.separate_meta() {
+        meta.as_slice()
+    } else {
+        &[]
+    };
+    Blocks {
+        data: data.as_slice(),
+        meta,
+        extended: ns.extended,
+    }
 }
 
-fn write(ctrl: &RamCtrl, ns: &Namespace, cmd: &Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Exec {
+fn write(
+    ctrl: &RamCtrl,
+    ns: &Namespace,
+    cmd: &Command,
+    data: DataBuf<'_>,
+    meta: DataBuf<'_>,
+) -> Exec {
     let rw = NvmRw::from_command(cmd);
     let n = rw_range(ns, &rw)?;
     check_mdts(ctrl, ns, n)?;
     check_buffers(ns, "Write", n, &data, &meta)?;
-    ns.media.write(rw.slba, n, blocks_out(ns, &data, &meta)).map_err(|e| media_fail(ctrl, e))?;
+    ns.media
+        .write(rw.slba, n, blocks_out(ns, &data, &meta))
+        .map_err(|e| media_fail(ctrl, e))?;
     ctrl.stats.written(n * ns.ds(), true);
     Ok(0)
 }
 
-fn read(ctrl: &RamCtrl, ns: &Namespace, cmd: &Command, mut data: DataBuf<'_>, mut meta: DataBuf<'_>) -> Exec {
+fn read(
+    ctrl: &RamCtrl,
+    ns: &Namespace,
+    cmd: &Command,
+    mut data: DataBuf<'_>,
+    mut meta: DataBuf<'_>,
+) -> Exec {
     let rw = NvmRw::from_command(cmd);
     let n = rw_range(ns, &rw)?;
     check_mdts(ctrl, ns, n)?;
     check_buffers(ns, "Read", n, &data, &meta)?;
-    let data = data
-        .as_mut_slice()
-        .ok_or_else(|| Error::invalid("data buffer", "a Read needs a buffer the device can write (DataBuf::In)"))?;
+    let data = data.as_mut_slice().ok_or_else(|| {
+        Error::invalid(
+            "data buffer",
+            "a Read needs a buffer the device can write (DataBuf::In)",
+        )
+    })?;
     let meta: &mut [u8] = if ns.separate_meta() {
         meta.as_mut_slice().ok_or_else(|| {
-            Error::invalid("metadata buffer", "a Read needs a metadata buffer the device can write (DataBuf::In)")
+            Error::invalid(
+                "metadata buffer",
+                "a Read needs a metadata buffer the device can write (DataBuf::In)",
+            )
         })?
     } else {
         &mut []
     };
     ns.media
-        .read(rw.slba, n, BlocksMut { data, meta, extended: ns.extended })
+        .read(
+            rw.slba,
+            n,
+            BlocksMut {
+                data,
+                meta,
+                extended: ns.extended,
+            },
+        )
         .map_err(|e| media_fail(ctrl, e))?;
     ctrl.stats.read(n * ns.ds(), true);
     Ok(0)
 }
 
-fn compare(ctrl: &RamCtrl, ns: &Namespace, cmd: &Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Exec {
+fn compare(
+    ctrl: &RamCtrl,
+    ns: &Namespace,
+    cmd: &Command,
+    data: DataBuf<'_>,
+    meta: DataBuf<'_>,
+) -> Exec {
     let rw = NvmRw::from_command(cmd);
     let n = rw_range(ns, &rw)?;
     check_mdts(ctrl, ns, n)?;
     check_buffers(ns, "Compare", n, &data, &meta)?;
-    ns.media.compare(rw.slba, n, blocks_out(ns, &data, &meta)).map_err(|e| media_fail(ctrl, e))?;
+    ns.media
+        .compare(rw.slba, n, blocks_out(ns, &data, &meta))
+        .map_err(|e| media_fail(ctrl, e))?;
     ctrl.stats.read(n * ns.ds(), true);
     Ok(0)
 }
@@ -187,24 +249,30 @@ fn write_zeroes(ns: &Namespace, cmd: &Command) -> Exec {
     // Deallocated blocks read as zeroes (DLFEAT 001b), so with or without
     // DEAC (CDW12 bit 25) the blocks end up the same: zero data and
     // metadata, and chunks covered whole are given back either way.
-    ns.media.zero(rw.slba, n).map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL).lba(rw.slba))?;
+    ns.media
+        .zero(rw.slba, n)
+        .map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL).lba(rw.slba))?;
     Ok(0)
 }
 
 fn write_uncorrectable(ns: &Namespace, cmd: &Command) -> Exec {
     let rw = NvmRw::from_command(cmd);
     let n = rw_range(ns, &rw)?;
-    ns.media.mark_uncorrectable(rw.slba, n).map_err(|e| match e {
-        MediaError::OutOfMemory { lba } => Fail::retry(sct::GENERIC, sc::INTERNAL).lba(lba),
-        _ => Fail::dnr(sct::GENERIC, sc::INTERNAL).lba(rw.slba),
-    })?;
+    ns.media
+        .mark_uncorrectable(rw.slba, n)
+        .map_err(|e| match e {
+            MediaError::OutOfMemory { lba } => Fail::retry(sct::GENERIC, sc::INTERNAL).lba(lba),
+            _ => Fail::dnr(sct::GENERIC, sc::INTERNAL).lba(rw.slba),
+        })?;
     Ok(0)
 }
 
 fn verify(ctrl: &RamCtrl, ns: &Namespace, cmd: &Command) -> Exec {
     let rw = NvmRw::from_command(cmd);
     let n = rw_range(ns, &rw)?;
-    ns.media.verify(rw.slba, n).map_err(|e| media_fail(ctrl, e))?;
+    ns.media
+        .verify(rw.slba, n)
+        .map_err(|e| media_fail(ctrl, e))?;
     ctrl.stats.read(n * ns.ds(), false);
     Ok(0)
 }
@@ -229,7 +297,8 @@ fn dsm(ns: &Namespace, cmd: &Command, data: DataBuf<'_>) -> Exec {
     // Every range is checked before any is deallocated.
     let mut ranges = Vec::with_capacity(dsm.nranges());
     for raw in buf.chunks_exact(size_of::<DsmRange>()) {
-        let r = DsmRange::read_from_bytes(raw).map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))?;
+        let r =
+            DsmRange::read_from_bytes(raw).map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))?;
         if r.nlb == 0 {
             continue;
         }
@@ -238,7 +307,9 @@ fn dsm(ns: &Namespace, cmd: &Command, data: DataBuf<'_>) -> Exec {
     }
     if dsm.ad {
         for r in ranges {
-            ns.media.zero(r.slba, u64::from(r.nlb)).map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL).lba(r.slba))?;
+            ns.media
+                .zero(r.slba, u64::from(r.nlb))
+                .map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL).lba(r.slba))?;
         }
     }
     Ok(0)
@@ -247,14 +318,25 @@ fn dsm(ns: &Namespace, cmd: &Command, data: DataBuf<'_>) -> Exec {
 /// The source ranges of a Copy, as (SLBA, block count), from descriptors of
 /// either format.
 fn copy_ranges(desfmt: u8, buf: &[u8]) -> Result<Vec<(u64, u64)>, Fail> {
-    fn parse<T: FromBytes>(buf: &[u8], range: impl Fn(T) -> (u64, u64)) -> Result<Vec<(u64, u64)>, Fail> {
+    fn parse<T: FromBytes>(
+        buf: &[u8],
+        range: impl Fn(T) -> (u64, u64),
+    ) -> Result<Vec<(u64, u64)>, Fail> {
         buf.chunks_exact(size_of::<T>())
-            .map(|raw| T::read_from_bytes(raw).map(&range).map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL)))
+            .map(|raw| {
+                T::read_from_bytes(raw)
+                    .map(&range)
+                    .map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))
+            })
             .collect()
     }
     match desfmt {
-        DESFMT_0 => parse(buf, |d: CopySourceRangeFormat0| (d.slba, u64::from(d.nblocks()))),
-        _ => parse(buf, |d: CopySourceRangeFormat1| (d.slba, u64::from(d.nblocks()))),
+        DESFMT_0 => parse(buf, |d: CopySourceRangeFormat0| {
+            (d.slba, u64::from(d.nblocks()))
+        }),
+        _ => parse(buf, |d: CopySourceRangeFormat1| {
+            (d.slba, u64::from(d.nblocks()))
+        }),
     }
 }
 
@@ -275,7 +357,11 @@ fn copy(ctrl: &RamCtrl, ns: &Namespace, cmd: &Command, data: DataBuf<'_>) -> Exe
     let Some(buf) = buf.get(..need) else {
         return Err(Error::invalid(
             "data buffer",
-            format!("Copy with {} source ranges needs {need} bytes, the buffer has {}", sc.nranges(), buf.len()),
+            format!(
+                "Copy with {} source ranges needs {need} bytes, the buffer has {}",
+                sc.nranges(),
+                buf.len()
+            ),
         )
         .into());
     };
@@ -300,13 +386,35 @@ fn copy(ctrl: &RamCtrl, ns: &Namespace, cmd: &Command, data: DataBuf<'_>) -> Exe
     let (mut data_left, mut meta_left) = (&mut bounce[..], &mut bounce_meta[..]);
     for (slba, n) in ranges {
         let internal = || Fail::dnr(sct::GENERIC, sc::INTERNAL);
-        let (d, rest) = std::mem::take(&mut data_left).split_at_mut_checked(n as usize * ds).ok_or_else(internal)?;
-        let (m, mrest) = std::mem::take(&mut meta_left).split_at_mut_checked(n as usize * ms).ok_or_else(internal)?;
+        let (d, rest) = std::mem::take(&mut data_left)
+            .split_at_mut_checked(n as usize * ds)
+            .ok_or_else(internal)?;
+        let (m, mrest) = std::mem::take(&mut meta_left)
+            .split_at_mut_checked(n as usize * ms)
+            .ok_or_else(internal)?;
         (data_left, meta_left) = (rest, mrest);
-        ns.media.read(slba, n, BlocksMut { data: d, meta: m, extended: false }).map_err(|e| media_fail(ctrl, e))?;
+        ns.media
+            .read(
+                slba,
+                n,
+                BlocksMut {
+                    data: d,
+                    meta: m,
+                    extended: false,
+                },
+            )
+            .map_err(|e| media_fail(ctrl, e))?;
     }
     ns.media
-        .write(sc.sdlba, total, Blocks { data: &bounce, meta: &bounce_meta, extended: false })
+        .write(
+            sc.sdlba,
+            total,
+            Blocks {
+                data: &bounce,
+                meta: &bounce_meta,
+                extended: false,
+            },
+        )
         .map_err(|e| media_fail(ctrl, e))?;
     ctrl.stats.written(total * ns.ds(), false);
     Ok(0)

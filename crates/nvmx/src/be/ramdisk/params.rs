@@ -28,11 +28,31 @@ impl LbaShape {
 
 /// The LBA formats the namespace offers, indexed by LBA format number.
 pub(super) const LBA_FORMATS: [LbaShape; 5] = [
-    LbaShape { ds: 512, ms: 0, rp: 2 },
-    LbaShape { ds: 512, ms: 8, rp: 2 },
-    LbaShape { ds: 4096, ms: 0, rp: 0 },
-    LbaShape { ds: 4096, ms: 8, rp: 1 },
-    LbaShape { ds: 4096, ms: 64, rp: 1 },
+    LbaShape {
+        ds: 512,
+        ms: 0,
+        rp: 2,
+    },
+    LbaShape {
+        ds: 512,
+        ms: 8,
+        rp: 2,
+    },
+    LbaShape {
+        ds: 4096,
+        ms: 0,
+        rp: 0,
+    },
+    LbaShape {
+        ds: 4096,
+        ms: 8,
+        rp: 1,
+    },
+    LbaShape {
+        ds: 4096,
+        ms: 64,
+        rp: 1,
+    },
 ];
 
 /// The default MDTS exponent: 2^7 pages of 4 KiB, 512 KiB.
@@ -62,13 +82,20 @@ pub(super) struct Params {
 impl Params {
     /// Reads the parameters of `uri`, whose size is `nbytes`.
     pub fn from_uri(uri: &Uri, nbytes: u64) -> Result<Params> {
-        let mut p = Params { nbytes, lbaf: 0, mdts: DEFAULT_MDTS, extended: false };
+        let mut p = Params {
+            nbytes,
+            lbaf: 0,
+            mdts: DEFAULT_MDTS,
+            extended: false,
+        };
         for (i, (key, value)) in uri.params.iter().enumerate() {
             if uri.params[..i].iter().any(|(k, _)| k == key) {
                 return Err(bad(format!("{key:?} is given more than once")));
             }
             let num = || -> Result<u8> {
-                value.parse::<u8>().map_err(|_| bad(format!("{key}={value:?} is not a small decimal number")))
+                value
+                    .parse::<u8>()
+                    .map_err(|_| bad(format!("{key}={value:?} is not a small decimal number")))
             };
             match key.as_str() {
                 "lbaf" => {
@@ -107,7 +134,10 @@ impl Params {
         if nbytes < u64::from(shape.ds) {
             return Err(Error::invalid(
                 "ramdisk size",
-                format!("{nbytes} bytes do not hold one {}-byte logical block", shape.ds),
+                format!(
+                    "{nbytes} bytes do not hold one {}-byte logical block",
+                    shape.ds
+                ),
             ));
         }
         Ok(p)
@@ -115,7 +145,10 @@ impl Params {
 
     /// The active LBA format.
     pub fn shape(&self) -> LbaShape {
-        LBA_FORMATS.get(usize::from(self.lbaf)).copied().unwrap_or(LBA_FORMATS[0])
+        LBA_FORMATS
+            .get(usize::from(self.lbaf))
+            .copied()
+            .unwrap_or(LBA_FORMATS[0])
     }
 
     /// Namespace size in logical blocks.
@@ -133,5 +166,8 @@ impl Params {
 }
 
 fn bad(why: String) -> Error {
-    Error::invalid("ramdisk parameter", format!("{why}; known parameters: {KNOWN}"))
+    Error::invalid(
+        "ramdisk parameter",
+        format!("{why}; known parameters: {KNOWN}"),
+    )
 }

@@ -32,10 +32,22 @@ fn open_reports_a_ramdisk_ident_and_shares_one_controller() {
     // SMART log: they are the same controller.
     let data = pattern(4096, 1);
     let mut cmd = rw(NvmOpcode::WRITE, 0, 0);
-    assert!(be.sync.cmd_io(&mut cmd, DataBuf::Out(&data), DataBuf::None).unwrap().is_success());
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::Out(&data), DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
     let mut smart = vec![0u8; 512];
-    let mut glp = nvmx_spec::log::GetLogPage::new(nvmx_spec::log::LogPageId::SMART_HEALTH, NSID_ALL, 512).to_command();
-    assert!(be.admin.cmd_admin(&mut glp, DataBuf::In(&mut smart)).unwrap().is_success());
+    let mut glp =
+        nvmx_spec::log::GetLogPage::new(nvmx_spec::log::LogPageId::SMART_HEALTH, NSID_ALL, 512)
+            .to_command();
+    assert!(
+        be.admin
+            .cmd_admin(&mut glp, DataBuf::In(&mut smart))
+            .unwrap()
+            .is_success()
+    );
     assert_eq!(smart[80], 1, "host write commands");
 }
 
@@ -44,11 +56,26 @@ const NSID_ALL: u32 = 0xffff_ffff;
 #[test]
 fn open_rejects_other_namespaces_and_targets() {
     let uri = Uri::parse("8MiB").unwrap();
-    let opts = Options { nsid: 2, ..Default::default() };
-    let e = open(&uri, &opts).err().expect("nsid 2 does not exist").to_string();
-    assert!(e.contains("dev-nsid") && e.contains("one namespace, nsid 1"), "{e}");
-    let file = Uri { target: Target::File { exists: false }, ..uri };
-    let e = open(&file, &Options::default()).err().expect("not a ramdisk").to_string();
+    let opts = Options {
+        nsid: 2,
+        ..Default::default()
+    };
+    let e = open(&uri, &opts)
+        .err()
+        .expect("nsid 2 does not exist")
+        .to_string();
+    assert!(
+        e.contains("dev-nsid") && e.contains("one namespace, nsid 1"),
+        "{e}"
+    );
+    let file = Uri {
+        target: Target::File { exists: false },
+        ..uri
+    };
+    let e = open(&file, &Options::default())
+        .err()
+        .expect("not a ramdisk")
+        .to_string();
     assert!(e.contains("not a ramdisk size"), "{e}");
 }
 
@@ -68,7 +95,10 @@ fn bad_parameters_name_the_key_and_list_the_known_ones() {
         let e = open_err(uri);
         assert!(e.starts_with("invalid ramdisk parameter: "), "{uri}: {e}");
         assert!(e.contains(says), "{uri}: expected {says:?} in {e}");
-        assert!(e.contains("lbaf=0..4") && e.contains("mdts=") && e.contains("ext=0|1"), "{uri}: {e}");
+        assert!(
+            e.contains("lbaf=0..4") && e.contains("mdts=") && e.contains("ext=0|1"),
+            "{uri}: {e}"
+        );
     }
 }
 
@@ -87,7 +117,10 @@ fn parameters_shape_the_namespace() {
 fn a_size_below_one_block_is_rejected() {
     let uri = Uri::parse("8MiB?lbaf=2").unwrap();
     let e = Params::from_uri(&uri, 512).unwrap_err().to_string();
-    assert_eq!(e, "invalid ramdisk size: 512 bytes do not hold one 4096-byte logical block");
+    assert_eq!(
+        e,
+        "invalid ramdisk size: 512 bytes do not hold one 4096-byte logical block"
+    );
     // A size that is not a multiple of the block size rounds down.
     let p = Params::from_uri(&uri, 3 * 4096 + 100).unwrap();
     assert_eq!(p.nsze(), 3);
