@@ -48,6 +48,8 @@ pub fn targets() -> Vec<Target> {
     for be in ["ramdisk", "ramdisk_emu", "ramdisk_thrpool"] {
         v.push(Target { be, uri: "8MiB".into(), moves_data: be != "ramdisk", _tmp: None });
     }
+    // 4 KiB logical blocks (LBA format 2) with a smaller MDTS (128 KiB).
+    v.push(Target { be: "ramdisk_thrpool", uri: "8MiB?lbaf=2&mdts=5".into(), moves_data: true, _tmp: None });
     for be in ["emu_file", "thrpool_file", "nil_file"] {
         let t = temp_file(be, 8 << 20);
         v.push(Target { be, uri: t.0.to_string_lossy().into_owned(), moves_data: be != "nil_file", _tmp: Some(t) });
