@@ -15,7 +15,19 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 /// The data pointer (`dptr`) and metadata pointer (`mptr`) are filled in by
 /// the backend that carries the command (a kernel ioctl, the userspace
 /// driver); users set the opcode, the nsid and the command dwords.
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct Command {
     /// Opcode (CDW0 bits 7:0).
@@ -106,7 +118,9 @@ impl Command {
 
     /// Command dwords 10 to 15 as an array, in order.
     pub const fn cdw10_15(&self) -> [u32; 6] {
-        [self.cdw10, self.cdw11, self.cdw12, self.cdw13, self.cdw14, self.cdw15]
+        [
+            self.cdw10, self.cdw11, self.cdw12, self.cdw13, self.cdw14, self.cdw15,
+        ]
     }
 
     /// Reads the 64-bit value held in CDW10 (low) and CDW11 (high), the
@@ -205,7 +219,8 @@ impl NvmRw {
         cmd.set_cdw10_11(self.slba);
         // DTYPE sits in CDW12 bits 23:20, inside the flags half-word, so it
         // is merged rather than overwritten.
-        cmd.cdw12 = self.nlb as u32 | (self.flags.0 as u32) << 16 | ((self.dtype as u32 & 0xf) << 20);
+        cmd.cdw12 =
+            self.nlb as u32 | (self.flags.0 as u32) << 16 | ((self.dtype as u32 & 0xf) << 20);
         cmd.cdw13 = (self.dspec as u32) << 16;
         cmd.cdw14 = self.reftag;
         cmd.cdw15 = self.apptag as u32 | (self.appmask as u32) << 16;

@@ -6,7 +6,19 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 use crate::status::Status;
 
 /// A completion queue entry (NVMe 2.0 base, figure 89).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Debug, FromBytes, IntoBytes, Immutable, KnownLayout, Serialize)]
+#[derive(
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Debug,
+    FromBytes,
+    IntoBytes,
+    Immutable,
+    KnownLayout,
+    Serialize,
+)]
 #[repr(C)]
 pub struct Completion {
     /// Dword 0: command specific result (e.g. the LBA a Zone Append wrote).
@@ -28,12 +40,26 @@ const _: () = assert!(core::mem::size_of::<Completion>() == 16);
 impl Completion {
     /// A successful completion carrying `cdw0`.
     pub const fn success(cdw0: u32) -> Self {
-        Self { cdw0, cdw1: 0, sqhd: 0, sqid: 0, cid: 0, status: 0 }
+        Self {
+            cdw0,
+            cdw1: 0,
+            sqhd: 0,
+            sqid: 0,
+            cid: 0,
+            status: 0,
+        }
     }
 
     /// A completion with the given status and no result.
     pub const fn with_status(status: Status) -> Self {
-        Self { cdw0: 0, cdw1: 0, sqhd: 0, sqid: 0, cid: 0, status: status.to_raw() << 1 }
+        Self {
+            cdw0: 0,
+            cdw1: 0,
+            sqhd: 0,
+            sqid: 0,
+            cid: 0,
+            status: status.to_raw() << 1,
+        }
     }
 
     /// The phase tag the controller wrote (bit 0 of the status half-word).
@@ -87,7 +113,11 @@ mod tests {
 
     #[test]
     fn result64_joins_dw0_and_dw1() {
-        let cpl = Completion { cdw0: 0x10, cdw1: 0x2, ..Default::default() };
+        let cpl = Completion {
+            cdw0: 0x10,
+            cdw1: 0x2,
+            ..Default::default()
+        };
         assert_eq!(cpl.result64(), 0x2_0000_0010);
     }
 }

@@ -24,23 +24,25 @@
 extern crate std;
 
 #[cfg(not(target_endian = "little"))]
-compile_error!("nvmx-spec maps NVMe's little-endian layouts onto native integers: big-endian hosts are not supported");
+compile_error!(
+    "nvmx-spec maps NVMe's little-endian layouts onto native integers: big-endian hosts are not supported"
+);
 
 pub mod cmd;
 pub mod cpl;
-pub mod status;
 pub mod opcode;
+pub mod status;
 
-pub mod identify;
-pub mod log;
-pub mod feature;
-pub mod regs;
-pub mod dsm;
 pub mod copy;
-pub mod zoned;
+pub mod dsm;
 pub mod fdp;
+pub mod feature;
+pub mod identify;
 pub mod kv;
+pub mod log;
 pub mod pi;
+pub mod regs;
+pub mod zoned;
 
 pub use cmd::Command;
 pub use cpl::Completion;

@@ -216,6 +216,9 @@ mod tests {
         assert_eq!(AdminOpcode::IDENTIFY.0, 0x06);
         assert_eq!(NvmOpcode::ZONE_APPEND.0, 0x7d);
         assert_eq!(KvOpcode::EXIST.0, 0x14);
-        assert_eq!(std::format!("{:?}", AdminOpcode::GET_LOG_PAGE), "Get Log Page(0x2)");
+        assert_eq!(
+            std::format!("{:?}", AdminOpcode::GET_LOG_PAGE),
+            "Get Log Page(0x2)"
+        );
     }
 }

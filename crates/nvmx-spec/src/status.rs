@@ -147,7 +147,13 @@ impl Status {
 
     /// A status of the given type and code, with CRD, M and DNR clear.
     pub const fn new(sct: u8, sc: u8) -> Self {
-        Self { sc, sct, crd: 0, m: false, dnr: false }
+        Self {
+            sc,
+            sct,
+            crd: 0,
+            m: false,
+            dnr: false,
+        }
     }
 
     /// The same status with Do Not Retry set.
@@ -357,7 +363,13 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.name() {
             Some(n) => write!(f, "{n} (sct {:#x}, sc {:#04x})", self.sct, self.sc),
-            None => write!(f, "{} {:#04x} (sct {:#x})", self.sct_name(), self.sc, self.sct),
+            None => write!(
+                f,
+                "{} {:#04x} (sct {:#x})",
+                self.sct_name(),
+                self.sc,
+                self.sct
+            ),
         }
     }
 }
@@ -375,16 +387,28 @@ mod tests {
 
     #[test]
     fn names_cover_generic_command_specific_and_media_codes() {
-        assert_eq!(Status::new(sct::GENERIC, sc::LBA_OUT_OF_RANGE).name(), Some("LBA Out of Range"));
-        assert_eq!(Status::new(sct::COMMAND_SPECIFIC, sc_cmd::ZONE_FULL).name(), Some("Zone Is Full"));
-        assert_eq!(Status::new(sct::MEDIA, sc_media::COMPARE_FAILURE).name(), Some("Compare Failure"));
+        assert_eq!(
+            Status::new(sct::GENERIC, sc::LBA_OUT_OF_RANGE).name(),
+            Some("LBA Out of Range")
+        );
+        assert_eq!(
+            Status::new(sct::COMMAND_SPECIFIC, sc_cmd::ZONE_FULL).name(),
+            Some("Zone Is Full")
+        );
+        assert_eq!(
+            Status::new(sct::MEDIA, sc_media::COMPARE_FAILURE).name(),
+            Some("Compare Failure")
+        );
         assert_eq!(Status::new(sct::VENDOR, 0xc0).name(), None);
     }
 
     #[test]
     fn display_names_the_status_and_its_codes() {
         let s = Status::new(sct::MEDIA, sc_media::UNRECOVERED_READ_ERROR).dnr();
-        assert_eq!(std::format!("{s}"), "Unrecovered Read Error (sct 0x2, sc 0x81)");
+        assert_eq!(
+            std::format!("{s}"),
+            "Unrecovered Read Error (sct 0x2, sc 0x81)"
+        );
         let v = Status::new(sct::VENDOR, 0xc1);
         assert_eq!(std::format!("{v}"), "Vendor Specific 0xc1 (sct 0x7)");
     }

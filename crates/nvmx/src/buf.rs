@@ -55,22 +55,36 @@ impl Memory for HeapMemory {
     }
 
     fn alloc(&self, len: usize) -> Result<RawAlloc> {
-        let layout = Layout::from_size_align(len, BUF_ALIGN)
-            .map_err(|_| Error::invalid("buffer size", format!("{len} bytes cannot be allocated")))?;
+        let layout = Layout::from_size_align(len, BUF_ALIGN).map_err(|_| {
+            Error::invalid("buffer size", format!("{len} bytes cannot be allocated"))
+        })?;
         if len == 0 {
             return Err(Error::invalid("buffer size", "0 bytes"));
         }
         // SAFETY: the layout has a non-zero size (checked above).
         let p = unsafe { std::alloc::alloc_zeroed(layout) };
-        let ptr = NonNull::new(p)
-            .ok_or_else(|| Error::invalid("buffer size", format!("out of memory allocating {len} bytes")))?;
-        Ok(RawAlloc { ptr, len, io_addr: None })
+        let ptr = NonNull::new(p).ok_or_else(|| {
+            Error::invalid(
+                "buffer size",
+                format!("out of memory allocating {len} bytes"),
+            )
+        })?;
+        Ok(RawAlloc {
+            ptr,
+            len,
+            io_addr: None,
+        })
     }
 
     unsafe fn free(&self, a: RawAlloc) {
         // SAFETY: `a` came from `alloc` above with this exact layout, which
         // was valid then, and the caller promises not to use it again.
-        unsafe { std::alloc::dealloc(a.ptr.as_ptr(), Layout::from_size_align_unchecked(a.len, BUF_ALIGN)) }
+        unsafe {
+            std::alloc::dealloc(
+                a.ptr.as_ptr(),
+                Layout::from_size_align_unchecked(a.len, BUF_ALIGN),
+            )
+        }
     }
 }
 
@@ -127,7 +141,10 @@ impl Buffer {
 
     /// Raw view for an async engine: pointer and length.
     pub(crate) fn raw_parts(&mut self) -> crate::be::RawBuf {
-        crate::be::RawBuf { ptr: self.raw.ptr.as_ptr(), len: self.raw.len }
+        crate::be::RawBuf {
+            ptr: self.raw.ptr.as_ptr(),
+            len: self.raw.len,
+        }
     }
 
     /// Fills the buffer: `"zero"`, `"anum"` (repeating 0-9a-zA-Z), `"rand-t"`
@@ -142,7 +159,10 @@ pub fn fill(buf: &mut [u8], content: &str) -> Result<()> {
     const ANUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
     match content {
         "zero" => buf.fill(0),
-        "anum" => buf.iter_mut().enumerate().for_each(|(i, b)| *b = ANUM[i % ANUM.len()]),
+        "anum" => buf
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = ANUM[i % ANUM.len()]),
         "rand-t" => fill_random(buf, 0),
         c if c.chars().count() == 1 && c.is_ascii() => buf.fill(c.as_bytes()[0]),
         _ => {
@@ -170,7 +190,10 @@ pub fn fill_random(buf: &mut [u8], seed: u64) {
 /// The first byte offset where `a` and `b` differ, or `None` when equal.
 /// Buffers of different lengths differ at the shorter one's end.
 pub fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
-    a.iter().zip(b).position(|(x, y)| x != y).or((a.len() != b.len()).then(|| a.len().min(b.len())))
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .or((a.len() != b.len()).then(|| a.len().min(b.len())))
 }
 
 /// Number of differing bytes between two equally long buffers (xNVMe's

@@ -108,7 +108,10 @@ mod tests {
 
     #[test]
     fn display_lists_names_in_bit_order() {
-        assert_eq!((Caps::NVME_BDEV | Caps::NVME_CDEV).to_string(), "NVME_CDEV|NVME_BDEV");
+        assert_eq!(
+            (Caps::NVME_BDEV | Caps::NVME_CDEV).to_string(),
+            "NVME_CDEV|NVME_BDEV"
+        );
         assert_eq!(Caps::NONE.to_string(), "none");
         assert_eq!(Caps(0x1000 | 0x8).to_string(), "FILE|0x1000");
     }

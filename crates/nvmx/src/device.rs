@@ -48,7 +48,10 @@ pub struct Device {
 
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Device").field("ident", &self.inner.ident).field("be", &self.inner.config.name).finish()
+        f.debug_struct("Device")
+            .field("ident", &self.inner.ident)
+            .field("be", &self.inner.config.name)
+            .finish()
     }
 }
 
@@ -164,7 +167,12 @@ impl Device {
         let is_ns = self.dtype() != DevType::NvmeController;
         let ns = if is_ns {
             buf.fill(0);
-            self.identify(nvmx_spec::identify::Cns::NAMESPACE.0, self.nsid(), 0, &mut buf)?;
+            self.identify(
+                nvmx_spec::identify::Cns::NAMESPACE.0,
+                self.nsid(),
+                0,
+                &mut buf,
+            )?;
             Some(
                 IdentifyNamespace::read_from_bytes(&buf[..])
                     .map(Box::new)
@@ -173,7 +181,11 @@ impl Device {
         } else {
             None
         };
-        let mut inputs = GeoInputs { csi: self.inner.ident.csi, mdts: ctrlr.mdts, ..Default::default() };
+        let mut inputs = GeoInputs {
+            csi: self.inner.ident.csi,
+            mdts: ctrlr.mdts,
+            ..Default::default()
+        };
         if let Some(ns) = &ns {
             let idx = usize::from(ns.flbas & 0xf) | (usize::from((ns.flbas >> 5) & 0x3) << 4);
             let lbaf = ns.lbaf.get(idx).copied().unwrap_or_default();
@@ -200,10 +212,12 @@ impl Device {
     /// Identify Namespace data (read on first use); an error on a
     /// controller handle.
     pub fn identify_namespace(&self) -> Result<&IdentifyNamespace> {
-        self.identity()?
-            .ns
-            .as_deref()
-            .ok_or_else(|| Error::invalid("device", "a controller handle has no namespace; open a namespace"))
+        self.identity()?.ns.as_deref().ok_or_else(|| {
+            Error::invalid(
+                "device",
+                "a controller handle has no namespace; open a namespace",
+            )
+        })
     }
 
     /// Allocates a zeroed buffer of `len` bytes from the device's memory
@@ -234,13 +248,17 @@ impl Device {
         if o.rdonly && writes_media(opc) {
             return Err(Error::invalid(
                 "command",
-                format!("opcode {opc:#04x} changes data, but the device was opened read-only (--rdonly)"),
+                format!(
+                    "opcode {opc:#04x} changes data, but the device was opened read-only (--rdonly)"
+                ),
             ));
         }
         if o.wronly && crate::be::Direction::of_opcode(opc) == crate::be::Direction::FromDevice {
             return Err(Error::invalid(
                 "command",
-                format!("opcode {opc:#04x} reads data, but the device was opened write-only (--wronly)"),
+                format!(
+                    "opcode {opc:#04x} reads data, but the device was opened write-only (--wronly)"
+                ),
             ));
         }
         Ok(())
@@ -248,7 +266,12 @@ impl Device {
 
     /// Runs an I/O command synchronously. A non-success status comes back
     /// as [`Error::Status`]. `cmd.nsid` 0 is replaced by the device's nsid.
-    pub fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Result<Completion> {
+    pub fn cmd_io(
+        &self,
+        cmd: &mut Command,
+        data: DataBuf<'_>,
+        meta: DataBuf<'_>,
+    ) -> Result<Completion> {
         if cmd.nsid == 0 {
             cmd.nsid = self.nsid();
         }
@@ -260,7 +283,12 @@ impl Device {
 
     /// Runs an I/O command whose data is scattered over several buffers
     /// (vectored I/O). A non-success status comes back as [`Error::Status`].
-    pub fn cmd_iov(&self, cmd: &mut Command, data: DataVec<'_, '_>, meta: DataBuf<'_>) -> Result<Completion> {
+    pub fn cmd_iov(
+        &self,
+        cmd: &mut Command,
+        data: DataVec<'_, '_>,
+        meta: DataBuf<'_>,
+    ) -> Result<Completion> {
         if cmd.nsid == 0 {
             cmd.nsid = self.nsid();
         }
@@ -281,30 +309,49 @@ impl Device {
     /// Checks an LBA-range I/O against the geometry before it is sent:
     /// range within the namespace, buffers large enough, transfer within
     /// MDTS.
-    pub fn check_lba_io(&self, slba: u64, nlb: u16, data_len: usize, meta_len: Option<usize>) -> Result<()> {
+    pub fn check_lba_io(
+        &self,
+        slba: u64,
+        nlb: u16,
+        data_len: usize,
+        meta_len: Option<usize>,
+    ) -> Result<()> {
         let g = self.geometry()?;
         let nblocks = u64::from(nlb) + 1;
         let end = slba.checked_add(nblocks);
         // A file grows on write and its size moves under a cached geometry:
         // the file interface checks reads against the live size instead.
-        let limit = if self.dtype() == DevType::FsFile { u64::MAX } else { g.nsect };
+        let limit = if self.dtype() == DevType::FsFile {
+            u64::MAX
+        } else {
+            g.nsect
+        };
         if end.is_none_or(|e| e > limit) {
             return Err(Error::invalid(
                 "LBA range",
-                format!("slba {slba:#x} + {nblocks} blocks exceeds the namespace's {} blocks", g.nsect),
+                format!(
+                    "slba {slba:#x} + {nblocks} blocks exceeds the namespace's {} blocks",
+                    g.nsect
+                ),
             ));
         }
         let need = nblocks * u64::from(g.lba_nbytes);
         if (data_len as u64) < need {
             return Err(Error::invalid(
                 "data buffer",
-                format!("{data_len} bytes is shorter than {nblocks} blocks of {} bytes ({need})", g.lba_nbytes),
+                format!(
+                    "{data_len} bytes is shorter than {nblocks} blocks of {} bytes ({need})",
+                    g.lba_nbytes
+                ),
             ));
         }
         if need > u64::from(g.mdts_nbytes) {
             return Err(Error::invalid(
                 "transfer size",
-                format!("{need} bytes exceeds the device's maximum transfer (MDTS) of {} bytes; split the I/O", g.mdts_nbytes),
+                format!(
+                    "{need} bytes exceeds the device's maximum transfer (MDTS) of {} bytes; split the I/O",
+                    g.mdts_nbytes
+                ),
             ));
         }
         if g.nbytes_oob > 0 && !g.lba_extended {
@@ -313,13 +360,19 @@ impl Device {
                 None => {
                     return Err(Error::invalid(
                         "metadata buffer",
-                        format!("the namespace format has {} metadata bytes per block; pass a {mneed}-byte metadata buffer", g.nbytes_oob),
+                        format!(
+                            "the namespace format has {} metadata bytes per block; pass a {mneed}-byte metadata buffer",
+                            g.nbytes_oob
+                        ),
                     ));
                 }
                 Some(m) if (m as u64) < mneed => {
                     return Err(Error::invalid(
                         "metadata buffer",
-                        format!("{m} bytes is shorter than {nblocks} blocks of {} metadata bytes ({mneed})", g.nbytes_oob),
+                        format!(
+                            "{m} bytes is shorter than {nblocks} blocks of {} metadata bytes ({mneed})",
+                            g.nbytes_oob
+                        ),
                     ));
                 }
                 _ => {}

@@ -55,7 +55,9 @@ pub enum Error {
         cpl: Completion,
     },
     /// The queue has `capacity` commands outstanding; poke it and retry.
-    #[error("queue is full: {outstanding} of {capacity} commands outstanding; poke the queue to reap completions, then resubmit")]
+    #[error(
+        "queue is full: {outstanding} of {capacity} commands outstanding; poke the queue to reap completions, then resubmit"
+    )]
     Busy {
         /// Commands in flight.
         outstanding: u32,
@@ -112,17 +114,27 @@ impl fmt::Display for RejectionList<'_> {
 impl Error {
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(what: &'static str, why: impl Into<String>) -> Self {
-        Error::Invalid { what, why: why.into() }
+        Error::Invalid {
+            what,
+            why: why.into(),
+        }
     }
 
     /// Shorthand for [`Error::Io`].
     pub fn io(op: &'static str, path: impl Into<String>, source: io::Error) -> Self {
-        Error::Io { op, path: path.into(), source }
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
     }
 
     /// Shorthand for [`Error::Unsupported`].
     pub fn unsupported(interface: &'static str, what: impl Into<String>) -> Self {
-        Error::Unsupported { interface, what: what.into() }
+        Error::Unsupported {
+            interface,
+            what: what.into(),
+        }
     }
 
     /// Turns a completion into `Ok` when it succeeded and into
@@ -131,7 +143,11 @@ impl Error {
         if cpl.is_success() {
             Ok(cpl)
         } else {
-            Err(Error::Status { opcode, status: cpl.status(), cpl })
+            Err(Error::Status {
+                opcode,
+                status: cpl.status(),
+                cpl,
+            })
         }
     }
 

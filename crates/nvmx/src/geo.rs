@@ -95,7 +95,11 @@ impl Geometry {
         let nbytes = 1u32 << ssw;
         let nbytes_oob = u32::from(i.ms);
         let lba_extended = i.flbas_extended && nbytes_oob > 0;
-        let mps = if i.mpsmin_nbytes == 0 { 4096 } else { i.mpsmin_nbytes };
+        let mps = if i.mpsmin_nbytes == 0 {
+            4096
+        } else {
+            i.mpsmin_nbytes
+        };
         let mdts_nbytes = if i.mdts == 0 {
             MDTS_UNLIMITED_NBYTES
         } else {
@@ -153,7 +157,12 @@ mod tests {
 
     #[test]
     fn mdts_zero_means_one_mib_and_separate_metadata_is_not_extended() {
-        let g = Geometry::derive(&GeoInputs { nsze: 8, lbads: 9, ms: 8, ..Default::default() });
+        let g = Geometry::derive(&GeoInputs {
+            nsze: 8,
+            lbads: 9,
+            ms: 8,
+            ..Default::default()
+        });
         assert_eq!(g.mdts_nbytes, 1 << 20);
         assert_eq!(g.lba_nbytes, 512);
         assert!(!g.lba_extended);
@@ -161,9 +170,18 @@ mod tests {
 
     #[test]
     fn zoned_and_kv_types() {
-        let z = Geometry::derive(&GeoInputs { csi: 2, lbads: 12, nzone: 16, ..Default::default() });
+        let z = Geometry::derive(&GeoInputs {
+            csi: 2,
+            lbads: 12,
+            nzone: 16,
+            ..Default::default()
+        });
         assert_eq!((z.geo_type, z.nzone), (GeoType::Zoned, 16));
-        let k = Geometry::derive(&GeoInputs { csi: 1, lbads: 12, ..Default::default() });
+        let k = Geometry::derive(&GeoInputs {
+            csi: 1,
+            lbads: 12,
+            ..Default::default()
+        });
         assert_eq!(k.geo_type, GeoType::Kv);
     }
 }

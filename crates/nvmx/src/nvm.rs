@@ -17,52 +17,117 @@ use crate::error::{Error, Result};
 
 impl Device {
     fn rw(&self, opc: NvmOpcode, slba: u64, nlb: u16, flags: IoFlags) -> Command {
-        NvmRw { opc: opc.0, nsid: self.nsid(), slba, nlb, flags, ..Default::default() }.to_command()
+        NvmRw {
+            opc: opc.0,
+            nsid: self.nsid(),
+            slba,
+            nlb,
+            flags,
+            ..Default::default()
+        }
+        .to_command()
     }
 
     /// Reads `nlb + 1` blocks at `slba` into `data` (and `meta`).
-    pub fn read(&self, slba: u64, nlb: u16, data: &mut [u8], meta: Option<&mut [u8]>) -> Result<Completion> {
+    pub fn read(
+        &self,
+        slba: u64,
+        nlb: u16,
+        data: &mut [u8],
+        meta: Option<&mut [u8]>,
+    ) -> Result<Completion> {
         self.check_lba_io(slba, nlb, data.len(), meta.as_ref().map(|m| m.len()))?;
         let mut cmd = self.rw(NvmOpcode::READ, slba, nlb, IoFlags::NONE);
-        self.cmd_io(&mut cmd, DataBuf::In(data), meta.map_or(DataBuf::None, DataBuf::In))
+        self.cmd_io(
+            &mut cmd,
+            DataBuf::In(data),
+            meta.map_or(DataBuf::None, DataBuf::In),
+        )
     }
 
     /// Writes `nlb + 1` blocks at `slba` from `data` (and `meta`).
-    pub fn write(&self, slba: u64, nlb: u16, data: &[u8], meta: Option<&[u8]>) -> Result<Completion> {
+    pub fn write(
+        &self,
+        slba: u64,
+        nlb: u16,
+        data: &[u8],
+        meta: Option<&[u8]>,
+    ) -> Result<Completion> {
         self.write_flags(slba, nlb, data, meta, IoFlags::NONE)
     }
 
     /// Writes with control flags (FUA, LR, PRACT/PRCHK).
-    pub fn write_flags(&self, slba: u64, nlb: u16, data: &[u8], meta: Option<&[u8]>, flags: IoFlags) -> Result<Completion> {
+    pub fn write_flags(
+        &self,
+        slba: u64,
+        nlb: u16,
+        data: &[u8],
+        meta: Option<&[u8]>,
+        flags: IoFlags,
+    ) -> Result<Completion> {
         self.check_lba_io(slba, nlb, data.len(), meta.map(<[u8]>::len))?;
         let mut cmd = self.rw(NvmOpcode::WRITE, slba, nlb, flags);
-        self.cmd_io(&mut cmd, DataBuf::Out(data), meta.map_or(DataBuf::None, DataBuf::Out))
+        self.cmd_io(
+            &mut cmd,
+            DataBuf::Out(data),
+            meta.map_or(DataBuf::None, DataBuf::Out),
+        )
     }
 
     /// Compares `nlb + 1` blocks at `slba` with `data`; a mismatch is
     /// [`Error::Status`] with Compare Failure (SCT 2, SC 0x85).
-    pub fn compare(&self, slba: u64, nlb: u16, data: &[u8], meta: Option<&[u8]>) -> Result<Completion> {
+    pub fn compare(
+        &self,
+        slba: u64,
+        nlb: u16,
+        data: &[u8],
+        meta: Option<&[u8]>,
+    ) -> Result<Completion> {
         self.check_lba_io(slba, nlb, data.len(), meta.map(<[u8]>::len))?;
         let mut cmd = self.rw(NvmOpcode::COMPARE, slba, nlb, IoFlags::NONE);
-        self.cmd_io(&mut cmd, DataBuf::Out(data), meta.map_or(DataBuf::None, DataBuf::Out))
+        self.cmd_io(
+            &mut cmd,
+            DataBuf::Out(data),
+            meta.map_or(DataBuf::None, DataBuf::Out),
+        )
     }
 
     /// Reads `nlb + 1` blocks at `slba`, scattered over `iov` in order.
-    pub fn readv(&self, slba: u64, nlb: u16, iov: &mut [IoSliceMut<'_>], meta: Option<&mut [u8]>) -> Result<Completion> {
+    pub fn readv(
+        &self,
+        slba: u64,
+        nlb: u16,
+        iov: &mut [IoSliceMut<'_>],
+        meta: Option<&mut [u8]>,
+    ) -> Result<Completion> {
         let total = iov.iter().map(|s| s.len()).sum();
         self.check_lba_io(slba, nlb, total, meta.as_ref().map(|m| m.len()))?;
         self.check_exact(nlb, total)?;
         let mut cmd = self.rw(NvmOpcode::READ, slba, nlb, IoFlags::NONE);
-        self.cmd_iov(&mut cmd, DataVec::In(iov), meta.map_or(DataBuf::None, DataBuf::In))
+        self.cmd_iov(
+            &mut cmd,
+            DataVec::In(iov),
+            meta.map_or(DataBuf::None, DataBuf::In),
+        )
     }
 
     /// Writes `nlb + 1` blocks at `slba`, gathered from `iov` in order.
-    pub fn writev(&self, slba: u64, nlb: u16, iov: &[IoSlice<'_>], meta: Option<&[u8]>) -> Result<Completion> {
+    pub fn writev(
+        &self,
+        slba: u64,
+        nlb: u16,
+        iov: &[IoSlice<'_>],
+        meta: Option<&[u8]>,
+    ) -> Result<Completion> {
         let total = iov.iter().map(|s| s.len()).sum();
         self.check_lba_io(slba, nlb, total, meta.map(<[u8]>::len))?;
         self.check_exact(nlb, total)?;
         let mut cmd = self.rw(NvmOpcode::WRITE, slba, nlb, IoFlags::NONE);
-        self.cmd_iov(&mut cmd, DataVec::Out(iov), meta.map_or(DataBuf::None, DataBuf::Out))
+        self.cmd_iov(
+            &mut cmd,
+            DataVec::Out(iov),
+            meta.map_or(DataBuf::None, DataBuf::Out),
+        )
     }
 
     /// A vector must hold exactly the blocks moved: a longer one would
@@ -72,7 +137,10 @@ impl Device {
         if total as u64 != need {
             return Err(Error::invalid(
                 "data vector",
-                format!("{total} bytes in the vector; {} blocks need exactly {need}", u64::from(nlb) + 1),
+                format!(
+                    "{total} bytes in the vector; {} blocks need exactly {need}",
+                    u64::from(nlb) + 1
+                ),
             ));
         }
         Ok(())
@@ -81,11 +149,18 @@ impl Device {
     fn check_range(&self, slba: u64, nlb: u16) -> Result<()> {
         let g = self.geometry()?;
         let n = u64::from(nlb) + 1;
-        let limit = if self.dtype() == crate::DevType::FsFile { u64::MAX } else { g.nsect };
+        let limit = if self.dtype() == crate::DevType::FsFile {
+            u64::MAX
+        } else {
+            g.nsect
+        };
         if slba.checked_add(n).is_none_or(|e| e > limit) {
             return Err(Error::invalid(
                 "LBA range",
-                format!("slba {slba:#x} + {n} blocks exceeds the namespace's {} blocks", g.nsect),
+                format!(
+                    "slba {slba:#x} + {n} blocks exceeds the namespace's {} blocks",
+                    g.nsect
+                ),
             ));
         }
         Ok(())
@@ -123,7 +198,10 @@ impl Device {
     /// not zero-based, as in the range entries); `deallocate` sets AD.
     pub fn dsm(&self, ranges: &[(u64, u32)], deallocate: bool) -> Result<Completion> {
         if ranges.is_empty() || ranges.len() > 256 {
-            return Err(Error::invalid("DSM ranges", format!("{} ranges given; 1 to 256 allowed", ranges.len())));
+            return Err(Error::invalid(
+                "DSM ranges",
+                format!("{} ranges given; 1 to 256 allowed", ranges.len()),
+            ));
         }
         let mut buf = Vec::with_capacity(ranges.len() * 16);
         for &(slba, n) in ranges {
@@ -141,7 +219,10 @@ impl Device {
     /// range (`nlb` zero-based) in order to `sdlba`.
     pub fn copy(&self, sdlba: u64, ranges: &[(u64, u16)]) -> Result<Completion> {
         if ranges.is_empty() || ranges.len() > 256 {
-            return Err(Error::invalid("copy ranges", format!("{} ranges given; 1 to 256 allowed", ranges.len())));
+            return Err(Error::invalid(
+                "copy ranges",
+                format!("{} ranges given; 1 to 256 allowed", ranges.len()),
+            ));
         }
         // Format 0 entries are 32 bytes: slba at byte 8, nlb at byte 16.
         let mut buf = vec![0u8; ranges.len() * 32];

@@ -149,7 +149,12 @@ impl Options {
                 } else {
                     u32::from_str_radix(value.trim_start_matches("0x"), 16)
                 }
-                .map_err(|_| Error::invalid("create-mode", format!("{value:?} is not a hex (or 0o octal) mode")))?;
+                .map_err(|_| {
+                    Error::invalid(
+                        "create-mode",
+                        format!("{value:?} is not a hex (or 0o octal) mode"),
+                    )
+                })?;
             }
             "poll-io" => self.poll_io = parse_flag("poll_io", value)?,
             "poll-sq" => self.poll_sq = parse_flag("poll_sq", value)?,
@@ -157,14 +162,19 @@ impl Options {
             "register-buffers" => self.register_buffers = parse_flag("register_buffers", value)?,
             "subnqn" => self.subnqn = Some(non_empty("subnqn", value)?),
             "hostnqn" => self.hostnqn = Some(non_empty("hostnqn", value)?),
-            "admin-timeout" => self.admin_timeout = Duration::from_micros(parse_u64("admin-timeout", value)?),
+            "admin-timeout" => {
+                self.admin_timeout = Duration::from_micros(parse_u64("admin-timeout", value)?)
+            }
             "command-timeout" => {
                 self.command_timeout = Duration::from_micros(parse_u64("command-timeout", value)?)
             }
             _ => {
                 return Err(Error::invalid(
                     "option",
-                    format!("unknown option {name:?}; known options: {}", OPTION_NAMES.join(", ")),
+                    format!(
+                        "unknown option {name:?}; known options: {}",
+                        OPTION_NAMES.join(", ")
+                    ),
                 ));
             }
         }
@@ -179,7 +189,10 @@ impl Options {
         if self.nsid == 0 || self.nsid == u32::MAX {
             return Err(Error::invalid(
                 "dev-nsid",
-                format!("{:#x} is not a namespace identifier (0 and 0xffffffff are reserved)", self.nsid),
+                format!(
+                    "{:#x} is not a namespace identifier (0 and 0xffffffff are reserved)",
+                    self.nsid
+                ),
             ));
         }
         Ok(())
@@ -208,7 +221,10 @@ fn parse_flag(what: &'static str, v: &str) -> Result<bool> {
     match v {
         "" | "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(Error::invalid(what, format!("{v:?} is not a flag value (use 1/0 or true/false)"))),
+        _ => Err(Error::invalid(
+            what,
+            format!("{v:?} is not a flag value (use 1/0 or true/false)"),
+        )),
     }
 }
 
@@ -276,8 +292,17 @@ mod tests {
 
     #[test]
     fn validate_rejects_conflicting_modes_and_reserved_nsids() {
-        let mut o = Options { rdonly: true, wronly: true, ..Default::default() };
-        assert!(o.validate().unwrap_err().to_string().contains("rdonly and wronly"));
+        let mut o = Options {
+            rdonly: true,
+            wronly: true,
+            ..Default::default()
+        };
+        assert!(
+            o.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("rdonly and wronly")
+        );
         o.wronly = false;
         o.nsid = 0;
         assert!(o.validate().unwrap_err().to_string().contains("dev-nsid"));

@@ -116,7 +116,10 @@ pub fn check_capacity(capacity: u32) -> Result<()> {
     if capacity == 0 || !capacity.is_power_of_two() || capacity >= CAPACITY_LIMIT {
         return Err(Error::invalid(
             "queue capacity",
-            format!("{capacity} is not a power of two between 1 and {}", CAPACITY_LIMIT / 2),
+            format!(
+                "{capacity} is not a power of two between 1 and {}",
+                CAPACITY_LIMIT / 2
+            ),
         ));
     }
     Ok(())
@@ -127,8 +130,13 @@ impl Queue {
     pub(crate) fn new(dev: &Device, capacity: u32) -> Result<Queue> {
         check_capacity(capacity)?;
         let geo = dev.geometry()?;
-        let params =
-            EngineParams { sync: dev.sync_arc(), capacity, ssw: geo.ssw, lba_nbytes: geo.lba_nbytes, opts: dev.opts() };
+        let params = EngineParams {
+            sync: dev.sync_arc(),
+            capacity,
+            ssw: geo.ssw,
+            lba_nbytes: geo.lba_nbytes,
+            opts: dev.opts(),
+        };
         let engine = (dev.config().new_engine)(&params)?;
         Ok(Queue {
             engine,
@@ -185,7 +193,10 @@ impl Queue {
         }
         let Some(slot) = self.free.pop() else {
             return Err(Rejected {
-                error: Error::Busy { outstanding: self.outstanding, capacity: self.capacity },
+                error: Error::Busy {
+                    outstanding: self.outstanding,
+                    capacity: self.capacity,
+                },
                 data,
                 meta,
             });
@@ -271,7 +282,10 @@ impl Queue {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::Timeout { what: "a command completion", millis: self.timeout.as_millis() as u64 });
+                return Err(Error::Timeout {
+                    what: "a command completion",
+                    millis: self.timeout.as_millis() as u64,
+                });
             }
             let mut reaped = std::mem::take(&mut self.ready);
             let r = {
@@ -301,27 +315,67 @@ impl Queue {
     fn split(&mut self) -> (&mut dyn AsyncEngine, SlotTable<'_>) {
         (
             &mut *self.engine,
-            SlotTable { slots: &mut self.slots, free: &mut self.free, outstanding: &mut self.outstanding },
+            SlotTable {
+                slots: &mut self.slots,
+                free: &mut self.free,
+                outstanding: &mut self.outstanding,
+            },
         )
     }
 
     // --- typed submissions -------------------------------------------------
 
     /// Submits an NVM Read of `nlb + 1` blocks at `slba` into `data`.
-    pub fn read(&mut self, slba: u64, nlb: u16, data: Buffer, meta: Option<Buffer>, tag: u64) -> Result<(), Rejected> {
+    pub fn read(
+        &mut self,
+        slba: u64,
+        nlb: u16,
+        data: Buffer,
+        meta: Option<Buffer>,
+        tag: u64,
+    ) -> Result<(), Rejected> {
         self.submit_rw(NvmOpcode::READ.0, slba, nlb, data, meta, tag)
     }
 
     /// Submits an NVM Write of `nlb + 1` blocks at `slba` from `data`.
-    pub fn write(&mut self, slba: u64, nlb: u16, data: Buffer, meta: Option<Buffer>, tag: u64) -> Result<(), Rejected> {
+    pub fn write(
+        &mut self,
+        slba: u64,
+        nlb: u16,
+        data: Buffer,
+        meta: Option<Buffer>,
+        tag: u64,
+    ) -> Result<(), Rejected> {
         self.submit_rw(NvmOpcode::WRITE.0, slba, nlb, data, meta, tag)
     }
 
-    fn submit_rw(&mut self, opc: u8, slba: u64, nlb: u16, data: Buffer, meta: Option<Buffer>, tag: u64) -> Result<(), Rejected> {
-        if let Err(error) = self.dev.check_lba_io(slba, nlb, data.len(), meta.as_ref().map(|m| m.len())) {
-            return Err(Rejected { error, data: Some(data), meta });
+    fn submit_rw(
+        &mut self,
+        opc: u8,
+        slba: u64,
+        nlb: u16,
+        data: Buffer,
+        meta: Option<Buffer>,
+        tag: u64,
+    ) -> Result<(), Rejected> {
+        if let Err(error) =
+            self.dev
+                .check_lba_io(slba, nlb, data.len(), meta.as_ref().map(|m| m.len()))
+        {
+            return Err(Rejected {
+                error,
+                data: Some(data),
+                meta,
+            });
         }
-        let cmd = NvmRw { opc, nsid: self.dev.nsid(), slba, nlb, ..Default::default() }.to_command();
+        let cmd = NvmRw {
+            opc,
+            nsid: self.dev.nsid(),
+            slba,
+            nlb,
+            ..Default::default()
+        }
+        .to_command();
         self.submit(cmd, Some(data), meta, tag)
     }
 }
@@ -341,7 +395,9 @@ impl SlotTable<'_> {
             // engine; surface it instead of corrupting the table.
             return Completed {
                 tag: u64::MAX,
-                result: Err(Error::QueueFailed(format!("engine reported unknown slot {slot}"))),
+                result: Err(Error::QueueFailed(format!(
+                    "engine reported unknown slot {slot}"
+                ))),
                 data: None,
                 meta: None,
             };
@@ -367,7 +423,9 @@ impl Drop for Queue {
         let deadline = Instant::now() + self.timeout;
         while self.outstanding > 0 && Instant::now() < deadline {
             let (engine, mut rest) = self.split();
-            match engine.wait(Duration::from_millis(100), &mut |slot, res| drop(rest.finish_slot(slot, res))) {
+            match engine.wait(Duration::from_millis(100), &mut |slot, res| {
+                drop(rest.finish_slot(slot, res))
+            }) {
                 Ok(_) => {}
                 Err(_) => break,
             }

@@ -30,14 +30,23 @@ pub struct PciAddr {
 
 impl fmt::Display for PciAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04x}:{:02x}:{:02x}.{}", self.domain, self.bus, self.dev, self.func)
+        write!(
+            f,
+            "{:04x}:{:02x}:{:02x}.{}",
+            self.domain, self.bus, self.dev, self.func
+        )
     }
 }
 
 impl PciAddr {
     /// Parses `DDDD:BB:DD.F` (or `BB:DD.F`, domain 0).
     pub fn parse(s: &str) -> Result<PciAddr> {
-        let bad = |why: &str| Error::invalid("PCI address", format!("{s:?}: {why} (expected DDDD:BB:DD.F, e.g. 0000:01:00.0)"));
+        let bad = |why: &str| {
+            Error::invalid(
+                "PCI address",
+                format!("{s:?}: {why} (expected DDDD:BB:DD.F, e.g. 0000:01:00.0)"),
+            )
+        };
         let (head, func) = s.rsplit_once('.').ok_or_else(|| bad("missing .function"))?;
         let parts: Vec<&str> = head.split(':').collect();
         let (dom, bus, dev) = match parts.as_slice() {
@@ -46,7 +55,8 @@ impl PciAddr {
             _ => return Err(bad("wrong number of ':'-separated fields")),
         };
         let hex = |t: &str, max: u32, name: &str| -> Result<u32> {
-            let n = u32::from_str_radix(t, 16).map_err(|_| bad(&format!("{name} {t:?} is not hex")))?;
+            let n =
+                u32::from_str_radix(t, 16).map_err(|_| bad(&format!("{name} {t:?} is not hex")))?;
             if n > max {
                 return Err(bad(&format!("{name} {t} is larger than {max:#x}")));
             }
@@ -60,7 +70,12 @@ impl PciAddr {
             .ok()
             .filter(|f| *f <= 7)
             .ok_or_else(|| bad(&format!("function {func:?} is not 0-7")))?;
-        Ok(PciAddr { domain, bus, dev, func })
+        Ok(PciAddr {
+            domain,
+            bus,
+            dev,
+            func,
+        })
     }
 }
 
@@ -118,12 +133,21 @@ impl Uri {
             return Err(Error::invalid("URI", "empty device URI"));
         }
         if raw.contains('\0') {
-            return Err(Error::invalid("URI", format!("{raw:?} contains a NUL byte")));
+            return Err(Error::invalid(
+                "URI",
+                format!("{raw:?} contains a NUL byte"),
+            ));
         }
         // An existing path wins over every other reading.
         if let Some(target) = crate::platform::classify_path(raw)? {
             let caps = caps_of(&target);
-            return Ok(Uri { raw: raw.into(), base: raw.into(), params: Vec::new(), target, caps });
+            return Ok(Uri {
+                raw: raw.into(),
+                base: raw.into(),
+                params: Vec::new(),
+                target,
+                caps,
+            });
         }
         let (base, query) = match raw.split_once('?') {
             Some((b, q)) => (b, Some(q)),
@@ -134,7 +158,9 @@ impl Uri {
             None => Vec::new(),
         };
         let target = if looks_like_size(base) {
-            Target::Ramdisk { nbytes: parse_size(base)? }
+            Target::Ramdisk {
+                nbytes: parse_size(base)?,
+            }
         } else if looks_like_pci(base) {
             Target::Pcie(PciAddr::parse(base)?)
         } else if let Some((host, port)) = fabrics(base) {
@@ -149,12 +175,21 @@ impl Uri {
             Target::File { exists: false }
         };
         let caps = caps_of(&target);
-        Ok(Uri { raw: raw.into(), base: base.into(), params, target, caps })
+        Ok(Uri {
+            raw: raw.into(),
+            base: base.into(),
+            params,
+            target,
+            caps,
+        })
     }
 
     /// The value of a `?key=value` parameter.
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -175,7 +210,10 @@ fn parse_params(q: &str) -> Result<Vec<(String, String)>> {
         .filter(|kv| !kv.is_empty())
         .map(|kv| match kv.split_once('=') {
             Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            _ => Err(Error::invalid("URI parameter", format!("{kv:?} is not key=value"))),
+            _ => Err(Error::invalid(
+                "URI parameter",
+                format!("{kv:?} is not key=value"),
+            )),
         })
         .collect()
 }
@@ -203,15 +241,23 @@ pub fn parse_size(s: &str) -> Result<u64> {
             ));
         }
     };
-    let n: u64 = num.parse().map_err(|_| Error::invalid("ramdisk size", format!("{s:?}: number too large")))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| Error::invalid("ramdisk size", format!("{s:?}: number too large")))?;
     let nbytes = n
         .checked_mul(mult)
         .ok_or_else(|| Error::invalid("ramdisk size", format!("{s:?} overflows 64 bits")))?;
     if nbytes == 0 {
-        return Err(Error::invalid("ramdisk size", format!("{s:?} is zero bytes")));
+        return Err(Error::invalid(
+            "ramdisk size",
+            format!("{s:?} is zero bytes"),
+        ));
     }
     if nbytes % 4096 != 0 {
-        return Err(Error::invalid("ramdisk size", format!("{s:?} is not a multiple of 4 KiB")));
+        return Err(Error::invalid(
+            "ramdisk size",
+            format!("{s:?} is not a multiple of 4 KiB"),
+        ));
     }
     Ok(nbytes)
 }
@@ -222,8 +268,10 @@ fn looks_like_pci(s: &str) -> bool {
     let colons = s.matches(':').count();
     !s.contains('/')
         && (colons == 2 || colons == 1)
-        && s.rsplit_once(':').is_some_and(|(_, tail)| tail.contains('.'))
-        && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        && s.rsplit_once(':')
+            .is_some_and(|(_, tail)| tail.contains('.'))
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
 /// `host:port` or `[v6addr]:port`.
@@ -236,9 +284,12 @@ fn fabrics(s: &str) -> Option<(String, Result<u16>)> {
     if host.is_empty() {
         return None;
     }
-    let p = port
-        .parse::<u16>()
-        .map_err(|_| Error::invalid("fabrics address", format!("{s:?}: port {port:?} is not 0-65535")));
+    let p = port.parse::<u16>().map_err(|_| {
+        Error::invalid(
+            "fabrics address",
+            format!("{s:?}: port {port:?} is not 0-65535"),
+        )
+    });
     Some((host.to_string(), p))
 }
 
@@ -248,8 +299,14 @@ mod tests {
 
     #[test]
     fn ramdisk_sizes_in_xnvme_and_binary_units() {
-        assert_eq!(Uri::parse("1GB").unwrap().target, Target::Ramdisk { nbytes: 1 << 30 });
-        assert_eq!(Uri::parse("512MiB").unwrap().target, Target::Ramdisk { nbytes: 512 << 20 });
+        assert_eq!(
+            Uri::parse("1GB").unwrap().target,
+            Target::Ramdisk { nbytes: 1 << 30 }
+        );
+        assert_eq!(
+            Uri::parse("512MiB").unwrap().target,
+            Target::Ramdisk { nbytes: 512 << 20 }
+        );
         assert_eq!(Uri::parse("64KB").unwrap().caps, Caps::RAMDISK);
         let u = Uri::parse("8MB?lbaf=2").unwrap();
         assert_eq!(u.param("lbaf"), Some("2"));
@@ -259,10 +316,15 @@ mod tests {
     #[test]
     fn malformed_sizes_are_errors_not_files() {
         let e = Uri::parse("1XB").unwrap_err().to_string();
-        assert!(e.contains("ramdisk size") && e.contains("unknown unit"), "{e}");
+        assert!(
+            e.contains("ramdisk size") && e.contains("unknown unit"),
+            "{e}"
+        );
         let e = Uri::parse("0GB").unwrap_err().to_string();
         assert!(e.contains("zero"), "{e}");
-        let e = Uri::parse("99999999999999999999GB").unwrap_err().to_string();
+        let e = Uri::parse("99999999999999999999GB")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ramdisk size"), "{e}");
         let e = Uri::parse("3KiB").unwrap_err().to_string();
         assert!(e.contains("4 KiB"), "{e}");
@@ -272,8 +334,19 @@ mod tests {
     fn pci_addresses_parse_and_malformed_ones_say_why() {
         let u = Uri::parse("0000:01:00.0").unwrap();
         assert_eq!(u.caps, Caps::NVME_PCIE);
-        assert_eq!(u.target, Target::Pcie(PciAddr { domain: 0, bus: 1, dev: 0, func: 0 }));
-        assert_eq!(PciAddr::parse("3:00.1").unwrap().to_string(), "0000:03:00.1");
+        assert_eq!(
+            u.target,
+            Target::Pcie(PciAddr {
+                domain: 0,
+                bus: 1,
+                dev: 0,
+                func: 0
+            })
+        );
+        assert_eq!(
+            PciAddr::parse("3:00.1").unwrap().to_string(),
+            "0000:03:00.1"
+        );
         let e = Uri::parse("0000:01:40.0").unwrap_err().to_string();
         assert!(e.contains("PCI address") && e.contains("device"), "{e}");
         let e = Uri::parse("0000:01:00.9").unwrap_err().to_string();
@@ -284,8 +357,19 @@ mod tests {
     fn fabrics_and_new_files() {
         let u = Uri::parse("10.9.8.1:4420").unwrap();
         assert_eq!(u.caps, Caps::NVME_TCP);
-        assert_eq!(u.target, Target::Fabrics { host: "10.9.8.1".into(), port: 4420 });
-        assert!(Uri::parse("localhost:99999").unwrap_err().to_string().contains("port"));
+        assert_eq!(
+            u.target,
+            Target::Fabrics {
+                host: "10.9.8.1".into(),
+                port: 4420
+            }
+        );
+        assert!(
+            Uri::parse("localhost:99999")
+                .unwrap_err()
+                .to_string()
+                .contains("port")
+        );
         let u = Uri::parse("/nonexistent/dir/file.img").unwrap();
         assert_eq!(u.target, Target::File { exists: false });
         assert_eq!(u.caps, Caps::FILE);

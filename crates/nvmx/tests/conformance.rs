@@ -12,7 +12,11 @@ use nvmx::{Error, Queue};
 fn each(mut f: impl FnMut(&common::Target, &nvmx::Device)) {
     for t in common::targets() {
         let dev = t.open();
-        assert_eq!(dev.config().name, t.be, "selected the configuration asked for");
+        assert_eq!(
+            dev.config().name,
+            t.be,
+            "selected the configuration asked for"
+        );
         eprintln!("conformance: {} on {}", t.be, t.uri);
         f(&t, &dev);
     }
@@ -30,12 +34,24 @@ fn sync_write_read_compare_round_trip() {
             dev.write(slba, nlb, &data, None).unwrap();
             let mut back = vec![0u8; n];
             dev.read(slba, nlb, &mut back, None).unwrap();
-            assert_eq!(first_difference(&data, &back), None, "{} slba {slba} nlb {nlb}", t.be);
+            assert_eq!(
+                first_difference(&data, &back),
+                None,
+                "{} slba {slba} nlb {nlb}",
+                t.be
+            );
             dev.compare(slba, nlb, &data, None).unwrap();
             data[n / 2] ^= 0xff;
             let e = dev.compare(slba, nlb, &data, None).unwrap_err();
-            let st = e.status().unwrap_or_else(|| panic!("{}: compare gave {e}", t.be));
-            assert_eq!((st.sct, st.sc), (sct::MEDIA, sc_media::COMPARE_FAILURE), "{}", t.be);
+            let st = e
+                .status()
+                .unwrap_or_else(|| panic!("{}: compare gave {e}", t.be));
+            assert_eq!(
+                (st.sct, st.sc),
+                (sct::MEDIA, sc_media::COMPARE_FAILURE),
+                "{}",
+                t.be
+            );
         }
     });
 }
@@ -48,16 +64,30 @@ fn vectored_write_then_read_scatters_in_order() {
         let mut b = vec![0u8; 3 * bs];
         fill_random(&mut a, 1);
         fill_random(&mut b, 2);
-        dev.writev(10, 3, &[IoSlice::new(&a), IoSlice::new(&b)], None).unwrap();
+        dev.writev(10, 3, &[IoSlice::new(&a), IoSlice::new(&b)], None)
+            .unwrap();
         let mut whole = vec![0u8; 4 * bs];
         dev.read(10, 3, &mut whole, None).unwrap();
         assert_eq!(&whole[..bs], &a[..], "{}", t.be);
         assert_eq!(&whole[bs..], &b[..], "{}", t.be);
         let (mut x, mut y) = (vec![0u8; 2 * bs], vec![0u8; 2 * bs]);
-        dev.readv(10, 3, &mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)], None).unwrap();
+        dev.readv(
+            10,
+            3,
+            &mut [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)],
+            None,
+        )
+        .unwrap();
         assert_eq!([x, y].concat(), whole, "{}", t.be);
-        let e = dev.writev(10, 3, &[IoSlice::new(&a)], None).unwrap_err().to_string();
-        assert!(e.contains("shorter") || e.contains("exactly"), "{}: {e}", t.be);
+        let e = dev
+            .writev(10, 3, &[IoSlice::new(&a)], None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("shorter") || e.contains("exactly"),
+            "{}: {e}",
+            t.be
+        );
     });
 }
 
@@ -70,11 +100,23 @@ fn write_zeroes_and_deallocate_read_back_zeroes() {
         dev.write_zeroes(20, 3).unwrap();
         let mut back = vec![0xffu8; 8 * bs];
         dev.read(20, 7, &mut back, None).unwrap();
-        assert!(back[..4 * bs].iter().all(|&x| x == 0), "{}: write zeroes", t.be);
-        assert!(back[4 * bs..].iter().all(|&x| x == 0xa5), "{}: beyond the range untouched", t.be);
+        assert!(
+            back[..4 * bs].iter().all(|&x| x == 0),
+            "{}: write zeroes",
+            t.be
+        );
+        assert!(
+            back[4 * bs..].iter().all(|&x| x == 0xa5),
+            "{}: beyond the range untouched",
+            t.be
+        );
         dev.dsm(&[(24, 4)], true).unwrap();
         dev.read(20, 7, &mut back, None).unwrap();
-        assert!(back.iter().all(|&x| x == 0), "{}: deallocated blocks read as zeroes", t.be);
+        assert!(
+            back.iter().all(|&x| x == 0),
+            "{}: deallocated blocks read as zeroes",
+            t.be
+        );
         dev.flush().unwrap();
     });
 }
@@ -86,16 +128,29 @@ fn out_of_range_and_oversized_transfers_are_refused_before_the_device() {
         let bs = g.lba_nbytes as usize;
         let mut buf = vec![0u8; bs];
         if dev.dtype() != nvmx::DevType::FsFile {
-            let e = dev.read(g.nsect, 0, &mut buf, None).unwrap_err().to_string();
-            assert!(e.contains("LBA range") && e.contains("exceeds"), "{}: {e}", t.be);
+            let e = dev
+                .read(g.nsect, 0, &mut buf, None)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("LBA range") && e.contains("exceeds"),
+                "{}: {e}",
+                t.be
+            );
         }
-        let e = dev.read(u64::MAX, 0, &mut buf, None).unwrap_err().to_string();
+        let e = dev
+            .read(u64::MAX, 0, &mut buf, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("LBA range"), "{}: {e}", t.be);
         let e = dev.read(0, 1, &mut buf, None).unwrap_err().to_string();
         assert!(e.contains("shorter than 2 blocks"), "{}: {e}", t.be);
         let blocks = g.mdts_nbytes as usize / bs + 1;
         let mut big = vec![0u8; blocks * bs];
-        let e = dev.read(0, (blocks - 1) as u16, &mut big, None).unwrap_err().to_string();
+        let e = dev
+            .read(0, (blocks - 1) as u16, &mut big, None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("MDTS"), "{}: {e}", t.be);
     });
 }
@@ -105,11 +160,28 @@ fn raw_read_beyond_the_end_answers_lba_out_of_range() {
     each(|t, dev| {
         let g = dev.geometry().unwrap().clone();
         let mut buf = vec![0u8; g.lba_nbytes as usize];
-        let mut cmd = nvmx::spec::cmd::NvmRw { opc: 0x02, nsid: 1, slba: g.nsect, nlb: 0, ..Default::default() }
-            .to_command();
-        let e = dev.cmd_io(&mut cmd, nvmx::be::DataBuf::In(&mut buf), nvmx::be::DataBuf::None).unwrap_err();
+        let mut cmd = nvmx::spec::cmd::NvmRw {
+            opc: 0x02,
+            nsid: 1,
+            slba: g.nsect,
+            nlb: 0,
+            ..Default::default()
+        }
+        .to_command();
+        let e = dev
+            .cmd_io(
+                &mut cmd,
+                nvmx::be::DataBuf::In(&mut buf),
+                nvmx::be::DataBuf::None,
+            )
+            .unwrap_err();
         let st = e.status().unwrap_or_else(|| panic!("{}: {e}", t.be));
-        assert_eq!((st.sct, st.sc), (sct::GENERIC, sc::LBA_OUT_OF_RANGE), "{}", t.be);
+        assert_eq!(
+            (st.sct, st.sc),
+            (sct::GENERIC, sc::LBA_OUT_OF_RANGE),
+            "{}",
+            t.be
+        );
     });
 }
 
@@ -126,7 +198,12 @@ fn roundtrip_async(t: &common::Target, q: &mut Queue, nblocks: u64) {
             match q.write(next, 0, b, None, next) {
                 Ok(()) => next += 1,
                 Err(r) => {
-                    assert!(matches!(r.error, Error::Busy { .. }), "{}: {}", t.be, r.error);
+                    assert!(
+                        matches!(r.error, Error::Busy { .. }),
+                        "{}: {}",
+                        t.be,
+                        r.error
+                    );
                     assert!(r.data.is_some(), "busy hands the buffer back");
                     break;
                 }
@@ -155,7 +232,13 @@ fn roundtrip_async(t: &common::Target, q: &mut Queue, nblocks: u64) {
             let mut want = vec![0u8; bs];
             fill_random(&mut want, c.tag);
             if t.moves_data {
-                assert_eq!(first_difference(&data, &want), None, "{}: lba {}", t.be, c.tag);
+                assert_eq!(
+                    first_difference(&data, &want),
+                    None,
+                    "{}: lba {}",
+                    t.be,
+                    c.tag
+                );
             }
         }
     }
@@ -166,7 +249,13 @@ fn roundtrip_async(t: &common::Target, q: &mut Queue, nblocks: u64) {
         let mut want = vec![0u8; bs];
         fill_random(&mut want, c.tag);
         if t.moves_data {
-            assert_eq!(first_difference(&data, &want), None, "{}: lba {}", t.be, c.tag);
+            assert_eq!(
+                first_difference(&data, &want),
+                None,
+                "{}: lba {}",
+                t.be,
+                c.tag
+            );
         }
     }
 }
@@ -194,8 +283,22 @@ fn full_queue_is_busy_and_hands_buffers_back_then_recovers_after_poke() {
         let mut mine = dev.alloc(bs).unwrap();
         mine.fill("z").unwrap();
         let r = q.write(9, 0, mine, None, 99).unwrap_err();
-        assert!(matches!(r.error, Error::Busy { outstanding: 4, capacity: 4 }), "{}: {}", t.be, r.error);
-        assert!(r.to_string().contains("poke"), "the message says what to do");
+        assert!(
+            matches!(
+                r.error,
+                Error::Busy {
+                    outstanding: 4,
+                    capacity: 4
+                }
+            ),
+            "{}: {}",
+            t.be,
+            r.error
+        );
+        assert!(
+            r.to_string().contains("poke"),
+            "the message says what to do"
+        );
         let mine = r.data.expect("buffer handed back");
         assert!(mine.iter().all(|&c| c == b'z'), "untouched");
         q.drain().unwrap();
@@ -210,7 +313,12 @@ fn full_queue_is_busy_and_hands_buffers_back_then_recovers_after_poke() {
             assert_eq!(seen, [0, 1, 2, 3, 99], "{}: completions in order", t.be);
         }
         seen.sort_unstable();
-        assert_eq!(seen, [0, 1, 2, 3, 99], "{}: the callback sees every completion", t.be);
+        assert_eq!(
+            seen,
+            [0, 1, 2, 3, 99],
+            "{}: the callback sees every completion",
+            t.be
+        );
     });
 }
 
@@ -243,7 +351,11 @@ fn bad_queue_capacities_are_named() {
     each(|t, dev| {
         for cap in [0, 3, 4096, 100_000] {
             let e = dev.queue(cap).unwrap_err().to_string();
-            assert!(e.contains("queue capacity") && e.contains(&cap.to_string()), "{}: {e}", t.be);
+            assert!(
+                e.contains("queue capacity") && e.contains(&cap.to_string()),
+                "{}: {e}",
+                t.be
+            );
         }
         assert_eq!(dev.queue(2048).unwrap().capacity(), 2048);
     });
@@ -257,9 +369,21 @@ fn async_errors_come_back_with_the_status_and_the_buffer() {
         }
         let g = dev.geometry().unwrap().clone();
         let mut q = dev.queue(2).unwrap();
-        let cmd = nvmx::spec::cmd::NvmRw { opc: 0x02, nsid: 1, slba: g.nsect + 10, nlb: 0, ..Default::default() }
-            .to_command();
-        q.submit(cmd, Some(dev.alloc(g.lba_nbytes as usize).unwrap()), None, 7).unwrap();
+        let cmd = nvmx::spec::cmd::NvmRw {
+            opc: 0x02,
+            nsid: 1,
+            slba: g.nsect + 10,
+            nlb: 0,
+            ..Default::default()
+        }
+        .to_command();
+        q.submit(
+            cmd,
+            Some(dev.alloc(g.lba_nbytes as usize).unwrap()),
+            None,
+            7,
+        )
+        .unwrap();
         q.drain().unwrap();
         let c = q.pop().unwrap();
         assert_eq!(c.tag, 7);
@@ -271,7 +395,11 @@ fn async_errors_come_back_with_the_status_and_the_buffer() {
 
 #[cfg(target_os = "linux")]
 fn readable(fd: std::os::fd::RawFd, timeout_ms: i32) -> bool {
-    let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd for the duration of the call.
     let n = unsafe { libc::poll(&mut p, 1, timeout_ms) };
     n == 1 && p.revents & libc::POLLIN != 0
@@ -283,10 +411,17 @@ fn completion_fd_wakes_an_event_loop_and_poke_clears_it() {
     each(|t, dev| {
         let bs = dev.geometry().unwrap().lba_nbytes as usize;
         let mut q = dev.queue(8).unwrap();
-        let fd = q.completion_fd().unwrap().expect("portable engines have a completion fd");
+        let fd = q
+            .completion_fd()
+            .unwrap()
+            .expect("portable engines have a completion fd");
         assert!(!readable(fd, 0), "{}: idle queue is not readable", t.be);
         q.read(0, 0, dev.alloc(bs).unwrap(), None, 1).unwrap();
-        assert!(readable(fd, 5000), "{}: a submitted command makes the fd readable", t.be);
+        assert!(
+            readable(fd, 5000),
+            "{}: a submitted command makes the fd readable",
+            t.be
+        );
         let mut got = 0;
         while got == 0 {
             assert!(readable(fd, 5000), "{}", t.be);

@@ -49,16 +49,31 @@ fn chosen_interface_names_are_written_back_into_the_options() {
     assert_eq!(o.admin.as_deref(), Some("ramdisk"));
     assert_eq!(o.mem.as_deref(), Some("heap"));
     let ids = d.backend_ids();
-    assert_eq!((ids.be, ids.async_id, ids.caps), ("ramdisk_emu", "emu", Caps::RAMDISK));
+    assert_eq!(
+        (ids.be, ids.async_id, ids.caps),
+        ("ramdisk_emu", "emu", Caps::RAMDISK)
+    );
 }
 
 #[test]
 fn unknown_names_are_rejected_with_the_known_ones_listed() {
-    let e = Device::open("8MiB", &opts(&[("be", "io_urin")])).unwrap_err().to_string();
-    assert!(e.contains("\"io_urin\"") && e.contains("ramdisk") && e.contains("emu_file"), "{e}");
-    let e = Device::open("8MiB", &opts(&[("async", "nope")])).unwrap_err().to_string();
-    assert!(e.contains("async interface") && e.contains("thrpool"), "{e}");
-    let e = Device::open("8MiB", &opts(&[("mem", "hugepage")])).unwrap_err().to_string();
+    let e = Device::open("8MiB", &opts(&[("be", "io_urin")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("\"io_urin\"") && e.contains("ramdisk") && e.contains("emu_file"),
+        "{e}"
+    );
+    let e = Device::open("8MiB", &opts(&[("async", "nope")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("async interface") && e.contains("thrpool"),
+        "{e}"
+    );
+    let e = Device::open("8MiB", &opts(&[("mem", "hugepage")]))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("mem interface") && e.contains("heap"), "{e}");
 }
 
@@ -66,13 +81,30 @@ fn unknown_names_are_rejected_with_the_known_ones_listed() {
 fn a_configuration_that_does_not_fit_the_uri_says_why() {
     let f = common::temp_file("sel", 1 << 20);
     let e = Device::open(f.0.to_str().unwrap(), &opts(&[("be", "ramdisk")])).unwrap_err();
-    let Error::NoBackend { tried, .. } = &e else { panic!("{e}") };
-    assert_eq!(tried.len(), 1, "only the configuration named by --be is listed: {e}");
+    let Error::NoBackend { tried, .. } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(
+        tried.len(),
+        1,
+        "only the configuration named by --be is listed: {e}"
+    );
     assert_eq!(tried[0].config, "ramdisk");
-    assert!(tried[0].reason.contains("serves RAMDISK, the URI is FILE"), "{e}");
-    let e = Device::open("8MiB", &opts(&[("sync", "psync")])).unwrap_err().to_string();
-    assert!(e.contains("emu_file: serves FILE, the URI is RAMDISK"), "{e}");
-    assert!(!e.contains("ramdisk_emu"), "configurations excluded by --sync are not listed: {e}");
+    assert!(
+        tried[0].reason.contains("serves RAMDISK, the URI is FILE"),
+        "{e}"
+    );
+    let e = Device::open("8MiB", &opts(&[("sync", "psync")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("emu_file: serves FILE, the URI is RAMDISK"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("ramdisk_emu"),
+        "configurations excluded by --sync are not listed: {e}"
+    );
 }
 
 #[test]
@@ -80,14 +112,29 @@ fn missing_paths_directories_and_creation() {
     let dir = std::env::temp_dir().join(format!("nvmx-sel-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let missing = dir.join("missing.img");
-    let e = Device::open(missing.to_str().unwrap(), &Options::default()).unwrap_err().to_string();
-    assert!(e.starts_with("open ") && e.contains("missing.img") && e.contains("--create"), "{e}");
-    let e = Device::open(dir.to_str().unwrap(), &Options::default()).unwrap_err().to_string();
+    let e = Device::open(missing.to_str().unwrap(), &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("open ") && e.contains("missing.img") && e.contains("--create"),
+        "{e}"
+    );
+    let e = Device::open(dir.to_str().unwrap(), &Options::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("is a directory"), "{e}");
     let d = Device::open(missing.to_str().unwrap(), &opts(&[("create", "1")])).unwrap();
-    assert_eq!(d.geometry().unwrap().nsect, 0, "a new file is an empty namespace");
+    assert_eq!(
+        d.geometry().unwrap().nsect,
+        0,
+        "a new file is an empty namespace"
+    );
     d.write(0, 1, &[7u8; 1024], None).unwrap();
-    assert_eq!(std::fs::metadata(&missing).unwrap().len(), 1024, "writes grow the file");
+    assert_eq!(
+        std::fs::metadata(&missing).unwrap().len(),
+        1024,
+        "writes grow the file"
+    );
     drop(d);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -99,16 +146,24 @@ fn zero_length_file_opens_and_reads_answer_out_of_range() {
     assert_eq!(d.geometry().unwrap().nsect, 0);
     let mut b = [0u8; 512];
     let e = d.read(0, 0, &mut b, None).unwrap_err();
-    assert_eq!(e.status().map(|s| s.sc), Some(nvmx::spec::status::sc::LBA_OUT_OF_RANGE), "{e}");
+    assert_eq!(
+        e.status().map(|s| s.sc),
+        Some(nvmx::spec::status::sc::LBA_OUT_OF_RANGE),
+        "{e}"
+    );
 }
 
 #[test]
 fn reserved_nsids_are_refused() {
     for nsid in ["0", "0xffffffff"] {
-        let e = Device::open("8MiB", &opts(&[("dev-nsid", nsid)])).unwrap_err().to_string();
+        let e = Device::open("8MiB", &opts(&[("dev-nsid", nsid)]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("dev-nsid"), "{e}");
     }
-    let e = Device::open("8MiB", &opts(&[("dev-nsid", "2")])).unwrap_err().to_string();
+    let e = Device::open("8MiB", &opts(&[("dev-nsid", "2")]))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("dev-nsid") || e.contains("nsid"), "{e}");
 }
 
@@ -119,12 +174,18 @@ fn access_modes_are_enforced_on_every_backend() {
         let d = Device::open(uri, &opts(&[("rdonly", "1")])).unwrap();
         let mut b = vec![0u8; 512];
         d.read(0, 0, &mut b, None).unwrap();
-        for e in [d.write(0, 0, &b, None).unwrap_err(), d.write_zeroes(0, 0).unwrap_err()] {
+        for e in [
+            d.write(0, 0, &b, None).unwrap_err(),
+            d.write_zeroes(0, 0).unwrap_err(),
+        ] {
             assert!(e.to_string().contains("read-only (--rdonly)"), "{uri}: {e}");
         }
         let mut q = d.queue(2).unwrap();
         let r = q.write(0, 0, d.alloc(512).unwrap(), None, 0).unwrap_err();
-        assert!(r.to_string().contains("--rdonly") && r.data.is_some(), "{uri}: {r}");
+        assert!(
+            r.to_string().contains("--rdonly") && r.data.is_some(),
+            "{uri}: {r}"
+        );
         let d = Device::open(uri, &opts(&[("wronly", "1")])).unwrap();
         let e = d.read(0, 0, &mut b, None).unwrap_err().to_string();
         assert!(e.contains("write-only (--wronly)"), "{uri}: {e}");

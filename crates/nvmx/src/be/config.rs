@@ -89,7 +89,9 @@ impl BackendConfig {
 
 impl std::fmt::Debug for BackendConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BackendConfig").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("BackendConfig")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -109,13 +111,39 @@ fn check_names(list: &[&BackendConfig], opts: &Options) -> Result<()> {
         let mut ids = ids;
         ids.sort_unstable();
         ids.dedup();
-        Err(Error::invalid(what, format!("{g:?} is not one on this platform; known: {}", ids.join(", "))))
+        Err(Error::invalid(
+            what,
+            format!(
+                "{g:?} is not one on this platform; known: {}",
+                ids.join(", ")
+            ),
+        ))
     }
-    known("backend configuration (--be)", &opts.be, list.iter().map(|c| c.name).collect())?;
-    known("async interface (--async)", &opts.async_, list.iter().map(|c| c.async_id).collect())?;
-    known("sync interface (--sync)", &opts.sync, list.iter().map(|c| c.sync_id).collect())?;
-    known("admin interface (--admin)", &opts.admin, list.iter().map(|c| c.admin_id).collect())?;
-    known("mem interface (--mem)", &opts.mem, list.iter().map(|c| c.mem_id).collect())?;
+    known(
+        "backend configuration (--be)",
+        &opts.be,
+        list.iter().map(|c| c.name).collect(),
+    )?;
+    known(
+        "async interface (--async)",
+        &opts.async_,
+        list.iter().map(|c| c.async_id).collect(),
+    )?;
+    known(
+        "sync interface (--sync)",
+        &opts.sync,
+        list.iter().map(|c| c.sync_id).collect(),
+    )?;
+    known(
+        "admin interface (--admin)",
+        &opts.admin,
+        list.iter().map(|c| c.admin_id).collect(),
+    )?;
+    known(
+        "mem interface (--mem)",
+        &opts.mem,
+        list.iter().map(|c| c.mem_id).collect(),
+    )?;
     Ok(())
 }
 
@@ -156,7 +184,10 @@ pub fn select_from<'c>(
     let mut tried = Vec::new();
     for &cfg in list {
         if let Some(reason) = mismatch(cfg, uri, opts) {
-            tried.push(Rejection { config: cfg.name, reason });
+            tried.push(Rejection {
+                config: cfg.name,
+                reason,
+            });
             continue;
         }
         match (cfg.open)(uri, opts) {
@@ -168,15 +199,21 @@ pub fn select_from<'c>(
             // The target itself could not be opened (missing, busy, a
             // directory): every other configuration would fail the same way.
             Err(e @ Error::Io { op: "open", .. }) => return Err(e),
-            Err(e) => tried.push(Rejection { config: cfg.name, reason: e.to_string() }),
+            Err(e) => tried.push(Rejection {
+                config: cfg.name,
+                reason: e.to_string(),
+            }),
         }
     }
     // With a filter given, the configurations it excluded are noise: keep
     // only the ones that got as far as the capability check or open.
-    let filtered = opts.be.is_some() || opts.async_.is_some() || opts.sync.is_some() || opts.admin.is_some();
+    let filtered =
+        opts.be.is_some() || opts.async_.is_some() || opts.sync.is_some() || opts.admin.is_some();
     if filtered {
         tried.retain(|r| !r.reason.starts_with("--"));
     }
-    Err(Error::NoBackend { uri: uri.raw.clone(), tried })
+    Err(Error::NoBackend {
+        uri: uri.raw.clone(),
+        tried,
+    })
 }
-

@@ -20,6 +20,10 @@
 pub mod cbi;
 pub mod config;
 pub mod file;
+#[cfg(target_os = "linux")]
+pub mod linux;
+#[cfg(unix)]
+pub mod posix_aio;
 pub mod ramdisk;
 
 use std::time::Duration;
@@ -130,7 +134,8 @@ pub trait SyncIo: Send + Sync {
     /// pointers are the backend's to fill. A non-success NVMe status is an
     /// `Ok` completion carrying that status; `Err` is for failures to
     /// execute at all (an OS error, a bad argument).
-    fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Result<Completion>;
+    fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>)
+    -> Result<Completion>;
 
     /// The open file descriptor behind this interface, for async engines
     /// that submit to the kernel themselves (io_uring, libaio). It stays
@@ -145,7 +150,12 @@ pub trait SyncIo: Send + Sync {
     /// The default gathers the buffers into one (or scatters one into
     /// them) around [`SyncIo::cmd_io`]; interfaces with a native vectored
     /// call (preadv/pwritev, NVMe vectored ioctls) override it.
-    fn cmd_iov(&self, cmd: &mut Command, data: DataVec<'_, '_>, meta: DataBuf<'_>) -> Result<Completion> {
+    fn cmd_iov(
+        &self,
+        cmd: &mut Command,
+        data: DataVec<'_, '_>,
+        meta: DataBuf<'_>,
+    ) -> Result<Completion> {
         match data {
             DataVec::Out(iov) => {
                 let joined: Vec<u8> = iov.iter().flat_map(|s| s.iter().copied()).collect();
@@ -213,7 +223,10 @@ pub struct RawBuf {
 
 impl RawBuf {
     /// No buffer.
-    pub const NONE: RawBuf = RawBuf { ptr: std::ptr::null_mut(), len: 0 };
+    pub const NONE: RawBuf = RawBuf {
+        ptr: std::ptr::null_mut(),
+        len: 0,
+    };
 
     /// Whether this is the empty buffer.
     pub fn is_none(&self) -> bool {
@@ -232,7 +245,9 @@ impl RawBuf {
         }
         match dir {
             // SAFETY: the caller guarantees validity and exclusivity for 'a.
-            Direction::ToDevice => DataBuf::Out(unsafe { std::slice::from_raw_parts(self.ptr, self.len) }),
+            Direction::ToDevice => {
+                DataBuf::Out(unsafe { std::slice::from_raw_parts(self.ptr, self.len) })
+            }
             // SAFETY: as above; the device writes, so the slice is mutable.
             _ => DataBuf::In(unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }),
         }
@@ -259,7 +274,8 @@ pub trait AsyncEngine: Send {
     /// `data` and `meta` must stay valid, and must not be read or written by
     /// anyone but the engine, until this slot is reported through `poke` or
     /// `wait`. `slot` must not be in flight already.
-    unsafe fn submit(&mut self, slot: u32, cmd: &Command, data: RawBuf, meta: RawBuf) -> Result<()>;
+    unsafe fn submit(&mut self, slot: u32, cmd: &Command, data: RawBuf, meta: RawBuf)
+    -> Result<()>;
 
     /// Reaps up to `max` completions (0 means all that are ready) without
     /// blocking, passing each to `sink`; returns how many were reaped.

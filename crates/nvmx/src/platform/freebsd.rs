@@ -9,5 +9,11 @@ pub use super::unix::classify_path;
 pub const DEV_ID: &str = "freebsd";
 
 /// FreeBSD configurations, in priority order (first match wins).
-pub static CONFIGS: &[&BackendConfig] =
-    &[&common::EMU_FILE, &common::THRPOOL_FILE, &common::NIL_FILE, &common::RAMDISK_EMU, &common::RAMDISK, &common::RAMDISK_THRPOOL];
+pub static CONFIGS: &[&BackendConfig] = &[
+    &common::EMU_FILE,
+    &common::THRPOOL_FILE,
+    &common::NIL_FILE,
+    &common::RAMDISK_EMU,
+    &common::RAMDISK,
+    &common::RAMDISK_THRPOOL,
+];

@@ -15,16 +15,27 @@ pub fn classify_path(path: &str) -> Result<Option<Target>> {
         Err(e) => return Err(Error::io("stat", path, e)),
     };
     let ft = md.file_type();
-    let name = std::path::Path::new(path).file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = std::path::Path::new(path)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
     Ok(Some(if ft.is_file() {
         Target::File { exists: true }
     } else if ft.is_dir() {
-        return Err(Error::invalid("URI", format!("{path:?} is a directory, not a device or file")));
+        return Err(Error::invalid(
+            "URI",
+            format!("{path:?} is a directory, not a device or file"),
+        ));
     } else if ft.is_block_device() {
-        Target::BlockDevice { nvme: name.starts_with("nvme") || name.starts_with("nda") }
+        Target::BlockDevice {
+            nvme: name.starts_with("nvme") || name.starts_with("nda"),
+        }
     } else if ft.is_char_device() {
         Target::CharDevice
     } else {
-        return Err(Error::invalid("URI", format!("{path:?} is neither a file nor a device")));
+        return Err(Error::invalid(
+            "URI",
+            format!("{path:?} is neither a file nor a device"),
+        ));
     }))
 }

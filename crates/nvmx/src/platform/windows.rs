@@ -9,8 +9,14 @@ use crate::uri::Target;
 pub const DEV_ID: &str = "windows";
 
 /// Windows configurations, in priority order (first match wins).
-pub static CONFIGS: &[&BackendConfig] =
-    &[&common::EMU_FILE, &common::THRPOOL_FILE, &common::NIL_FILE, &common::RAMDISK_EMU, &common::RAMDISK, &common::RAMDISK_THRPOOL];
+pub static CONFIGS: &[&BackendConfig] = &[
+    &common::EMU_FILE,
+    &common::THRPOOL_FILE,
+    &common::NIL_FILE,
+    &common::RAMDISK_EMU,
+    &common::RAMDISK,
+    &common::RAMDISK_THRPOOL,
+];
 
 /// Classifies an existing path; `Ok(None)` when nothing exists there.
 pub fn classify_path(path: &str) -> Result<Option<Target>> {
@@ -19,9 +25,10 @@ pub fn classify_path(path: &str) -> Result<Option<Target>> {
         return Ok(Some(Target::BlockDevice { nvme: false }));
     }
     match std::fs::metadata(path) {
-        Ok(md) if md.is_dir() => {
-            Err(Error::invalid("URI", format!("{path:?} is a directory, not a device or file")))
-        }
+        Ok(md) if md.is_dir() => Err(Error::invalid(
+            "URI",
+            format!("{path:?} is a directory, not a device or file"),
+        )),
         Ok(_) => Ok(Some(Target::File { exists: true })),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(_) => Ok(None),

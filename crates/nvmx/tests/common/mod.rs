@@ -46,13 +46,28 @@ pub fn temp_file(tag: &str, nbytes: u64) -> TempFile {
 pub fn targets() -> Vec<Target> {
     let mut v = Vec::new();
     for be in ["ramdisk", "ramdisk_emu", "ramdisk_thrpool"] {
-        v.push(Target { be, uri: "8MiB".into(), moves_data: be != "ramdisk", _tmp: None });
+        v.push(Target {
+            be,
+            uri: "8MiB".into(),
+            moves_data: be != "ramdisk",
+            _tmp: None,
+        });
     }
     // 4 KiB logical blocks (LBA format 2) with a smaller MDTS (128 KiB).
-    v.push(Target { be: "ramdisk_thrpool", uri: "8MiB?lbaf=2&mdts=5".into(), moves_data: true, _tmp: None });
+    v.push(Target {
+        be: "ramdisk_thrpool",
+        uri: "8MiB?lbaf=2&mdts=5".into(),
+        moves_data: true,
+        _tmp: None,
+    });
     for be in ["emu_file", "thrpool_file", "nil_file"] {
         let t = temp_file(be, 8 << 20);
-        v.push(Target { be, uri: t.0.to_string_lossy().into_owned(), moves_data: be != "nil_file", _tmp: Some(t) });
+        v.push(Target {
+            be,
+            uri: t.0.to_string_lossy().into_owned(),
+            moves_data: be != "nil_file",
+            _tmp: Some(t),
+        });
     }
     v
 }
@@ -60,7 +75,10 @@ pub fn targets() -> Vec<Target> {
 impl Target {
     /// Opens the target with its configuration forced by `--be`.
     pub fn open(&self) -> Device {
-        let opts = Options { be: Some(self.be.into()), ..Default::default() };
+        let opts = Options {
+            be: Some(self.be.into()),
+            ..Default::default()
+        };
         match Device::open(&self.uri, &opts) {
             Ok(d) => d,
             Err(e) => panic!("{}: open {:?} failed: {e}", self.be, self.uri),

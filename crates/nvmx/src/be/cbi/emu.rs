@@ -48,8 +48,19 @@ impl AsyncEngine for Emu {
         "emu"
     }
 
-    unsafe fn submit(&mut self, slot: u32, cmd: &Command, data: RawBuf, meta: RawBuf) -> Result<()> {
-        self.pending.push_back(Pending { slot, cmd: *cmd, data, meta });
+    unsafe fn submit(
+        &mut self,
+        slot: u32,
+        cmd: &Command,
+        data: RawBuf,
+        meta: RawBuf,
+    ) -> Result<()> {
+        self.pending.push_back(Pending {
+            slot,
+            cmd: *cmd,
+            data,
+            meta,
+        });
         #[cfg(target_os = "linux")]
         if let Some(n) = &self.notify {
             n.signal();
@@ -76,7 +87,11 @@ impl AsyncEngine for Emu {
         if let Some(nt) = &self.notify {
             nt.clear();
         }
-        let n = if max == 0 { self.pending.len() } else { self.pending.len().min(max as usize) };
+        let n = if max == 0 {
+            self.pending.len()
+        } else {
+            self.pending.len().min(max as usize)
+        };
         #[cfg(target_os = "linux")]
         if n < self.pending.len()
             && let Some(nt) = &self.notify
@@ -84,7 +99,9 @@ impl AsyncEngine for Emu {
             nt.signal();
         }
         for _ in 0..n {
-            let Some(p) = self.pending.pop_front() else { break };
+            let Some(p) = self.pending.pop_front() else {
+                break;
+            };
             // SAFETY: `submit`'s contract keeps the buffers valid and ours
             // until this slot is reported, which happens right after.
             let res = unsafe { run_sync(&*self.sync, &p.cmd, p.data, p.meta) };

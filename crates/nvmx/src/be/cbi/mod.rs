@@ -17,7 +17,12 @@ use crate::error::Result;
 /// # Safety
 /// `data` and `meta` must be valid and exclusively the caller's for the
 /// duration of the call (the queue guarantees this for in-flight slots).
-pub(crate) unsafe fn run_sync(sync: &dyn SyncIo, cmd: &Command, data: RawBuf, meta: RawBuf) -> Result<Completion> {
+pub(crate) unsafe fn run_sync(
+    sync: &dyn SyncIo,
+    cmd: &Command,
+    data: RawBuf,
+    meta: RawBuf,
+) -> Result<Completion> {
     let dir = Direction::of_opcode(cmd.opc);
     let mut cmd = *cmd;
     // SAFETY: forwarded from this function's contract.

@@ -31,7 +31,13 @@ impl AsyncEngine for Nil {
         "nil"
     }
 
-    unsafe fn submit(&mut self, slot: u32, _cmd: &Command, _data: RawBuf, _meta: RawBuf) -> Result<()> {
+    unsafe fn submit(
+        &mut self,
+        slot: u32,
+        _cmd: &Command,
+        _data: RawBuf,
+        _meta: RawBuf,
+    ) -> Result<()> {
         self.done.push_back(slot);
         #[cfg(target_os = "linux")]
         if let Some(n) = &self.notify {
@@ -59,7 +65,11 @@ impl AsyncEngine for Nil {
         if let Some(nt) = &self.notify {
             nt.clear();
         }
-        let n = if max == 0 { self.done.len() } else { self.done.len().min(max as usize) };
+        let n = if max == 0 {
+            self.done.len()
+        } else {
+            self.done.len().min(max as usize)
+        };
         #[cfg(target_os = "linux")]
         if n < self.done.len()
             && let Some(nt) = &self.notify

@@ -19,7 +19,11 @@ impl Notifier {
         // SAFETY: eventfd takes no pointers; a negative return is an error.
         let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
         if fd < 0 {
-            return Err(Error::io("eventfd", "completion notifier", io::Error::last_os_error()));
+            return Err(Error::io(
+                "eventfd",
+                "completion notifier",
+                io::Error::last_os_error(),
+            ));
         }
         // SAFETY: `fd` is a fresh descriptor that nothing else owns.
         Ok(Notifier(unsafe { OwnedFd::from_raw_fd(fd) }))

@@ -91,12 +91,26 @@ impl AsyncEngine for ThrPool {
         "thrpool"
     }
 
-    unsafe fn submit(&mut self, slot: u32, cmd: &Command, data: RawBuf, meta: RawBuf) -> Result<()> {
-        let jobs = self.jobs.as_ref().ok_or_else(|| Error::QueueFailed("thrpool is shut down".into()))?;
+    unsafe fn submit(
+        &mut self,
+        slot: u32,
+        cmd: &Command,
+        data: RawBuf,
+        meta: RawBuf,
+    ) -> Result<()> {
+        let jobs = self
+            .jobs
+            .as_ref()
+            .ok_or_else(|| Error::QueueFailed("thrpool is shut down".into()))?;
         // The queue never has more than `capacity` in flight, so this never
         // blocks; a send error means every worker died.
-        jobs.send(Job { slot, cmd: *cmd, data, meta })
-            .map_err(|_| Error::QueueFailed("thrpool workers have exited".into()))
+        jobs.send(Job {
+            slot,
+            cmd: *cmd,
+            data,
+            meta,
+        })
+        .map_err(|_| Error::QueueFailed("thrpool workers have exited".into()))
     }
 
     #[cfg(target_os = "linux")]
@@ -146,7 +160,9 @@ impl AsyncEngine for ThrPool {
                 Ok(1 + self.poke(0, sink)?)
             }
             Err(RecvTimeoutError::Timeout) => Ok(0),
-            Err(RecvTimeoutError::Disconnected) => Err(Error::QueueFailed("thrpool workers have exited".into())),
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(Error::QueueFailed("thrpool workers have exited".into()))
+            }
         }
     }
 }

@@ -58,13 +58,18 @@ impl FileNs {
 /// A stable serial number for a path (FNV-1a), so the same file always
 /// shows the same serial.
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn copy_out(data: &mut DataBuf<'_>, bytes: &[u8]) -> Result<()> {
-    let dst = data
-        .as_mut_slice()
-        .ok_or_else(|| Error::invalid("identify buffer", "Identify needs a writable 4096-byte buffer"))?;
+    let dst = data.as_mut_slice().ok_or_else(|| {
+        Error::invalid(
+            "identify buffer",
+            "Identify needs a writable 4096-byte buffer",
+        )
+    })?;
     let n = dst.len().min(bytes.len());
     dst[..n].copy_from_slice(&bytes[..n]);
     Ok(())
@@ -82,7 +87,9 @@ impl Admin for FileNs {
                 let csi = (cmd.cdw11 >> 24) as u8;
                 match cns {
                     Cns::CONTROLLER => copy_out(&mut data, self.identify_controller().as_bytes())?,
-                    Cns::NAMESPACE if cmd.nsid == 1 => copy_out(&mut data, self.identify_namespace()?.as_bytes())?,
+                    Cns::NAMESPACE if cmd.nsid == 1 => {
+                        copy_out(&mut data, self.identify_namespace()?.as_bytes())?
+                    }
                     Cns::NAMESPACE => return Ok(status(sct::GENERIC, sc::INVALID_NS_OR_FORMAT)),
                     Cns::ACTIVE_NSID_LIST => {
                         let mut list = [0u8; 4096];
@@ -93,14 +100,22 @@ impl Admin for FileNs {
                     }
                     // I/O command set specific structures of the NVM set
                     // carry nothing a file needs: all zero.
-                    Cns::CSI_NAMESPACE | Cns::CSI_CONTROLLER if csi == 0 => copy_out(&mut data, &[0u8; 4096])?,
+                    Cns::CSI_NAMESPACE | Cns::CSI_CONTROLLER if csi == 0 => {
+                        copy_out(&mut data, &[0u8; 4096])?
+                    }
                     _ => return Ok(status(sct::GENERIC, sc::INVALID_FIELD)),
                 }
                 Ok(Completion::success(0))
             }
-            AdminOpcode::GET_FEATURES if (cmd.cdw10 & 0xff) as u8 == FID_VWC => Ok(Completion::success(1)),
-            AdminOpcode::GET_FEATURES | AdminOpcode::SET_FEATURES => Ok(status(sct::GENERIC, sc::INVALID_FIELD)),
-            AdminOpcode::GET_LOG_PAGE => Ok(status(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_LOG_PAGE)),
+            AdminOpcode::GET_FEATURES if (cmd.cdw10 & 0xff) as u8 == FID_VWC => {
+                Ok(Completion::success(1))
+            }
+            AdminOpcode::GET_FEATURES | AdminOpcode::SET_FEATURES => {
+                Ok(status(sct::GENERIC, sc::INVALID_FIELD))
+            }
+            AdminOpcode::GET_LOG_PAGE => {
+                Ok(status(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_LOG_PAGE))
+            }
             _ => Ok(status(sct::GENERIC, sc::INVALID_OPCODE)),
         }
     }

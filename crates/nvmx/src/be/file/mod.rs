@@ -53,7 +53,10 @@ pub struct FileNs {
 /// Opens a file as a namespace (configs `emu_file`, `thrpool_file`, ...).
 pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
     if !matches!(uri.target, Target::File { .. }) {
-        return Err(Error::invalid("URI", format!("{:?} is not a file", uri.raw)));
+        return Err(Error::invalid(
+            "URI",
+            format!("{:?} is not a file", uri.raw),
+        ));
     }
     if opts.nsid != 1 {
         return Err(Error::invalid(
@@ -69,11 +72,20 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
             Error::io("open", &uri.base, e)
         }
     })?;
-    let md = file.metadata().map_err(|e| Error::io("stat", &uri.base, e))?;
+    let md = file
+        .metadata()
+        .map_err(|e| Error::io("stat", &uri.base, e))?;
     if !md.is_file() {
-        return Err(Error::invalid("URI", format!("{:?} is not a regular file", uri.base)));
+        return Err(Error::invalid(
+            "URI",
+            format!("{:?} is not a regular file", uri.base),
+        ));
     }
-    let ns = Arc::new(FileNs { file, path: uri.base.clone(), direct: opts.direct });
+    let ns = Arc::new(FileNs {
+        file,
+        path: uri.base.clone(),
+        direct: opts.direct,
+    });
     Ok(Backend {
         sync: ns.clone(),
         admin: ns,
@@ -94,13 +106,20 @@ fn status(sct: u8, sc: u8) -> Completion {
 impl FileNs {
     /// The file's size in bytes.
     fn size(&self) -> Result<u64> {
-        Ok(self.file.metadata().map_err(|e| Error::io("stat", &self.path, e))?.len())
+        Ok(self
+            .file
+            .metadata()
+            .map_err(|e| Error::io("stat", &self.path, e))?
+            .len())
     }
 
     /// Direct I/O needs block-aligned addresses and lengths; say so here
     /// instead of passing the kernel's bare EINVAL on.
     fn check_direct(&self, ptr: *const u8, len: usize) -> Result<()> {
-        if self.direct && (!(ptr as usize).is_multiple_of(FILE_LBA_NBYTES as usize) || !len.is_multiple_of(FILE_LBA_NBYTES as usize)) {
+        if self.direct
+            && (!(ptr as usize).is_multiple_of(FILE_LBA_NBYTES as usize)
+                || !len.is_multiple_of(FILE_LBA_NBYTES as usize))
+        {
             return Err(Error::invalid(
                 "data buffer",
                 format!(
@@ -113,7 +132,11 @@ impl FileNs {
     }
 
     /// Byte range of an LBA command, or the status to answer with.
-    fn range(&self, cmd: &Command, grows: bool) -> Result<std::result::Result<(u64, u64), Completion>> {
+    fn range(
+        &self,
+        cmd: &Command,
+        grows: bool,
+    ) -> Result<std::result::Result<(u64, u64), Completion>> {
         let slba = cmd.cdw10_11();
         let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
         let Some(off) = slba.checked_mul(FILE_LBA_NBYTES) else {
@@ -136,7 +159,8 @@ impl FileNs {
         static ZEROES: [u8; 64 * 1024] = [0; 64 * 1024];
         while len > 0 {
             let n = len.min(ZEROES.len() as u64) as usize;
-            os::write_all_at(&self.file, &ZEROES[..n], off).map_err(|e| Error::io("pwrite", &self.path, e))?;
+            os::write_all_at(&self.file, &ZEROES[..n], off)
+                .map_err(|e| Error::io("pwrite", &self.path, e))?;
             off += n as u64;
             len -= n as u64;
         }
@@ -145,7 +169,8 @@ impl FileNs {
 
     fn compare(&self, off: u64, expect: &[u8]) -> Result<Completion> {
         let mut have = vec![0u8; expect.len()];
-        os::read_exact_at(&self.file, &mut have, off).map_err(|e| Error::io("pread", &self.path, e))?;
+        os::read_exact_at(&self.file, &mut have, off)
+            .map_err(|e| Error::io("pread", &self.path, e))?;
         Ok(if have == expect {
             Completion::success(0)
         } else {
@@ -158,7 +183,10 @@ impl FileNs {
         if ranges.len() < nr * 16 {
             return Err(Error::invalid(
                 "DSM buffer",
-                format!("{} bytes holds fewer than the {nr} ranges the command names", ranges.len()),
+                format!(
+                    "{} bytes holds fewer than the {nr} ranges the command names",
+                    ranges.len()
+                ),
             ));
         }
         // Only deallocate (AD) changes data; the hints need no action.
@@ -169,7 +197,10 @@ impl FileNs {
         for r in ranges.chunks_exact(16).take(nr) {
             let n = u64::from(u32::from_le_bytes([r[4], r[5], r[6], r[7]]));
             let slba = u64::from_le_bytes([r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]]);
-            let (Some(off), Some(len)) = (slba.checked_mul(FILE_LBA_NBYTES), n.checked_mul(FILE_LBA_NBYTES)) else {
+            let (Some(off), Some(len)) = (
+                slba.checked_mul(FILE_LBA_NBYTES),
+                n.checked_mul(FILE_LBA_NBYTES),
+            ) else {
                 return Ok(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE));
             };
             if off.checked_add(len).is_none_or(|e| e > size) {
@@ -192,12 +223,19 @@ impl SyncIo for FileNs {
         Some(self.file.as_raw_fd())
     }
 
-    fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, _meta: DataBuf<'_>) -> Result<Completion> {
+    fn cmd_io(
+        &self,
+        cmd: &mut Command,
+        data: DataBuf<'_>,
+        _meta: DataBuf<'_>,
+    ) -> Result<Completion> {
         // A file has no metadata: a metadata buffer is ignored, as a
         // controller ignores MPTR on a format without metadata.
         match NvmOpcode(cmd.opc) {
             NvmOpcode::FLUSH => {
-                self.file.sync_data().map_err(|e| Error::io("fsync", &self.path, e))?;
+                self.file
+                    .sync_data()
+                    .map_err(|e| Error::io("fsync", &self.path, e))?;
                 Ok(Completion::success(0))
             }
             NvmOpcode::READ => {
@@ -206,10 +244,13 @@ impl SyncIo for FileNs {
                     Err(c) => return Ok(c),
                 };
                 let mut data = data;
-                let buf = data.as_mut_slice().ok_or_else(|| Error::invalid("data buffer", "Read needs a writable data buffer"))?;
+                let buf = data.as_mut_slice().ok_or_else(|| {
+                    Error::invalid("data buffer", "Read needs a writable data buffer")
+                })?;
                 let buf = short_check(buf, len)?;
                 self.check_direct(buf.as_ptr(), buf.len())?;
-                os::read_exact_at(&self.file, buf, off).map_err(|e| Error::io("pread", &self.path, e))?;
+                os::read_exact_at(&self.file, buf, off)
+                    .map_err(|e| Error::io("pread", &self.path, e))?;
                 Ok(Completion::success(0))
             }
             NvmOpcode::WRITE => {
@@ -223,7 +264,8 @@ impl SyncIo for FileNs {
                 }
                 let buf = &buf[..len as usize];
                 self.check_direct(buf.as_ptr(), buf.len())?;
-                os::write_all_at(&self.file, buf, off).map_err(|e| Error::io("pwrite", &self.path, e))?;
+                os::write_all_at(&self.file, buf, off)
+                    .map_err(|e| Error::io("pwrite", &self.path, e))?;
                 Ok(Completion::success(0))
             }
             NvmOpcode::COMPARE => {
@@ -250,7 +292,12 @@ impl SyncIo for FileNs {
         }
     }
 
-    fn cmd_iov(&self, cmd: &mut Command, data: DataVec<'_, '_>, meta: DataBuf<'_>) -> Result<Completion> {
+    fn cmd_iov(
+        &self,
+        cmd: &mut Command,
+        data: DataVec<'_, '_>,
+        meta: DataBuf<'_>,
+    ) -> Result<Completion> {
         let (write, total) = match (&data, NvmOpcode(cmd.opc)) {
             (DataVec::In(_), NvmOpcode::READ) => (false, data.len()),
             (DataVec::Out(_), NvmOpcode::WRITE) => (true, data.len()),
@@ -272,13 +319,15 @@ impl SyncIo for FileNs {
                 for s in iov.iter() {
                     self.check_direct(s.as_ptr(), s.len())?;
                 }
-                os::read_vectored_exact_at(&self.file, iov, off).map_err(|e| Error::io("preadv", &self.path, e))?
+                os::read_vectored_exact_at(&self.file, iov, off)
+                    .map_err(|e| Error::io("preadv", &self.path, e))?
             }
             DataVec::Out(iov) => {
                 for s in iov.iter() {
                     self.check_direct(s.as_ptr(), s.len())?;
                 }
-                os::write_vectored_all_at(&self.file, iov, off).map_err(|e| Error::io("pwritev", &self.path, e))?
+                os::write_vectored_all_at(&self.file, iov, off)
+                    .map_err(|e| Error::io("pwritev", &self.path, e))?
             }
         }
         Ok(Completion::success(0))
@@ -286,13 +335,23 @@ impl SyncIo for FileNs {
 }
 
 /// The trait's gather/scatter default, callable from an override.
-fn default_iov(ns: &FileNs, cmd: &mut Command, data: DataVec<'_, '_>, meta: DataBuf<'_>) -> Result<Completion> {
+fn default_iov(
+    ns: &FileNs,
+    cmd: &mut Command,
+    data: DataVec<'_, '_>,
+    meta: DataBuf<'_>,
+) -> Result<Completion> {
     struct Plain<'a>(&'a FileNs);
     impl SyncIo for Plain<'_> {
         fn id(&self) -> &'static str {
             "psync"
         }
-        fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Result<Completion> {
+        fn cmd_io(
+            &self,
+            cmd: &mut Command,
+            data: DataBuf<'_>,
+            meta: DataBuf<'_>,
+        ) -> Result<Completion> {
             self.0.cmd_io(cmd, data, meta)
         }
     }
@@ -300,7 +359,10 @@ fn default_iov(ns: &FileNs, cmd: &mut Command, data: DataVec<'_, '_>, meta: Data
 }
 
 fn short(have: usize, need: u64) -> Error {
-    Error::invalid("data buffer", format!("{have} bytes is shorter than the {need} bytes the command moves"))
+    Error::invalid(
+        "data buffer",
+        format!("{have} bytes is shorter than the {need} bytes the command moves"),
+    )
 }
 
 fn short_check(buf: &mut [u8], len: u64) -> Result<&mut [u8]> {

@@ -32,7 +32,10 @@ fn direct_flag() -> io::Result<i32> {
 
 #[cfg(not(any(target_os = "linux", target_os = "freebsd", target_os = "android")))]
 fn direct_flag() -> io::Result<i32> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "--direct: this platform has no O_DIRECT"))
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "--direct: this platform has no O_DIRECT",
+    ))
 }
 
 /// Reads exactly `buf.len()` bytes at `off`; end of file is an error.
@@ -51,7 +54,11 @@ fn offset(off: u64) -> io::Result<libc::off_t> {
 
 /// Fills every slice in order from `off`, with `preadv` and retries on
 /// short reads.
-pub fn read_vectored_exact_at(f: &File, iov: &mut [IoSliceMut<'_>], mut off: u64) -> io::Result<()> {
+pub fn read_vectored_exact_at(
+    f: &File,
+    iov: &mut [IoSliceMut<'_>],
+    mut off: u64,
+) -> io::Result<()> {
     let mut iov = iov;
     while !iov.is_empty() {
         let cnt = iov.len().min(1024) as libc::c_int;

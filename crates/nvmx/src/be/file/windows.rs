@@ -58,7 +58,11 @@ pub fn write_all_at(f: &File, mut buf: &[u8], mut off: u64) -> io::Result<()> {
 }
 
 /// Fills every slice in order from `off` (one positional read each).
-pub fn read_vectored_exact_at(f: &File, iov: &mut [IoSliceMut<'_>], mut off: u64) -> io::Result<()> {
+pub fn read_vectored_exact_at(
+    f: &File,
+    iov: &mut [IoSliceMut<'_>],
+    mut off: u64,
+) -> io::Result<()> {
     for s in iov.iter_mut() {
         read_exact_at(f, s, off)?;
         off += s.len() as u64;
