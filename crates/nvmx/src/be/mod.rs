@@ -20,10 +20,6 @@
 pub mod cbi;
 pub mod config;
 pub mod file;
-#[cfg(target_os = "linux")]
-pub mod linux;
-#[cfg(unix)]
-pub mod posix_aio;
 pub mod ramdisk;
 
 use std::time::Duration;
