@@ -25,7 +25,7 @@ pub struct Emu {
     sync: Arc<dyn SyncIo>,
     pending: VecDeque<Pending>,
     #[cfg(target_os = "linux")]
-    notify: Option<super::notify::Notifier>,
+    notify: super::notify::LazyNotifier,
 }
 
 // SAFETY: the raw buffers in `pending` are owned by the queue's in-flight
@@ -39,7 +39,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
         sync: Arc::clone(p.sync),
         pending: VecDeque::with_capacity(p.capacity as usize),
         #[cfg(target_os = "linux")]
-        notify: None,
+        notify: Default::default(),
     }))
 }
 
@@ -62,42 +62,24 @@ impl AsyncEngine for Emu {
             meta,
         });
         #[cfg(target_os = "linux")]
-        if let Some(n) = &self.notify {
-            n.signal();
-        }
+        self.notify.signal();
         Ok(())
     }
 
     #[cfg(target_os = "linux")]
     fn completion_fd(&mut self) -> Result<Option<std::os::fd::RawFd>> {
-        let n = match self.notify.take() {
-            Some(n) => n,
-            None => super::notify::Notifier::new()?,
-        };
-        if !self.pending.is_empty() {
-            n.signal();
-        }
-        let fd = n.fd();
-        self.notify = Some(n);
-        Ok(Some(fd))
+        let pending = !self.pending.is_empty();
+        Ok(Some(self.notify.fd(pending)?))
     }
 
     fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32> {
-        #[cfg(target_os = "linux")]
-        if let Some(nt) = &self.notify {
-            nt.clear();
-        }
         let n = if max == 0 {
             self.pending.len()
         } else {
             self.pending.len().min(max as usize)
         };
         #[cfg(target_os = "linux")]
-        if n < self.pending.len()
-            && let Some(nt) = &self.notify
-        {
-            nt.signal();
-        }
+        self.notify.reaping(n < self.pending.len());
         for _ in 0..n {
             let Some(p) = self.pending.pop_front() else {
                 break;

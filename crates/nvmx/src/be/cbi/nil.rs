@@ -14,7 +14,7 @@ use crate::error::Result;
 pub struct Nil {
     done: VecDeque<u32>,
     #[cfg(target_os = "linux")]
-    notify: Option<super::notify::Notifier>,
+    notify: super::notify::LazyNotifier,
 }
 
 /// Creates a `nil` engine.
@@ -22,7 +22,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
     Ok(Box::new(Nil {
         done: VecDeque::with_capacity(p.capacity as usize),
         #[cfg(target_os = "linux")]
-        notify: None,
+        notify: Default::default(),
     }))
 }
 
@@ -40,42 +40,24 @@ impl AsyncEngine for Nil {
     ) -> Result<()> {
         self.done.push_back(slot);
         #[cfg(target_os = "linux")]
-        if let Some(n) = &self.notify {
-            n.signal();
-        }
+        self.notify.signal();
         Ok(())
     }
 
     #[cfg(target_os = "linux")]
     fn completion_fd(&mut self) -> Result<Option<std::os::fd::RawFd>> {
-        let n = match self.notify.take() {
-            Some(n) => n,
-            None => super::notify::Notifier::new()?,
-        };
-        if !self.done.is_empty() {
-            n.signal();
-        }
-        let fd = n.fd();
-        self.notify = Some(n);
-        Ok(Some(fd))
+        let pending = !self.done.is_empty();
+        Ok(Some(self.notify.fd(pending)?))
     }
 
     fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32> {
-        #[cfg(target_os = "linux")]
-        if let Some(nt) = &self.notify {
-            nt.clear();
-        }
         let n = if max == 0 {
             self.done.len()
         } else {
             self.done.len().min(max as usize)
         };
         #[cfg(target_os = "linux")]
-        if n < self.done.len()
-            && let Some(nt) = &self.notify
-        {
-            nt.signal();
-        }
+        self.notify.reaping(n < self.done.len());
         for slot in self.done.drain(..n) {
             sink(slot, Ok(Completion::success(0)));
         }

@@ -50,3 +50,40 @@ impl Notifier {
         self.0.as_raw_fd()
     }
 }
+
+/// A notifier created on first request; until then every call is a no-op,
+/// so engines without an event loop pay one branch per call.
+#[derive(Debug, Default)]
+pub struct LazyNotifier(Option<Notifier>);
+
+impl LazyNotifier {
+    /// Signals, if a notifier exists.
+    pub fn signal(&self) {
+        if let Some(n) = &self.0 {
+            n.signal();
+        }
+    }
+
+    /// Clears before reaping, then re-signals when `left` completions remain
+    /// after the reap, so a level-triggered loop comes back for them.
+    pub fn reaping(&self, left: bool) {
+        if let Some(n) = &self.0 {
+            n.clear();
+            if left {
+                n.signal();
+            }
+        }
+    }
+
+    /// The descriptor, creating it (signalled when `pending`) on first use.
+    pub fn fd(&mut self, pending: bool) -> Result<RawFd> {
+        if self.0.is_none() {
+            let n = Notifier::new()?;
+            if pending {
+                n.signal();
+            }
+            self.0 = Some(n);
+        }
+        Ok(self.0.as_ref().map_or(-1, Notifier::fd))
+    }
+}
