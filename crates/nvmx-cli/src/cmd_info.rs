@@ -8,21 +8,18 @@ use crate::args::DevArgs;
 use crate::error::CliResult;
 use crate::output::{Hex, Printer};
 
-/// `nvmx enum`: lists the devices this platform can find.
-///
-/// Devices reachable without a kernel backend — ramdisks and files — are
-/// named by URI, not discovered, so the list is empty until a backend that
-/// scans the system (the Linux kernel backend scanning `/dev` and sysfs)
-/// provides entries.
+/// `nvmx enum`: lists the NVMe controllers, namespaces and unbound NVMe
+/// PCI functions the platform finds, without opening them (on Linux, from
+/// sysfs). Ramdisks and files are named by URI, so they never appear.
 pub fn enumerate(p: &Printer, dev: &DevArgs) -> CliResult {
     // The options are still checked, so a typo in --be is reported.
     dev.to_options()?.validate()?;
     #[derive(Serialize)]
     struct Enumeration {
-        nvmx_enumeration: Vec<IdentView>,
+        nvmx_enumeration: Vec<nvmx::enumerate::EnumEntry>,
     }
     p.print(&Enumeration {
-        nvmx_enumeration: Vec::new(),
+        nvmx_enumeration: nvmx::enumerate()?,
     })?;
     Ok(())
 }

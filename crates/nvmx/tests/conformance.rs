@@ -431,3 +431,47 @@ fn completion_fd_wakes_an_event_loop_and_poke_clears_it() {
         q.pop().unwrap().result.unwrap();
     });
 }
+
+/// The configurations that need an NVMe device: they run in the QEMU guest
+/// suite, not here.
+const GUEST_ONLY: &[&str] = &[
+    "emu",
+    "thrpool",
+    "nil",
+    "io_uring_cmd",
+    "io_uring",
+    "libaio",
+    "posix",
+];
+
+#[test]
+fn every_configuration_runs_here_or_is_listed_for_the_guest() {
+    let targets = common::targets();
+    let covered: std::collections::BTreeSet<&str> = targets.iter().map(|t| t.be).collect();
+    let in_ci = std::env::var_os("CI").is_some();
+    let mut missing = Vec::new();
+    for c in nvmx::be::config::configs() {
+        if GUEST_ONLY.contains(&c.name) {
+            assert!(
+                !c.caps
+                    .intersects(nvmx::Caps::FILE | nvmx::Caps::RAMDISK | nvmx::Caps::BDEV),
+                "{} can run on the host: test it here",
+                c.name
+            );
+            continue;
+        }
+        let loop_only = c.caps.intersects(nvmx::Caps::BDEV) && !c.caps.intersects(nvmx::Caps::FILE);
+        if !covered.contains(c.name) && (in_ci || !loop_only) {
+            missing.push(c.name);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "configurations with no conformance target: {missing:?}"
+    );
+    eprintln!(
+        "conformance matrix: {} targets over {} configurations",
+        targets.len(),
+        covered.len()
+    );
+}

@@ -20,6 +20,10 @@
 pub mod cbi;
 pub mod config;
 pub mod file;
+#[cfg(target_os = "linux")]
+pub mod linux;
+#[cfg(unix)]
+pub mod posix_aio;
 pub mod ramdisk;
 
 use std::time::Duration;
@@ -239,13 +243,14 @@ impl RawBuf {
         if self.ptr.is_null() {
             return DataBuf::None;
         }
-        match dir {
+        if dir == Direction::ToDevice {
             // SAFETY: the caller guarantees validity and exclusivity for 'a.
-            Direction::ToDevice => {
-                DataBuf::Out(unsafe { std::slice::from_raw_parts(self.ptr, self.len) })
-            }
+            let s = unsafe { std::slice::from_raw_parts(self.ptr, self.len) };
+            DataBuf::Out(s)
+        } else {
             // SAFETY: as above; the device writes, so the slice is mutable.
-            _ => DataBuf::In(unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }),
+            let s = unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) };
+            DataBuf::In(s)
         }
     }
 }

@@ -1,27 +1,8 @@
 //! The configurations every platform has: the ramdisk ones and files as
 //! namespaces. Each platform's list refers to these statics in its order.
 
-use crate::be::config::BackendConfig;
 use crate::be::{cbi, file, ramdisk};
 use crate::caps::Caps;
-
-macro_rules! config {
-    ($id:ident, $name:literal, $descr:literal, $caps:expr, $async:literal, $sync:literal, $admin:literal, $dev:expr, $open:path, $engine:path) => {
-        #[doc = concat!("The `", $name, "` configuration: ", $descr, ".")]
-        pub static $id: BackendConfig = BackendConfig {
-            name: $name,
-            descr: $descr,
-            caps: $caps,
-            async_id: $async,
-            sync_id: $sync,
-            admin_id: $admin,
-            dev_id: $dev,
-            mem_id: "heap",
-            open: $open,
-            new_engine: $engine,
-        };
-    };
-}
 
 config!(
     RAMDISK,

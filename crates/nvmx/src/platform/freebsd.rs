@@ -12,6 +12,7 @@ pub const DEV_ID: &str = "freebsd";
 pub static CONFIGS: &[&BackendConfig] = &[
     &common::EMU_FILE,
     &common::THRPOOL_FILE,
+    &crate::be::posix_aio::POSIX_FILE,
     &common::NIL_FILE,
     &common::RAMDISK_EMU,
     &common::RAMDISK,

@@ -1,6 +1,25 @@
 //! Per-platform pieces: the ordered list of backend configurations and the
 //! classification of paths. One file per platform, chosen at compile time.
 
+/// Defines one `BackendConfig` static (mem interface `heap`).
+macro_rules! config {
+    ($id:ident, $name:literal, $descr:literal, $caps:expr, $async:literal, $sync:literal, $admin:literal, $dev:expr, $open:path, $engine:path) => {
+        #[doc = concat!("The `", $name, "` configuration: ", $descr, ".")]
+        pub static $id: $crate::be::config::BackendConfig = $crate::be::config::BackendConfig {
+            name: $name,
+            descr: $descr,
+            caps: $caps,
+            async_id: $async,
+            sync_id: $sync,
+            admin_id: $admin,
+            dev_id: $dev,
+            mem_id: "heap",
+            open: $open,
+            new_engine: $engine,
+        };
+    };
+}
+
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]

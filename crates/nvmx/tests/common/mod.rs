@@ -16,6 +16,54 @@ pub struct Target {
     /// Whether the async engine moves data (`nil` does not).
     pub moves_data: bool,
     _tmp: Option<TempFile>,
+    _loop: Option<LoopDev>,
+}
+
+/// A loop device over a temp file, detached when dropped.
+pub struct LoopDev {
+    /// `/dev/loopN`.
+    pub path: String,
+    _file: TempFile,
+}
+
+impl Drop for LoopDev {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("losetup")
+            .args(["-d", &self.path])
+            .status();
+    }
+}
+
+/// Attaches a loop device with `sector` byte sectors over a new file, or
+/// says why it cannot (not root, no losetup).
+pub fn loop_dev(nbytes: u64, sector: u32) -> Result<LoopDev, String> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return Err("loop devices need root".into());
+        }
+    }
+    let f = temp_file(&format!("loop{sector}"), nbytes);
+    let out = std::process::Command::new("losetup")
+        .args([
+            "--find",
+            "--show",
+            "--direct-io=on",
+            "--sector-size",
+            &sector.to_string(),
+        ])
+        .arg(&f.0)
+        .output()
+        .map_err(|e| format!("losetup: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "losetup: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok(LoopDev { path, _file: f })
 }
 
 /// A file removed when dropped.
@@ -29,9 +77,14 @@ impl Drop for TempFile {
 
 /// A fresh sparse file of `nbytes` in the temp directory.
 pub fn temp_file(tag: &str, nbytes: u64) -> TempFile {
+    temp_file_in(&std::env::temp_dir(), tag, nbytes)
+}
+
+/// A fresh sparse file of `nbytes` in `dir`.
+pub fn temp_file_in(dir: &std::path::Path, tag: &str, nbytes: u64) -> TempFile {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let p = std::env::temp_dir().join(format!(
+    let p = dir.join(format!(
         "nvmx-test-{}-{}-{}.img",
         std::process::id(),
         tag,
@@ -42,15 +95,42 @@ pub fn temp_file(tag: &str, nbytes: u64) -> TempFile {
     TempFile(p)
 }
 
-/// Every configuration with a target it can open here, 8 MiB each.
+/// Async engines that move no data.
+fn moves(be: &str) -> bool {
+    !be.starts_with("nil") && be != "ramdisk"
+}
+
+/// File configurations of this platform.
+pub fn file_configs() -> Vec<&'static str> {
+    nvmx::be::config::configs()
+        .iter()
+        .filter(|c| c.caps.intersects(nvmx::Caps::FILE))
+        .map(|c| c.name)
+        .collect()
+}
+
+/// Configurations for block devices that are not NVMe (loop devices here).
+pub fn bdev_configs() -> Vec<&'static str> {
+    nvmx::be::config::configs()
+        .iter()
+        .filter(|c| c.caps.intersects(nvmx::Caps::BDEV))
+        .map(|c| c.name)
+        .collect()
+}
+
+/// Every configuration with a target it can open here, 8 MiB each: the
+/// ramdisk ones, the file ones on the temp directory's filesystem and on
+/// tmpfs, and (as root, on Linux) the block ones on loop devices with 512 B
+/// and 4 KiB sectors.
 pub fn targets() -> Vec<Target> {
     let mut v = Vec::new();
     for be in ["ramdisk", "ramdisk_emu", "ramdisk_thrpool"] {
         v.push(Target {
             be,
             uri: "8MiB".into(),
-            moves_data: be != "ramdisk",
+            moves_data: moves(be),
             _tmp: None,
+            _loop: None,
         });
     }
     // 4 KiB logical blocks (LBA format 2) with a smaller MDTS (128 KiB).
@@ -59,15 +139,40 @@ pub fn targets() -> Vec<Target> {
         uri: "8MiB?lbaf=2&mdts=5".into(),
         moves_data: true,
         _tmp: None,
+        _loop: None,
     });
-    for be in ["emu_file", "thrpool_file", "nil_file"] {
-        let t = temp_file(be, 8 << 20);
-        v.push(Target {
-            be,
-            uri: t.0.to_string_lossy().into_owned(),
-            moves_data: be != "nil_file",
-            _tmp: Some(t),
-        });
+    let mut dirs = vec![std::env::temp_dir()];
+    if std::path::Path::new("/dev/shm").is_dir() {
+        dirs.push("/dev/shm".into());
+    }
+    for dir in &dirs {
+        for be in file_configs() {
+            let t = temp_file_in(dir, be, 8 << 20);
+            v.push(Target {
+                be,
+                uri: t.0.to_string_lossy().into_owned(),
+                moves_data: moves(be),
+                _tmp: Some(t),
+                _loop: None,
+            });
+        }
+    }
+    for sector in [512, 4096] {
+        for be in bdev_configs() {
+            match loop_dev(8 << 20, sector) {
+                Ok(l) => v.push(Target {
+                    be,
+                    uri: l.path.clone(),
+                    moves_data: moves(be),
+                    _tmp: None,
+                    _loop: Some(l),
+                }),
+                Err(why) => {
+                    eprintln!("skipped: {be} on a loop device: {why}");
+                    break;
+                }
+            }
+        }
     }
     v
 }

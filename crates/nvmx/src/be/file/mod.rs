@@ -14,7 +14,7 @@
 
 mod admin;
 #[cfg(unix)]
-mod unix;
+pub(crate) mod unix;
 #[cfg(unix)]
 use unix as os;
 #[cfg(windows)]

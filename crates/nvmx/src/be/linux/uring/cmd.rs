@@ -1,0 +1,213 @@
+//! `io_uring_cmd`: NVMe passthrough through io_uring. Every I/O command,
+//! whatever its opcode, goes to the NVMe driver as an
+//! `IORING_OP_URING_CMD` with `cmd_op` [`NVME_URING_CMD_IO`] on a ring of
+//! 128-byte submission and 32-byte completion entries (`SQE128|CQE32`,
+//! which the driver insists on). It needs the NVMe generic character
+//! device (`/dev/ngXnY`); on any other file the kernel answers
+//! `EOPNOTSUPP`, which comes back as an [`Error::Io`].
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use io_uring::{cqueue, opcode, squeue};
+use nvmx_spec::opcode::NvmOpcode;
+use nvmx_spec::{Command, Completion};
+
+use super::nvme_uring::{NVME_URING_CMD_IO, NvmeUringCmd, decode_completion};
+use super::ring::{Ring, with_target};
+use crate::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
+use crate::error::{Error, Result};
+
+/// The async interface id.
+pub const ID: &str = "io_uring_cmd";
+
+/// The `io_uring_cmd` engine.
+pub struct UringCmd {
+    ring: Ring<squeue::Entry128, cqueue::Entry32>,
+    lba_nbytes: u32,
+    slots: u32,
+    /// Commands refused at submit time, reported at the next poke.
+    early: VecDeque<(u32, Result<Completion>)>,
+    label: String,
+}
+
+/// Creates an `io_uring_cmd` engine on the descriptor of the device's sync
+/// interface (the NVMe generic character device).
+pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
+    let fd = p.sync.raw_fd().ok_or_else(|| {
+        Error::unsupported(
+            ID,
+            format!(
+                "this device: io_uring_cmd needs a file descriptor; {} has none",
+                p.sync.id()
+            ),
+        )
+    })?;
+    let ring = Ring::new(ID, fd, p.capacity, p.opts)?;
+    Ok(Box::new(UringCmd {
+        label: ring.label().to_string(),
+        ring,
+        lba_nbytes: p.lba_nbytes,
+        slots: p.capacity,
+        early: VecDeque::with_capacity(p.capacity as usize),
+    }))
+}
+
+/// The bytes an NVM command moves, for the opcodes whose transfer length
+/// the command itself fixes (NLB in CDW12): Write, Read, Compare and
+/// Zone Append. `None` for every other opcode.
+///
+/// This matters for safety: the driver maps exactly `data_len` bytes, and
+/// a device told to move more than that would transfer outside the buffer.
+pub fn nvm_transfer_nbytes(cmd: &Command, lba_nbytes: u32) -> Option<u64> {
+    match NvmOpcode(cmd.opc) {
+        NvmOpcode::WRITE | NvmOpcode::READ | NvmOpcode::COMPARE | NvmOpcode::ZONE_APPEND => {
+            Some((u64::from(cmd.cdw12 & 0xffff) + 1) * u64::from(lba_nbytes))
+        }
+        _ => None,
+    }
+}
+
+/// Builds the passthrough block for one command and its buffers, or says
+/// why the buffers cannot serve it.
+///
+/// The data buffer goes in only when the opcode transfers data (its two low
+/// bits), with exactly the length the command moves when that is known
+/// ([`nvm_transfer_nbytes`]) and its whole length otherwise. The metadata
+/// buffer goes in whole whenever one is given.
+pub fn marshal(cmd: &Command, data: RawBuf, meta: RawBuf, lba_nbytes: u32) -> Result<NvmeUringCmd> {
+    let data = if Direction::of_opcode(cmd.opc) == Direction::None || data.is_none() {
+        if let Some(need) = nvm_transfer_nbytes(cmd, lba_nbytes)
+            && Direction::of_opcode(cmd.opc) != Direction::None
+        {
+            return Err(Error::invalid(
+                "data buffer",
+                format!(
+                    "opcode {:#04x} moves {need} bytes and was given no data buffer",
+                    cmd.opc
+                ),
+            ));
+        }
+        (0, 0)
+    } else {
+        let len = match nvm_transfer_nbytes(cmd, lba_nbytes) {
+            Some(need) if (data.len as u64) < need => {
+                return Err(Error::invalid(
+                    "data buffer",
+                    format!(
+                        "{} bytes is shorter than the {need} bytes opcode {:#04x} moves",
+                        data.len, cmd.opc
+                    ),
+                ));
+            }
+            Some(need) => need,
+            None => data.len as u64,
+        };
+        let len = u32::try_from(len).map_err(|_| {
+            Error::invalid(
+                "data buffer",
+                format!("{len} bytes does not fit a passthrough command's 32-bit length"),
+            )
+        })?;
+        (data.ptr as u64, len)
+    };
+    let meta = if meta.is_none() {
+        (0, 0)
+    } else {
+        let len = u32::try_from(meta.len).map_err(|_| {
+            Error::invalid(
+                "metadata buffer",
+                format!(
+                    "{} bytes does not fit a passthrough command's 32-bit length",
+                    meta.len
+                ),
+            )
+        })?;
+        (meta.ptr as u64, len)
+    };
+    Ok(NvmeUringCmd::from_command(cmd, data, meta))
+}
+
+impl AsyncEngine for UringCmd {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    unsafe fn submit(
+        &mut self,
+        slot: u32,
+        cmd: &Command,
+        data: RawBuf,
+        meta: RawBuf,
+    ) -> Result<()> {
+        if slot >= self.slots {
+            return Err(Error::invalid(
+                "slot",
+                format!("{slot} is beyond the engine's {} slots", self.slots),
+            ));
+        }
+        let ucmd = match marshal(cmd, data, meta, self.lba_nbytes) {
+            Ok(u) => u,
+            Err(e) => {
+                self.early.push_back((slot, Err(e)));
+                self.ring.signal();
+                return Ok(());
+            }
+        };
+        let area = ucmd.to_cmd_area();
+        let e = with_target!(self.ring.target(), |t| opcode::UringCmd80::new(
+            t,
+            NVME_URING_CMD_IO
+        )
+        .cmd(area)
+        .build());
+        // SAFETY: the entry names the data and metadata buffers with the
+        // lengths checked by `marshal` (never more than each buffer holds);
+        // `submit`'s contract keeps both valid and ours until the slot is
+        // reported, which happens only after its CQE is reaped.
+        unsafe { self.ring.push(&e.user_data(u64::from(slot))) }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn completion_fd(&mut self) -> Result<Option<std::os::fd::RawFd>> {
+        let pending = !self.early.is_empty();
+        self.ring.completion_fd(pending).map(Some)
+    }
+
+    fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32> {
+        self.ring.flush()?;
+        self.ring.clear_notify();
+        let mut n = 0;
+        while max == 0 || n < max {
+            let Some((slot, res)) = self.early.pop_front() else {
+                break;
+            };
+            sink(slot, res);
+            n += 1;
+        }
+        if max == 0 || n < max {
+            let left = if max == 0 { 0 } else { max - n };
+            let label = &self.label;
+            n += self.ring.reap(left, |cqe| {
+                let slot = cqe.user_data() as u32;
+                let res = decode_completion(cqe.result(), cqe.big_cqe()[0])
+                    .map_err(|e| Error::io("io_uring_cmd", label.as_str(), e));
+                sink(slot, res);
+                true
+            });
+        }
+        if self.ring.notifying() && (!self.early.is_empty() || self.ring.cq_pending()) {
+            self.ring.signal();
+        }
+        Ok(n)
+    }
+
+    fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
+        let n = self.poke(0, sink)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        self.ring.wait(timeout)?;
+        self.poke(0, sink)
+    }
+}

@@ -1,0 +1,827 @@
+//! The `block` interface on real block devices: loop devices over sparse
+//! files, with 512-byte and 4 KiB logical blocks.
+//!
+//! Needs root and `losetup`; without them every test prints
+//! `skipped: <reason>` and passes. The interface is tested directly (its
+//! `open` with a parsed URI) and, once the platform lists the `emu_bdev`
+//! and `thrpool_bdev` configurations, through `Device::open`.
+#![cfg(target_os = "linux")]
+
+use std::io::{IoSlice, IoSliceMut};
+use std::path::PathBuf;
+use std::process::Command as Proc;
+use std::sync::Mutex;
+
+use nvmx::be::linux::block::{self, BlockDev};
+use nvmx::be::{Backend, DataBuf, DataVec};
+use nvmx::spec::cmd::NvmRw;
+use nvmx::spec::identify::{IdentifyController, IdentifyNamespace, oncs};
+use nvmx::spec::opcode::NvmOpcode;
+use nvmx::spec::status::{sc, sc_media, sct};
+use nvmx::spec::{Command, Completion};
+use nvmx::{Buffer, DevType, Device, Error, Options, Uri};
+use zerocopy::FromBytes;
+
+const SIZE: u64 = 64 << 20;
+
+/// A loop device over a sparse temp file, detached and removed on drop.
+struct Loop {
+    dev: String,
+    file: PathBuf,
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let _ = Proc::new("losetup").args(["-d", &self.dev]).status();
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
+/// Attaching is serialized: concurrent `losetup --find` can pick the same
+/// free device.
+static ATTACH: Mutex<()> = Mutex::new(());
+
+/// A loop device with `sector` logical blocks, or why there is none.
+fn attach(tag: &str, sector: u32) -> Result<Loop, String> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not root (loop devices need CAP_SYS_ADMIN)".into());
+    }
+    let file = std::env::temp_dir().join(format!("nvmx-lblk-{}-{tag}.img", std::process::id()));
+    let f = std::fs::File::create(&file).map_err(|e| format!("create {}: {e}", file.display()))?;
+    f.set_len(SIZE)
+        .map_err(|e| format!("size {}: {e}", file.display()))?;
+    drop(f);
+    let _g = ATTACH.lock().unwrap_or_else(|p| p.into_inner());
+    let out = Proc::new("losetup")
+        .args(["--find", "--show", "--sector-size", &sector.to_string()])
+        .arg(&file)
+        .output();
+    let out = match out {
+        Ok(o) if o.status.success() => o,
+        Ok(o) => {
+            let _ = std::fs::remove_file(&file);
+            return Err(format!(
+                "losetup failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&file);
+            return Err(format!("no losetup: {e}"));
+        }
+    };
+    let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok(Loop { dev, file })
+}
+
+macro_rules! loop_or_skip {
+    ($tag:expr, $sector:expr) => {
+        match attach($tag, $sector) {
+            Ok(l) => l,
+            Err(why) => {
+                println!("skipped: {why}");
+                return;
+            }
+        }
+    };
+}
+
+fn open_iface(dev: &str, opts: &Options) -> Backend {
+    let uri = Uri::parse(dev).unwrap();
+    assert_eq!(uri.target, nvmx::uri::Target::BlockDevice { nvme: false });
+    match block::open(&uri, opts) {
+        Ok(b) => b,
+        Err(e) => panic!("open {dev}: {e}"),
+    }
+}
+
+fn rw(opc: NvmOpcode, slba: u64, nlb: u16) -> Command {
+    NvmRw {
+        opc: opc.0,
+        nsid: 1,
+        slba,
+        nlb,
+        ..Default::default()
+    }
+    .to_command()
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+fn assert_status(cpl: Completion, sct_: u8, sc_: u8) {
+    let st = cpl.status();
+    assert_eq!(
+        (st.sct, st.sc),
+        (sct_, sc_),
+        "expected SCT {sct_:#x} SC {sc_:#x}, got {st:?}"
+    );
+}
+
+fn identify(be: &Backend, cns: u8, nsid: u32) -> Vec<u8> {
+    let mut buf = vec![0u8; 4096];
+    let mut cmd = Command::new(0x06, nsid);
+    cmd.cdw10 = u32::from(cns);
+    let cpl = be.admin.cmd_admin(&mut cmd, DataBuf::In(&mut buf)).unwrap();
+    assert!(cpl.is_success(), "identify cns {cns}: {:?}", cpl.status());
+    buf
+}
+
+/// Everything the interface does, on one loop device.
+fn interface_round_trip(sector: u32) {
+    let lp = loop_or_skip!(&format!("rt{sector}"), sector);
+    let be = open_iface(&lp.dev, &Options::default());
+    let lbs = sector as usize;
+    let nsze = SIZE / u64::from(sector);
+    assert_eq!(be.ident.dtype, DevType::BlockDevice);
+    assert_eq!((be.ident.nsid, be.ident.csi), (1, 0));
+    assert_eq!(be.sync.id(), "block");
+    assert_eq!(be.admin.id(), "block");
+    assert!(be.sync.raw_fd().is_some());
+
+    // Identify, synthesized.
+    let c = IdentifyController::read_from_bytes(&identify(&be, 1, 0)[..]).unwrap();
+    assert_eq!(c.firmware(), "linux");
+    assert_eq!(
+        c.model(),
+        "Linux block device",
+        "loop devices have no model"
+    );
+    assert!(
+        c.serial().starts_with("loop"),
+        "serial falls back to the name: {:?}",
+        c.serial()
+    );
+    assert_eq!(c.mdts, 8, "loop: max_hw_sectors_kb 1280 -> 256 pages");
+    assert!(c.supports_oncs(oncs::COMPARE | oncs::WRITE_ZEROES | oncs::DSM | oncs::VERIFY));
+    let n = IdentifyNamespace::read_from_bytes(&identify(&be, 0, 1)[..]).unwrap();
+    assert_eq!((n.nsze, n.ncap, n.nuse), (nsze, nsze, nsze));
+    assert_eq!(n.lbaf[0].lbads, sector.trailing_zeros() as u8);
+    assert_eq!(
+        n.dlfeat & 0x7,
+        1,
+        "loop discard punches holes: reads zeroes"
+    );
+    let desc = identify(&be, 3, 1);
+    assert_eq!(&desc[..5], &[4, 1, 0, 0, 0], "one CSI descriptor, NVM");
+    let mut cmd = Command::new(0x06, 2);
+    let mut buf = vec![0u8; 4096];
+    let cpl = be.admin.cmd_admin(&mut cmd, DataBuf::In(&mut buf)).unwrap();
+    assert_status(cpl, sct::GENERIC, sc::INVALID_NS_OR_FORMAT);
+    let mut gf = Command::new(0x0a, 0);
+    gf.cdw10 = 0x06;
+    let vwc = be.admin.cmd_admin(&mut gf, DataBuf::None).unwrap();
+    assert!(vwc.is_success() && vwc.cdw0 <= 1);
+
+    // Write, read, compare.
+    let data = pattern(8 * lbs, 7);
+    let mut cmd = rw(NvmOpcode::WRITE, 16, 7);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::Out(&data), DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    let mut back = vec![0u8; 8 * lbs];
+    let mut cmd = rw(NvmOpcode::READ, 16, 7);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::In(&mut back), DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    assert!(back == data, "read back what was written");
+    let mut cmd = rw(NvmOpcode::COMPARE, 16, 7);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::Out(&data), DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    let mut other = data.clone();
+    other[lbs + 3] ^= 0xff;
+    let mut cmd = rw(NvmOpcode::COMPARE, 16, 7);
+    let cpl = be
+        .sync
+        .cmd_io(&mut cmd, DataBuf::Out(&other), DataBuf::None)
+        .unwrap();
+    assert_status(cpl, sct::MEDIA, sc_media::COMPARE_FAILURE);
+    let mut cmd = rw(NvmOpcode::VERIFY, 0, 255);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::None, DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+
+    // Vectored: write three pieces, read back into two.
+    let v = pattern(4 * lbs, 99);
+    let (a, rest) = v.split_at(lbs / 2);
+    let (b, c2) = rest.split_at(2 * lbs);
+    let mut cmd = rw(NvmOpcode::WRITE, 100, 3);
+    let iov = [IoSlice::new(a), IoSlice::new(b), IoSlice::new(c2)];
+    assert!(
+        be.sync
+            .cmd_iov(&mut cmd, DataVec::Out(&iov), DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    let mut x = vec![0u8; lbs];
+    let mut y = vec![0u8; 3 * lbs];
+    let mut cmd = rw(NvmOpcode::READ, 100, 3);
+    let mut iov = [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)];
+    assert!(
+        be.sync
+            .cmd_iov(&mut cmd, DataVec::In(&mut iov), DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    assert!(x[..] == v[..lbs] && y[..] == v[lbs..]);
+    // A vector whose size does not match the command is refused.
+    let mut cmd = rw(NvmOpcode::READ, 100, 0);
+    let mut iov = [IoSliceMut::new(&mut y)];
+    let e = be
+        .sync
+        .cmd_iov(&mut cmd, DataVec::In(&mut iov), DataBuf::None)
+        .unwrap_err();
+    assert!(matches!(e, Error::Invalid { .. }), "{e}");
+
+    // Write Zeroes (BLKZEROOUT) over part of the written range.
+    let mut cmd = rw(NvmOpcode::WRITE_ZEROES, 18, 1);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::None, DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    let mut cmd = rw(NvmOpcode::READ, 16, 7);
+    be.sync
+        .cmd_io(&mut cmd, DataBuf::In(&mut back), DataBuf::None)
+        .unwrap();
+    assert!(
+        back[..2 * lbs] == data[..2 * lbs],
+        "before the zeroed range"
+    );
+    assert!(
+        back[2 * lbs..4 * lbs].iter().all(|&b| b == 0),
+        "zeroed range"
+    );
+    assert!(back[4 * lbs..] == data[4 * lbs..], "after the zeroed range");
+
+    // Dataset Management deallocate (BLKDISCARD), then zeroes are read.
+    let mut ranges = Vec::new();
+    for (slba, nlb) in [(100u64, 4u32), (20, 4)] {
+        ranges.extend_from_slice(&0u32.to_le_bytes());
+        ranges.extend_from_slice(&nlb.to_le_bytes());
+        ranges.extend_from_slice(&slba.to_le_bytes());
+    }
+    let mut cmd = Command::new(NvmOpcode::DSM.0, 1);
+    cmd.cdw10 = 1;
+    cmd.cdw11 = 1 << 2;
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::Out(&ranges), DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    let mut cmd = rw(NvmOpcode::READ, 100, 3);
+    let mut z = vec![0xaau8; 4 * lbs];
+    be.sync
+        .cmd_io(&mut cmd, DataBuf::In(&mut z), DataBuf::None)
+        .unwrap();
+    assert!(
+        z.iter().all(|&b| b == 0),
+        "deallocated blocks read as zeroes"
+    );
+    let mut cmd = rw(NvmOpcode::READ, 16, 7);
+    be.sync
+        .cmd_io(&mut cmd, DataBuf::In(&mut back), DataBuf::None)
+        .unwrap();
+    assert!(
+        back[..2 * lbs] == data[..2 * lbs],
+        "blocks before slba 20 are untouched"
+    );
+
+    // Flush (fdatasync), also to the broadcast nsid.
+    let mut cmd = Command::new(NvmOpcode::FLUSH.0, 1);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::None, DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    let mut cmd = Command::new(NvmOpcode::FLUSH.0, u32::MAX);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::None, DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+
+    // Out of range, other namespaces, unsupported opcodes.
+    let mut cmd = rw(NvmOpcode::READ, nsze - 1, 1);
+    let cpl = be
+        .sync
+        .cmd_io(&mut cmd, DataBuf::In(&mut back), DataBuf::None)
+        .unwrap();
+    assert_status(cpl, sct::GENERIC, sc::LBA_OUT_OF_RANGE);
+    let mut cmd = rw(NvmOpcode::WRITE_ZEROES, u64::MAX, 0);
+    let cpl = be
+        .sync
+        .cmd_io(&mut cmd, DataBuf::None, DataBuf::None)
+        .unwrap();
+    assert_status(cpl, sct::GENERIC, sc::LBA_OUT_OF_RANGE);
+    let mut cmd = rw(NvmOpcode::READ, 0, 0);
+    cmd.nsid = 2;
+    let cpl = be
+        .sync
+        .cmd_io(&mut cmd, DataBuf::In(&mut back), DataBuf::None)
+        .unwrap();
+    assert_status(cpl, sct::GENERIC, sc::INVALID_NS_OR_FORMAT);
+    for opc in [
+        NvmOpcode::WRITE_UNCORRECTABLE,
+        NvmOpcode::COPY,
+        NvmOpcode::ZONE_MGMT_SEND,
+        NvmOpcode::ZONE_APPEND,
+    ] {
+        let mut cmd = rw(opc, 0, 0);
+        let cpl = be
+            .sync
+            .cmd_io(&mut cmd, DataBuf::None, DataBuf::None)
+            .unwrap();
+        assert_status(cpl, sct::GENERIC, sc::INVALID_OPCODE);
+    }
+    // A short buffer is the caller's error, not a status.
+    let mut cmd = rw(NvmOpcode::READ, 0, 1);
+    let mut small = vec![0u8; lbs];
+    let e = be
+        .sync
+        .cmd_io(&mut cmd, DataBuf::In(&mut small), DataBuf::None)
+        .unwrap_err();
+    assert!(e.to_string().contains("shorter"), "{e}");
+}
+
+#[test]
+fn interface_round_trip_512() {
+    interface_round_trip(512);
+}
+
+#[test]
+fn interface_round_trip_4096() {
+    interface_round_trip(4096);
+}
+
+#[test]
+fn direct_io_checks_alignment_and_works_with_aligned_buffers() {
+    let lp = loop_or_skip!("direct", 4096);
+    let opts = Options {
+        direct: true,
+        ..Default::default()
+    };
+    let be = open_iface(&lp.dev, &opts);
+    let mut buf = Buffer::new(8192).unwrap();
+    buf.fill("anum").unwrap();
+    let mut cmd = rw(NvmOpcode::WRITE, 3, 1);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::Out(&buf), DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    let mut back = Buffer::new(8192).unwrap();
+    let mut cmd = rw(NvmOpcode::READ, 3, 1);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::In(&mut back), DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    assert!(back[..] == buf[..]);
+    // Compare reads into its own aligned buffer: any caller buffer works.
+    let copy = buf.to_vec();
+    let mut cmd = rw(NvmOpcode::COMPARE, 3, 1);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::Out(&copy), DataBuf::None)
+            .unwrap()
+            .is_success()
+    );
+    // Misaligned address: refused with a message, not a bare EINVAL.
+    let mut big = Buffer::new(8192 + 4096).unwrap();
+    let mut cmd = rw(NvmOpcode::READ, 3, 1);
+    let e = be
+        .sync
+        .cmd_io(&mut cmd, DataBuf::In(&mut big[1..8193]), DataBuf::None)
+        .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, Error::Invalid { .. }) && msg.contains("aligned") && msg.contains("4096"),
+        "{msg}"
+    );
+    let mut cmd = rw(NvmOpcode::WRITE, 3, 1);
+    assert!(
+        be.sync
+            .cmd_io(&mut cmd, DataBuf::Out(&big[512..8704]), DataBuf::None)
+            .is_err()
+    );
+    // Vectored with a misaligned piece.
+    let mut cmd = rw(NvmOpcode::WRITE, 3, 1);
+    let iov = [IoSlice::new(&big[..4096]), IoSlice::new(&big[4097..8193])];
+    assert!(
+        be.sync
+            .cmd_iov(&mut cmd, DataVec::Out(&iov), DataBuf::None)
+            .unwrap_err()
+            .to_string()
+            .contains("aligned")
+    );
+}
+
+#[test]
+fn geometry_ioctls_and_read_only_opens() {
+    let lp = loop_or_skip!("geo", 4096);
+    let dev = BlockDev::open(&lp.dev, &Options::default()).unwrap();
+    assert_eq!(dev.size_bytes(), SIZE);
+    assert_eq!(dev.logical_block_size(), 4096);
+    assert!(dev.physical_block_size() >= 4096);
+    assert_eq!(dev.queue_attrs().max_hw_sectors_kb, Some(1280));
+    assert!(dev.zoned().is_none());
+    assert_eq!(dev.nr_zones().unwrap(), 0, "a loop device is not zoned");
+    assert!(dev.report_zones(0, 4).is_err() || dev.report_zones(0, 4).unwrap().is_empty());
+    let ro = Options {
+        rdonly: true,
+        ..Default::default()
+    };
+    let be = open_iface(&lp.dev, &ro);
+    let data = vec![1u8; 4096];
+    let mut cmd = rw(NvmOpcode::WRITE, 0, 0);
+    let e = be
+        .sync
+        .cmd_io(&mut cmd, DataBuf::Out(&data), DataBuf::None)
+        .unwrap_err();
+    assert!(matches!(e, Error::Io { op: "pwrite", .. }), "{e}");
+}
+
+#[test]
+fn nvme_interface_refuses_a_block_device_that_is_not_nvme() {
+    let lp = loop_or_skip!("notnvme", 512);
+    let uri = Uri::parse(&lp.dev).unwrap();
+    let e = nvmx::be::linux::nvme::open(&uri, &Options::default())
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("not an NVMe device node"), "{e}");
+    // Even when classified as an NVMe namespace, NVME_IOCTL_ID says no.
+    let mut u = uri.clone();
+    u.target = nvmx::uri::Target::BlockDevice { nvme: true };
+    let e = nvmx::be::linux::nvme::open(&u, &Options::default())
+        .err()
+        .expect("refused");
+    assert!(e.to_string().contains("NVME_IOCTL_ID"), "{e}");
+}
+
+fn wired(be: &str) -> bool {
+    nvmx::be::config::configs().iter().any(|c| c.name == be)
+}
+
+#[test]
+fn device_open_through_the_bdev_configurations() {
+    for be in ["emu_bdev", "thrpool_bdev"] {
+        if !wired(be) {
+            println!("skipped: {be} is not in this platform's configurations yet");
+            continue;
+        }
+        for sector in [512u32, 4096] {
+            let lp = loop_or_skip!(&format!("dev-{be}-{sector}"), sector);
+            if be == "emu_bdev" {
+                let d = Device::open(&lp.dev, &Options::default()).unwrap();
+                assert_eq!(
+                    d.config().name,
+                    be,
+                    "the default configuration for a loop device"
+                );
+            }
+            let mut o = Options::default();
+            o.set("be", be).unwrap();
+            let dev = Device::open(&lp.dev, &o).unwrap();
+            assert_eq!(dev.config().name, be);
+            assert_eq!(dev.dtype(), DevType::BlockDevice);
+            let g = dev.geometry().unwrap().clone();
+            assert_eq!((g.nbytes, g.ssw), (sector, sector.trailing_zeros()));
+            assert_eq!(g.nsect, SIZE / u64::from(sector));
+            assert_eq!(g.tbytes, SIZE);
+            assert_eq!(g.mdts_nbytes, 1 << 20);
+            let mut buf = dev.alloc_blocks(3).unwrap();
+            buf.fill("anum").unwrap();
+            dev.write(8, 3, &buf, None).unwrap();
+            let mut back = dev.alloc_blocks(3).unwrap();
+            dev.read(8, 3, &mut back, None).unwrap();
+            assert!(back[..] == buf[..]);
+            dev.compare(8, 3, &buf, None).unwrap();
+            dev.write_zeroes(8, 0).unwrap();
+            let e = dev.compare(8, 3, &buf, None).unwrap_err();
+            assert_eq!(e.status().map(|s| s.sc), Some(sc_media::COMPARE_FAILURE));
+            dev.dsm(&[(8, 4)], true).unwrap();
+            dev.flush().unwrap();
+            assert!(
+                dev.read(g.nsect, 0, &mut back, None).is_err(),
+                "out of range"
+            );
+            // An async queue over the same device.
+            let mut q = dev.queue(8).unwrap();
+            let out = dev.alloc_blocks(3).unwrap();
+            q.write(16, 3, buf, None, 1).unwrap();
+            q.drain().unwrap();
+            q.pop().unwrap().result.unwrap();
+            q.read(16, 3, out, None, 2).unwrap();
+            q.drain().unwrap();
+            let done = q.pop().unwrap();
+            done.result.unwrap();
+            let mut expect = dev.alloc_blocks(3).unwrap();
+            expect.fill("anum").unwrap();
+            assert!(done.data.unwrap()[..] == expect[..]);
+        }
+    }
+}
+
+// --- NVMe nodes ------------------------------------------------------------
+//
+// These run where the kernel's NVMe driver has devices (the QEMU guest rig);
+// on a host without NVMe they print `skipped:`. Reads and status checks run
+// on every namespace; writes only on QEMU's emulated controllers, or
+// anywhere when NVMX_TEST_NVME_WRITE is set.
+
+use nvmx::be::linux::dev::{EnumEntry, EnumKind, enumerate};
+use nvmx::be::linux::nvme::{self, NvmeDev};
+use nvmx::spec::zoned::{
+    ZoneMgmtRecv, ZoneMgmtSend, ZoneReport, ZoneSendAction, ZoneState, ZrasFilter,
+};
+
+fn nvme_entries() -> Result<Vec<EnumEntry>, String> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not root (NVMe passthrough needs CAP_SYS_ADMIN)".into());
+    }
+    let v: Vec<EnumEntry> = enumerate()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|e| e.kind != EnumKind::PciFunction)
+        .collect();
+    if v.is_empty() {
+        return Err("no NVMe device here (the QEMU guest rig runs this)".into());
+    }
+    Ok(v)
+}
+
+fn may_write(e: &EnumEntry) -> bool {
+    std::env::var_os("NVMX_TEST_NVME_WRITE").is_some() || e.model.starts_with("QEMU")
+}
+
+fn nvme_identify_ns(be: &Backend, nsid: u32) -> IdentifyNamespace {
+    IdentifyNamespace::read_from_bytes(&identify(be, 0, nsid)[..]).unwrap()
+}
+
+fn zone_report(be: &Backend, nsid: u32, nzones: usize) -> Vec<nvmx::spec::zoned::ZoneDescriptor> {
+    let mut buf = vec![0u8; 64 * (1 + nzones)];
+    let mut cmd = ZoneMgmtRecv::report(nsid, 0, buf.len(), ZrasFilter::ALL, true).to_command();
+    let cpl = be
+        .sync
+        .cmd_io(&mut cmd, DataBuf::In(&mut buf), DataBuf::None)
+        .unwrap();
+    assert!(
+        cpl.is_success(),
+        "zone report via {}: {:?}",
+        be.sync.id(),
+        cpl.status()
+    );
+    ZoneReport::parse(&buf, 0)
+        .unwrap()
+        .iter()
+        .map(|e| e.descr)
+        .collect()
+}
+
+fn zone_send(be: &Backend, nsid: u32, slba: u64, zsa: ZoneSendAction) {
+    let mut cmd = ZoneMgmtSend::new(nsid, slba, zsa).to_command();
+    let cpl = be
+        .sync
+        .cmd_io(&mut cmd, DataBuf::None, DataBuf::None)
+        .unwrap();
+    assert!(
+        cpl.is_success(),
+        "{zsa} via {}: {:?}",
+        be.sync.id(),
+        cpl.status()
+    );
+}
+
+#[test]
+fn nvme_controllers_and_namespaces_open_and_answer() {
+    let entries = match nvme_entries() {
+        Ok(v) => v,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    for e in &entries {
+        let uri = Uri::parse(&e.uri).unwrap();
+        let be =
+            nvme::open(&uri, &Options::default()).unwrap_or_else(|err| panic!("{}: {err}", e.uri));
+        assert_eq!((be.sync.id(), be.admin.id()), ("nvme", "nvme"));
+        assert_eq!(be.ident.subnqn, e.subnqn, "{}", e.uri);
+        let c = IdentifyController::read_from_bytes(&identify(&be, 1, 0)[..]).unwrap();
+        assert_eq!(c.model(), e.model, "{}", e.uri);
+        if e.kind == EnumKind::Controller {
+            assert_eq!(be.ident.dtype, DevType::NvmeController, "{}", e.uri);
+            assert_eq!(be.ident.nsid, 1, "a controller node takes --dev-nsid");
+            let dev = NvmeDev::open(&e.uri, &Options::default()).unwrap();
+            assert!(dev.is_controller() && dev.nsid().is_err());
+            continue;
+        }
+        assert_eq!(be.ident.dtype, DevType::NvmeNamespace, "{}", e.uri);
+        assert_eq!(
+            be.ident.nsid, e.nsid,
+            "{}: NVME_IOCTL_ID and sysfs agree",
+            e.uri
+        );
+        if e.csi != 0xff {
+            assert_eq!(
+                be.ident.csi, e.csi,
+                "{}: Identify CNS 3 and sysfs agree",
+                e.uri
+            );
+        }
+        let n = nvme_identify_ns(&be, e.nsid);
+        let f = n.active_lbaf();
+        if f.ms != 0 || !matches!(be.ident.csi, 0 | 2) {
+            continue;
+        }
+        let lbs = n.lba_nbytes() as usize;
+        // The device's status comes back through the ioctl's return value.
+        let mut buf = vec![0u8; lbs];
+        let mut cmd = rw(NvmOpcode::READ, n.nsze, 0);
+        cmd.nsid = e.nsid;
+        let cpl = be
+            .sync
+            .cmd_io(&mut cmd, DataBuf::In(&mut buf), DataBuf::None)
+            .unwrap();
+        assert_status(cpl, sct::GENERIC, sc::LBA_OUT_OF_RANGE);
+        let mut cmd = rw(NvmOpcode::READ, 0, 0);
+        cmd.nsid = e.nsid;
+        assert!(
+            be.sync
+                .cmd_io(&mut cmd, DataBuf::In(&mut buf), DataBuf::None)
+                .unwrap()
+                .is_success()
+        );
+        // A read-only buffer for a read is refused before the kernel.
+        let mut cmd = rw(NvmOpcode::READ, 0, 0);
+        cmd.nsid = e.nsid;
+        assert!(
+            be.sync
+                .cmd_io(&mut cmd, DataBuf::Out(&buf), DataBuf::None)
+                .is_err()
+        );
+        // Transfers above max_hw_sectors_kb are refused naming the limit.
+        let dev = NvmeDev::open(&e.uri, &Options::default()).unwrap();
+        let limit = dev
+            .transfer_limit()
+            .cloned()
+            .unwrap_or_else(|| panic!("{}: no transfer limit found", e.uri));
+        let mut big = vec![0u8; limit.nbytes as usize + lbs];
+        let mut cmd = rw(NvmOpcode::READ, 0, 0);
+        cmd.nsid = e.nsid;
+        let err = be
+            .sync
+            .cmd_io(&mut cmd, DataBuf::In(&mut big), DataBuf::None)
+            .unwrap_err();
+        assert!(err.to_string().contains("max_hw_sectors_kb"), "{err}");
+
+        if be.ident.csi == 0 && may_write(e) {
+            let data = pattern(8 * lbs, e.nsid as u8);
+            let mut cmd = rw(NvmOpcode::WRITE, 8, 7);
+            cmd.nsid = e.nsid;
+            assert!(
+                be.sync
+                    .cmd_io(&mut cmd, DataBuf::Out(&data), DataBuf::None)
+                    .unwrap()
+                    .is_success()
+            );
+            let mut x = vec![0u8; 3 * lbs];
+            let mut y = vec![0u8; 5 * lbs];
+            let mut cmd = rw(NvmOpcode::READ, 8, 7);
+            cmd.nsid = e.nsid;
+            let mut iov = [IoSliceMut::new(&mut x), IoSliceMut::new(&mut y)];
+            assert!(
+                be.sync
+                    .cmd_iov(&mut cmd, DataVec::In(&mut iov), DataBuf::None)
+                    .unwrap()
+                    .is_success()
+            );
+            assert!(
+                x[..] == data[..3 * lbs] && y[..] == data[3 * lbs..],
+                "{}: vectored read",
+                e.uri
+            );
+            let mut cmd = rw(NvmOpcode::COMPARE, 8, 7);
+            cmd.nsid = e.nsid;
+            assert!(
+                be.sync
+                    .cmd_io(&mut cmd, DataBuf::Out(&data), DataBuf::None)
+                    .unwrap()
+                    .is_success()
+            );
+            let mut other = data.clone();
+            other[5] ^= 1;
+            let mut cmd = rw(NvmOpcode::COMPARE, 8, 7);
+            cmd.nsid = e.nsid;
+            let cpl = be
+                .sync
+                .cmd_io(&mut cmd, DataBuf::Out(&other), DataBuf::None)
+                .unwrap();
+            assert_status(cpl, sct::MEDIA, sc_media::COMPARE_FAILURE);
+        }
+    }
+}
+
+#[test]
+fn nvme_block_namespaces_through_the_block_interface() {
+    let entries = match nvme_entries() {
+        Ok(v) => v,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    for e in entries
+        .iter()
+        .filter(|e| e.kind == EnumKind::NamespaceBlock)
+    {
+        let uri = Uri::parse(&e.uri).unwrap();
+        assert_eq!(uri.target, nvmx::uri::Target::BlockDevice { nvme: true });
+        let be = block::open(&uri, &Options::default()).unwrap();
+        assert_eq!(
+            (be.ident.dtype, be.ident.nsid, be.ident.csi),
+            (DevType::NvmeNamespace, e.nsid, e.csi),
+            "{}",
+            e.uri
+        );
+        let n = IdentifyNamespace::read_from_bytes(&identify(&be, 0, e.nsid)[..]).unwrap();
+        assert!(n.nsze > 0);
+        if e.csi != 2 {
+            continue;
+        }
+        // A zoned namespace: the block layer's report matches the device's.
+        let ng = entries
+            .iter()
+            .find(|g| g.kind == EnumKind::NamespaceChar && g.ctrl == e.ctrl && g.nsid == e.nsid)
+            .expect("the generic node of a zoned namespace");
+        let pt = nvme::open(&Uri::parse(&ng.uri).unwrap(), &Options::default()).unwrap();
+        let via_block = zone_report(&be, e.nsid, 4);
+        let via_nvme = zone_report(&pt, e.nsid, 4);
+        assert_eq!(via_block.len(), via_nvme.len());
+        for (b, p) in via_block.iter().zip(&via_nvme) {
+            assert_eq!(
+                (b.zslba, b.zcap, b.state(), b.zone_type()),
+                (p.zslba, p.zcap, p.state(), p.zone_type())
+            );
+            if p.state() != ZoneState::FULL {
+                assert_eq!(b.wp, p.wp);
+            }
+        }
+        if !may_write(e) || via_nvme.len() < 2 {
+            continue;
+        }
+        let z1 = via_nvme[1].zslba;
+        let direct = block::open(
+            &uri,
+            &Options {
+                direct: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        zone_send(&direct, e.nsid, z1, ZoneSendAction::RESET);
+        let lbs = n.lba_nbytes() as usize;
+        let mut buf = Buffer::new(lbs).unwrap();
+        buf.fill("anum").unwrap();
+        let mut cmd = rw(NvmOpcode::WRITE, z1, 0);
+        cmd.nsid = e.nsid;
+        assert!(
+            direct
+                .sync
+                .cmd_io(&mut cmd, DataBuf::Out(&buf), DataBuf::None)
+                .unwrap()
+                .is_success()
+        );
+        let z = zone_report(&pt, e.nsid, 2)[1];
+        assert_eq!((z.wp, z.state()), (z1 + 1, ZoneState::IMPLICIT_OPEN));
+        zone_send(&pt, e.nsid, z1, ZoneSendAction::FINISH);
+        assert_eq!(zone_report(&direct, e.nsid, 2)[1].state(), ZoneState::FULL);
+        zone_send(&direct, e.nsid, z1, ZoneSendAction::RESET);
+        assert_eq!(zone_report(&pt, e.nsid, 2)[1].state(), ZoneState::EMPTY);
+    }
+}
