@@ -95,6 +95,11 @@ pub fn temp_file_in(dir: &std::path::Path, tag: &str, nbytes: u64) -> TempFile {
     TempFile(p)
 }
 
+/// Whether the tests run inside the QEMU guest with emulated NVMe devices.
+pub fn in_guest() -> bool {
+    std::env::var_os("NVMX_GUEST").is_some_and(|v| v == "1")
+}
+
 /// Async engines that move no data.
 fn moves(be: &str) -> bool {
     !be.starts_with("nil") && be != "ramdisk"
@@ -155,6 +160,36 @@ pub fn targets() -> Vec<Target> {
                 _tmp: Some(t),
                 _loop: None,
             });
+        }
+    }
+    // In the QEMU guest (testrig/vm), every configuration that serves NVMe
+    // devices runs on the 4 KiB and 512 B namespaces: char device
+    // (/dev/ngXnY) and namespace block device (/dev/nvmeXnY) as it serves.
+    if in_guest() {
+        for label in ["NVM4K", "NVM512"] {
+            for c in nvmx::be::config::configs() {
+                for (cap, key) in [
+                    (nvmx::Caps::NVME_CDEV, "CDEV"),
+                    (nvmx::Caps::NVME_BDEV, "BDEV"),
+                ] {
+                    if !c.caps.intersects(cap) {
+                        continue;
+                    }
+                    match std::env::var(format!("NVMX_DEV_{label}_{key}")) {
+                        Ok(uri) if !uri.is_empty() => v.push(Target {
+                            be: c.name,
+                            uri,
+                            moves_data: moves(c.name),
+                            _tmp: None,
+                            _loop: None,
+                        }),
+                        _ => eprintln!(
+                            "skipped: {} on {label} {key}: the guest has no such device",
+                            c.name
+                        ),
+                    }
+                }
+            }
         }
     }
     for sector in [512, 4096] {
