@@ -307,9 +307,9 @@ fn full_queue_is_busy_and_hands_buffers_back_then_recovers_after_poke() {
         let mut seen = Vec::new();
         q.drain().unwrap();
         q.poke_with(0, |c| seen.push(c.tag)).unwrap();
-        // Portable engines other than the thread pool complete in order;
-        // thrpool's workers may finish in any order.
-        if dev.config().async_id != "thrpool" {
+        // emu and nil complete in submission order; kernel queues and the
+        // thread pool may finish in any order.
+        if matches!(dev.config().async_id, "emu" | "nil") {
             assert_eq!(seen, [0, 1, 2, 3, 99], "{}: completions in order", t.be);
         }
         seen.sort_unstable();
@@ -427,7 +427,25 @@ fn completion_fd_wakes_an_event_loop_and_poke_clears_it() {
             assert!(readable(fd, 5000), "{}", t.be);
             got += q.poke(0).unwrap();
         }
-        assert!(!readable(fd, 0), "{}: poke cleared it", t.be);
+        // A kernel may signal the eventfd late (io_uring defers the signal
+        // when it completes from a worker), so a spurious wake-up after the
+        // reap is allowed, as in any event loop: it must reap nothing and
+        // must not repeat.
+        let mut spurious = 0;
+        while readable(fd, 20) {
+            assert_eq!(
+                q.poke(0).unwrap(),
+                0,
+                "{}: a wake-up after the reap found work",
+                t.be
+            );
+            spurious += 1;
+            assert!(
+                spurious < 3,
+                "{}: the fd stays readable with nothing to reap",
+                t.be
+            );
+        }
         q.pop().unwrap().result.unwrap();
     });
 }

@@ -700,7 +700,9 @@ fn nvme_controllers_and_namespaces_open_and_answer() {
             .unwrap_err();
         assert!(err.to_string().contains("max_hw_sectors_kb"), "{err}");
 
-        if be.ident.csi == 0 && may_write(e) {
+        // Eight blocks must fit one command (the small-MDTS controller
+        // allows four of 4 KiB).
+        if be.ident.csi == 0 && may_write(e) && limit.nbytes as usize >= 8 * lbs {
             let data = pattern(8 * lbs, e.nsid as u8);
             let mut cmd = rw(NvmOpcode::WRITE, 8, 7);
             cmd.nsid = e.nsid;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The guest suite: build nvmx's test binaries on the host, boot one QEMU
+# guest with emulated NVMe controllers, and run inside it the conformance
+# suite over every NVMe configuration, the Linux interface tests, and the
+# cross-checks against nvme-cli and dd. Exits with the guest's status.
+#
+#   testrig/vm/guest-suite.sh            (NVMX_VM_DEVICES, NVMX_VM_TIMEOUT apply)
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$repo"
+
+start=$SECONDS
+"$here/setup.sh"
+echo "guest-suite: setup done ($((SECONDS - start)) s)"
+
+# Test binaries that exercise kernel NVMe interfaces, plus the CLI.
+list=$(mktemp "$repo/.vm/suite.XXXXXX")
+trap 'rm -f "$list"' EXIT
+cargo build -q -p nvmx-cli
+cargo test -q -p nvmx --no-run --message-format=json \
+    --test conformance --test linux_block --test linux_uring --test aio 2>/dev/null |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        print(m["executable"])
+' >"$list"
+[[ -s $list ]] || { echo "guest-suite: no test binaries were built" >&2; exit 1; }
+echo "guest-suite: $(wc -l <"$list") test binaries ($((SECONDS - start)) s)"
+
+boot=$SECONDS
+set +e
+NVMX_VM_DEVICES=${NVMX_VM_DEVICES:-nvm} "$here/run.sh" -- bash "$here/guest-tests.sh" "$list" "$repo/target/debug/nvmx"
+rc=$?
+set -e
+echo "guest-suite: guest finished with status $rc after $((SECONDS - boot)) s (total $((SECONDS - start)) s)"
+exit "$rc"
