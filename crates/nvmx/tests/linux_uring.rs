@@ -512,7 +512,15 @@ fn completion_fd_becomes_readable_and_poke_clears_it() {
             );
         }
     }
-    assert!(!readable(0), "poke cleared the fd");
+    // The kernel may signal the eventfd after the CQE is visible (it defers
+    // the signal when a worker completes the request), so a late wake-up is
+    // allowed: it must find nothing and must die out.
+    let mut spurious = 0;
+    while readable(20) {
+        assert_eq!(q.poke(0).unwrap(), 0, "a late wake-up found work");
+        spurious += 1;
+        assert!(spurious < 3, "the fd stays readable with nothing to reap");
+    }
     // Commands run at submit time (Write Zeroes) signal it too.
     let wz = NvmRw {
         opc: 0x08,
