@@ -7,6 +7,12 @@ nvmx=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export RUST_BACKTRACE=1
 failed=()
+echo "=== guest: NVMe/TCP target on loopback"
+if tcp_env=$(bash "$here/guest-tcp.sh"); then
+    eval "$tcp_env"
+else
+    failed+=("nvme-tcp setup")
+fi
 while read -r bin; do
     name=$(basename "$bin")
     echo "=== guest: $name"

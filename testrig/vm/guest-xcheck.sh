@@ -13,7 +13,7 @@ fails=0
 fail() { echo "xcheck: FAIL: $*"; fails=$((fails + 1)); }
 ok() { echo "xcheck: ok: $*"; }
 
-for label in NVM4K NVM512; do
+for label in NVM4K NVM512 TCP; do
     bdev_var="NVMX_DEV_${label}_BDEV"; cdev_var="NVMX_DEV_${label}_CDEV"; ctrl_var="NVMX_DEV_${label}_CTRL"
     bdev=${!bdev_var:-}; cdev=${!cdev_var:-}; ctrl=${!ctrl_var:-}
     if [[ -z $bdev || -z $cdev || -z $ctrl ]]; then

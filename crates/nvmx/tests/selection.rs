@@ -191,3 +191,45 @@ fn access_modes_are_enforced_on_every_backend() {
         assert!(e.contains("write-only (--wronly)"), "{uri}: {e}");
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn async_io_uring_alone_just_works_on_files_and_loop_devices() {
+    let f = common::temp_file("uring", 1 << 20);
+    for (async_id, want) in [
+        ("io_uring", "io_uring_file"),
+        ("libaio", "libaio_file"),
+        ("posix", "posix_file"),
+    ] {
+        let d = Device::open(f.0.to_str().unwrap(), &opts(&[("async", async_id)])).unwrap();
+        assert_eq!(d.config().name, want);
+        d.write(0, 0, &[1u8; 512], None).unwrap();
+    }
+    match common::loop_dev(1 << 20, 512) {
+        Ok(l) => {
+            for (async_id, want) in [
+                ("io_uring", "io_uring_bdev"),
+                ("libaio", "libaio_bdev"),
+                ("thrpool", "thrpool_bdev"),
+            ] {
+                let d = Device::open(&l.path, &opts(&[("async", async_id)])).unwrap();
+                assert_eq!(d.config().name, want, "{async_id} on {}", l.path);
+            }
+            let d = Device::open(&l.path, &Options::default()).unwrap();
+            assert_eq!(
+                d.config().name,
+                "emu_bdev",
+                "a loop device opens with emu_bdev by default"
+            );
+        }
+        Err(why) => eprintln!("skipped: loop device part: {why}"),
+    }
+    // io_uring_cmd needs an NVMe char device: on a file it says so.
+    let e = Device::open(f.0.to_str().unwrap(), &opts(&[("async", "io_uring_cmd")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("io_uring_cmd: serves NVME_CDEV, the URI is FILE"),
+        "{e}"
+    );
+}

@@ -166,7 +166,9 @@ pub fn targets() -> Vec<Target> {
     // devices runs on the 4 KiB and 512 B namespaces: char device
     // (/dev/ngXnY) and namespace block device (/dev/nvmeXnY) as it serves.
     if in_guest() {
-        for label in ["NVM4K", "NVM512"] {
+        // TCP: a namespace reached over NVMe/TCP on loopback (nvmet-tcp),
+        // set up by testrig/vm/guest-tcp.sh.
+        for label in ["NVM4K", "NVM512", "TCP"] {
             for c in nvmx::be::config::configs() {
                 for (cap, key) in [
                     (nvmx::Caps::NVME_CDEV, "CDEV"),
