@@ -38,8 +38,15 @@ nvme connect -t tcp -a 127.0.0.1 -s 4420 -n "$nqn" >&2
 for _ in $(seq 1 100); do
     for s in /sys/class/nvme-subsystem/*; do
         [[ $(cat "$s/subsysnqn" 2>/dev/null) == "$nqn" ]] || continue
-        ctrl=$(basename "$(find "$s" -maxdepth 1 -name 'nvme[0-9]*' ! -name '*n[0-9]*' | head -n1)")
-        ns=$(basename "$(find "$s" -maxdepth 1 -name 'nvme[0-9]*n[0-9]*' | head -n1)")
+        ctrl='' ns=''
+        for e in "$s"/nvme*; do
+            n=$(basename "$e")
+            if [[ $n =~ ^nvme[0-9]+n[0-9]+$ ]]; then
+                ns=$n
+            elif [[ $n =~ ^nvme[0-9]+$ ]]; then
+                ctrl=$n
+            fi
+        done
         if [[ -n $ctrl && -n $ns && -b /dev/$ns ]]; then
             cdev=/dev/ng${ns#nvme}
             [[ -c $cdev ]] || { log "no char device $cdev for $ns"; exit 1; }

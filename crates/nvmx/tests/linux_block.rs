@@ -668,7 +668,14 @@ fn nvme_controllers_and_namespaces_open_and_answer() {
             .sync
             .cmd_io(&mut cmd, DataBuf::In(&mut buf), DataBuf::None)
             .unwrap();
-        assert_status(cpl, sct::GENERIC, sc::LBA_OUT_OF_RANGE);
+        if e.transport.as_deref() == Some("tcp") {
+            // The Linux NVMe target (nvmet) answers a read past the end of
+            // a block-device-backed namespace with Internal Error; only the
+            // status having come back through the ioctl is checked there.
+            assert!(!cpl.is_success(), "{}: read past the end succeeded", e.uri);
+        } else {
+            assert_status(cpl, sct::GENERIC, sc::LBA_OUT_OF_RANGE);
+        }
         let mut cmd = rw(NvmOpcode::READ, 0, 0);
         cmd.nsid = e.nsid;
         assert!(
