@@ -27,7 +27,8 @@
 # NVMX_VM_APPEND (extra kernel arguments), NVMX_VM_DEV_WAIT (seconds the
 # guest waits for the controllers, default 60), NVMX_VM_BOOT_TIMEOUT (seconds
 # from QEMU start to CMD start before the boot counts as hung, default 180),
-# NVMX_VM_BOOT_RETRIES (boots retried after such a hang, default 1),
+# NVMX_VM_BOOT_RETRIES (boots retried after such a hang or a QEMU crash
+# before CMD started, default 2),
 # NVMX_VM_DIR (cache dir, default <repo>/.vm).
 #
 # Exit status: CMD's status; 124 when the run timed out; 125 when the rig
@@ -340,7 +341,7 @@ q() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 # been seen to hang early in boot now and then, and a boot is safe to retry
 # because CMD has not run yet.
 BOOT_TIMEOUT=${NVMX_VM_BOOT_TIMEOUT:-180}
-BOOT_RETRIES=${NVMX_VM_BOOT_RETRIES:-1}
+BOOT_RETRIES=${NVMX_VM_BOOT_RETRIES:-2}
 T_START=$(rig_now_ms)
 attempt=0
 while :; do
@@ -373,6 +374,16 @@ while :; do
     if [[ -e $RUN/boot-timeout && ! -e $RUN/started ]] && ((attempt <= BOOT_RETRIES)); then
         mv -f "$RUN/console.log" "$RUN/console-attempt$attempt.log" 2>/dev/null || true
         rig_log "guest did not start the command within ${BOOT_TIMEOUT}s (NVMX_VM_BOOT_TIMEOUT); retrying the boot (log: $RUN/console-attempt$attempt.log)"
+        KEEP=1
+        continue
+    fi
+    # QEMU 10's multi-threaded TCG has been seen to abort on an internal
+    # assertion (iotlb_to_section) while the guest boots. CMD has not run,
+    # so that boot is as safe to retry as a hung one.
+    if ((qrc > 128 && qrc != 124)) && [[ ! -e $RUN/started ]] && ((attempt <= BOOT_RETRIES)); then
+        mv -f "$RUN/qemu.log" "$RUN/qemu-attempt$attempt.log" 2>/dev/null || true
+        mv -f "$RUN/console.log" "$RUN/console-attempt$attempt.log" 2>/dev/null || true
+        rig_log "QEMU died (status $qrc) before the guest started the command; retrying the boot (log: $RUN/qemu-attempt$attempt.log)"
         KEEP=1
         continue
     fi
