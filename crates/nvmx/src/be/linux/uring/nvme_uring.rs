@@ -107,56 +107,8 @@ impl NvmeUringCmd {
     }
 }
 
-// The kernel's ioctl number encoding (include/uapi/asm-generic/ioctl.h):
-// number in bits 7:0, type in 15:8, argument size above that, direction in
-// the top bits. A few architectures give the size 13 bits and use other
-// direction values (their asm/ioctl.h).
-const IOC_NRBITS: u32 = 8;
-const IOC_TYPEBITS: u32 = 8;
-#[cfg(any(
-    target_arch = "powerpc",
-    target_arch = "powerpc64",
-    target_arch = "mips",
-    target_arch = "mips32r6",
-    target_arch = "mips64",
-    target_arch = "mips64r6",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-))]
-mod ioc_arch {
-    pub const SIZEBITS: u32 = 13;
-    pub const WRITE: u32 = 4;
-    pub const READ: u32 = 2;
-}
-#[cfg(not(any(
-    target_arch = "powerpc",
-    target_arch = "powerpc64",
-    target_arch = "mips",
-    target_arch = "mips32r6",
-    target_arch = "mips64",
-    target_arch = "mips64r6",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-)))]
-mod ioc_arch {
-    pub const SIZEBITS: u32 = 14;
-    pub const WRITE: u32 = 1;
-    pub const READ: u32 = 2;
-}
-
-/// `_IOWR(ty, nr, size)`: an ioctl number whose argument is read and
-/// written by the kernel.
-pub const fn iowr(ty: u8, nr: u8, size: usize) -> u32 {
-    let dir = ioc_arch::READ | ioc_arch::WRITE;
-    assert!(
-        size < (1 << ioc_arch::SIZEBITS),
-        "ioctl argument too large for the encoding"
-    );
-    (dir << (IOC_NRBITS + IOC_TYPEBITS + ioc_arch::SIZEBITS))
-        | ((size as u32) << (IOC_NRBITS + IOC_TYPEBITS))
-        | ((ty as u32) << IOC_NRBITS)
-        | nr as u32
-}
+/// `_IOWR(ty, nr, size)`, shared with the NVMe ioctls.
+pub use crate::be::linux::nvme::ioctl::iowr;
 
 /// The ioctl type letter of the NVMe driver.
 const NVME_IOCTL_TYPE: u8 = b'N';
