@@ -35,7 +35,7 @@ echo "guest-suite: $(wc -l <"$list") test binaries ($((SECONDS - start)) s)"
 
 boot=$SECONDS
 set +e
-NVMX_VM_DEVICES=${NVMX_VM_DEVICES:-nvm} "$here/run.sh" -- bash "$here/guest-tests.sh" "$list" "$repo/target/debug/nvmx"
+NVMX_VM_DEVICES=${NVMX_VM_DEVICES:-nvm,ZNS} "$here/run.sh" -- bash "$here/guest-tests.sh" "$list" "$repo/target/debug/nvmx"
 rc=$?
 set -e
 echo "guest-suite: guest finished with status $rc after $((SECONDS - boot)) s (total $((SECONDS - start)) s)"
