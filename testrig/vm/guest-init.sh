@@ -36,7 +36,11 @@ load_one() {
         LOADED="$LOADED$1 "
         return 0
     fi
-    insmod "/lib/modules/$1.ko" || return 1
+    # Options for the module from the kernel command line (NAME.opt=value),
+    # as modprobe would pass them: e.g. nvme.poll_queues=1.
+    params=$(tr ' ' '\n' </proc/cmdline | sed -n "s/^$1\.//p" | tr '\n' ' ')
+    # shellcheck disable=SC2086 # one word per option
+    insmod "/lib/modules/$1.ko" $params || return 1
     LOADED="$LOADED$1 "
 }
 load_mod() { # NAME: the module and its dependencies

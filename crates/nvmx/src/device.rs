@@ -164,7 +164,8 @@ impl Device {
         let ctrlr = IdentifyController::read_from_bytes(&buf[..])
             .map(Box::new)
             .map_err(|_| Error::invalid("identify", "short Identify Controller data"))?;
-        let is_ns = self.dtype() != DevType::NvmeController;
+        // A controller handle opened with --dev-nsid serves that namespace.
+        let is_ns = self.dtype() != DevType::NvmeController || self.nsid() != 0;
         let ns = if is_ns {
             buf.fill(0);
             self.identify(
@@ -210,12 +211,12 @@ impl Device {
     }
 
     /// Identify Namespace data (read on first use); an error on a
-    /// controller handle.
+    /// controller handle opened without `--dev-nsid`.
     pub fn identify_namespace(&self) -> Result<&IdentifyNamespace> {
         self.identity()?.ns.as_deref().ok_or_else(|| {
             Error::invalid(
                 "device",
-                "a controller handle has no namespace; open a namespace",
+                "a controller handle without --dev-nsid has no namespace; pass --dev-nsid or open a namespace",
             )
         })
     }
@@ -308,13 +309,30 @@ impl Device {
 
     /// Checks an LBA-range I/O against the geometry before it is sent:
     /// range within the namespace, buffers large enough, transfer within
-    /// MDTS.
+    /// MDTS, and a metadata buffer exactly where the format keeps metadata
+    /// apart from the data (none for formats without metadata or with
+    /// extended LBAs, whose data buffer carries it).
     pub fn check_lba_io(
         &self,
         slba: u64,
         nlb: u16,
         data_len: usize,
         meta_len: Option<usize>,
+    ) -> Result<()> {
+        self.check_lba_io_with(slba, nlb, data_len, meta_len, true)
+    }
+
+    /// [`Device::check_lba_io`], with the separate-metadata requirement
+    /// left out when `meta_required` is false: for engines that read and
+    /// write a block device, whose kernel keeps protection information
+    /// itself.
+    pub(crate) fn check_lba_io_with(
+        &self,
+        slba: u64,
+        nlb: u16,
+        data_len: usize,
+        meta_len: Option<usize>,
+        meta_required: bool,
     ) -> Result<()> {
         let g = self.geometry()?;
         let nblocks = u64::from(nlb) + 1;
@@ -354,9 +372,23 @@ impl Device {
                 ),
             ));
         }
-        if g.nbytes_oob > 0 && !g.lba_extended {
+        let separate = g.nbytes_oob > 0 && !g.lba_extended;
+        if !separate && meta_len.is_some_and(|m| m > 0) {
+            let why = if g.lba_extended {
+                format!(
+                    "the namespace format interleaves {} metadata bytes with each block's data \
+                     (extended LBA): the data buffer carries them; pass no metadata buffer",
+                    g.nbytes_oob
+                )
+            } else {
+                "the namespace format has no metadata; pass no metadata buffer".to_string()
+            };
+            return Err(Error::invalid("metadata buffer", why));
+        }
+        if separate {
             let mneed = nblocks * u64::from(g.nbytes_oob);
             match meta_len {
+                None if !meta_required => {}
                 None => {
                     return Err(Error::invalid(
                         "metadata buffer",

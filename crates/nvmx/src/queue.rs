@@ -191,6 +191,20 @@ impl Queue {
         if let Err(error) = self.dev.check_access(cmd.opc) {
             return Err(Rejected { error, data, meta });
         }
+        if meta.as_ref().is_some_and(|m| !m.is_empty()) && !self.engine.carries_metadata(cmd.opc) {
+            let error = Error::invalid(
+                "metadata buffer",
+                format!(
+                    "the {} engine turns opcode {:#04x} into plain file I/O, which has no place \
+                     for separate metadata (a block device's kernel keeps protection \
+                     information itself); pass none, or use an NVMe passthrough engine \
+                     (io_uring_cmd, emu, thrpool)",
+                    self.engine.id(),
+                    cmd.opc
+                ),
+            );
+            return Err(Rejected { error, data, meta });
+        }
         let Some(slot) = self.free.pop() else {
             return Err(Rejected {
                 error: Error::Busy {
@@ -358,10 +372,14 @@ impl Queue {
         meta: Option<Buffer>,
         tag: u64,
     ) -> Result<(), Rejected> {
-        if let Err(error) =
-            self.dev
-                .check_lba_io(slba, nlb, data.len(), meta.as_ref().map(|m| m.len()))
-        {
+        let meta_required = self.engine.carries_metadata(opc);
+        if let Err(error) = self.dev.check_lba_io_with(
+            slba,
+            nlb,
+            data.len(),
+            meta.as_ref().map(|m| m.len()),
+            meta_required,
+        ) {
             return Err(Rejected {
                 error,
                 data: Some(data),

@@ -203,9 +203,13 @@ fn raw_read_beyond_the_end_answers_lba_out_of_range() {
 /// target (nvmet) answers Internal Error instead, which is accepted only
 /// on the TCP namespace.
 fn assert_out_of_range(t: &common::Target, st: nvmx::spec::Status) {
-    let tcp = ["NVMX_DEV_TCP_BDEV", "NVMX_DEV_TCP_CDEV"]
-        .iter()
-        .any(|k| std::env::var(k).is_ok_and(|v| v == t.uri));
+    let tcp = [
+        "NVMX_DEV_TCP_BDEV",
+        "NVMX_DEV_TCP_CDEV",
+        "NVMX_DEV_TCP_CTRL",
+    ]
+    .iter()
+    .any(|k| std::env::var(k).is_ok_and(|v| v == t.uri));
     if tcp && (st.sct, st.sc) == (sct::GENERIC, sc::INTERNAL) {
         return;
     }
@@ -480,6 +484,134 @@ fn completion_fd_wakes_an_event_loop_and_poke_clears_it() {
         }
         q.pop().unwrap().result.unwrap();
     });
+}
+
+/// Whether a queue's engine turns reads and writes into plain file I/O,
+/// which has no place for separate metadata.
+fn plain_rw_engine(id: &str) -> bool {
+    matches!(id, "io_uring" | "libaio" | "posix")
+}
+
+fn assert_names_meta(t: &common::Target, e: &Error, also: &str) {
+    let m = e.to_string();
+    assert!(
+        matches!(e, Error::Invalid { .. }) && m.contains("metadata buffer") && m.contains(also),
+        "{} on {}: {m}",
+        t.be,
+        t.uri
+    );
+}
+
+/// Metadata travels with the data: separate metadata in a buffer of its
+/// own, extended LBAs inside the data buffer; sync and through a queue,
+/// read back and compared. A missing, short or misplaced metadata buffer
+/// is refused by name before the device. Engines that turn reads and
+/// writes into plain block-device I/O (whose kernel keeps protection
+/// information itself) refuse a metadata buffer rather than drop it, and
+/// refuse extended-LBA formats outright.
+#[test]
+fn metadata_round_trips_separate_and_extended() {
+    for t in common::meta_targets() {
+        let dev = t.open();
+        let g = dev.geometry().unwrap().clone();
+        eprintln!(
+            "conformance (metadata): {} on {} (extended: {})",
+            t.be, t.uri, g.lba_extended
+        );
+        assert_eq!(g.nbytes_oob, 8, "{} on {}", t.be, t.uri);
+        let (ms, bs, sep) = (8usize, g.lba_nbytes as usize, !g.lba_extended);
+        let mut data = vec![0u8; 4 * bs];
+        fill_random(&mut data, 0x11);
+        let mut meta = vec![0u8; 4 * ms];
+        fill_random(&mut meta, 0x22);
+        let mut back = vec![0u8; data.len()];
+        let mut mback = vec![0u8; meta.len()];
+        if sep {
+            let e = dev.write(8, 3, &data, None).unwrap_err();
+            assert_names_meta(&t, &e, "8 metadata bytes per block");
+            let e = dev.write(8, 3, &data, Some(&meta[..ms])).unwrap_err();
+            assert_names_meta(&t, &e, "shorter");
+            dev.write(8, 3, &data, Some(&meta)).unwrap();
+            dev.read(8, 3, &mut back, Some(&mut mback)).unwrap();
+            assert_eq!(mback, meta, "{} on {}: metadata", t.be, t.uri);
+        } else {
+            let e = dev.write(8, 3, &data, Some(&meta)).unwrap_err();
+            assert_names_meta(&t, &e, "extended LBA");
+            dev.write(8, 3, &data, None).unwrap();
+            dev.read(8, 3, &mut back, None).unwrap();
+        }
+        assert_eq!(
+            first_difference(&data, &back),
+            None,
+            "{} on {}",
+            t.be,
+            t.uri
+        );
+
+        let mut q = match dev.queue(8) {
+            Ok(q) => q,
+            Err(e) => {
+                assert!(
+                    !sep && plain_rw_engine(dev.config().async_id),
+                    "{} on {}: queue: {e}",
+                    t.be,
+                    t.uri
+                );
+                assert!(
+                    matches!(e, Error::Unsupported { .. })
+                        && e.to_string().contains("extended-LBA"),
+                    "{}: {e}",
+                    t.be
+                );
+                continue;
+            }
+        };
+        let alloc = |n: usize, seed: u64| {
+            let mut b = dev.alloc(n).unwrap();
+            fill_random(&mut b, seed);
+            b
+        };
+        if plain_rw_engine(q.engine_id()) {
+            // The kernel generates and checks the protection information;
+            // blocks 1024.. are a whole page no passthrough test touches.
+            let r = q
+                .write(1024, 7, alloc(8 * bs, 7), Some(alloc(8 * ms, 8)), 1)
+                .unwrap_err();
+            assert_names_meta(&t, &r.error, q.engine_id());
+            assert!(r.data.is_some() && r.meta.is_some(), "buffers come back");
+            q.write(1024, 7, alloc(8 * bs, 7), None, 1).unwrap();
+            q.drain().unwrap();
+            q.pop().unwrap().result.unwrap();
+            q.read(1024, 7, dev.alloc(8 * bs).unwrap(), None, 2)
+                .unwrap();
+            q.drain().unwrap();
+            let c = q.pop().unwrap();
+            c.result.unwrap();
+            let want = alloc(8 * bs, 7);
+            assert_eq!(first_difference(&c.data.unwrap(), &want), None, "{}", t.be);
+            continue;
+        }
+        let m = |seed| sep.then(|| alloc(4 * ms, seed));
+        q.write(16, 3, alloc(4 * bs, 3), m(4), 1).unwrap();
+        q.drain().unwrap();
+        q.pop().unwrap().result.unwrap();
+        q.read(16, 3, dev.alloc(4 * bs).unwrap(), m(0), 2).unwrap();
+        q.drain().unwrap();
+        let c = q.pop().unwrap();
+        c.result.unwrap();
+        if t.moves_data {
+            let (d, md) = (c.data.unwrap(), c.meta);
+            assert_eq!(first_difference(&d, &alloc(4 * bs, 3)), None, "{}", t.be);
+            if let Some(md) = md {
+                assert_eq!(
+                    first_difference(&md, &alloc(4 * ms, 4)),
+                    None,
+                    "{} metadata",
+                    t.be
+                );
+            }
+        }
+    }
 }
 
 /// The configurations that need an NVMe device: they run in the QEMU guest

@@ -877,3 +877,105 @@ fn controller_reset_and_rescan_keep_the_namespace_usable() {
     }
     assert_eq!(back, data, "data survives the reset");
 }
+
+/// In the guest: an NVM subsystem reset through its ioctl either resets
+/// (when the controller reports CAP.NSSRS, read from BAR0 through sysfs)
+/// and the namespace comes back, or is refused naming CAP.NSSRS. QEMU's
+/// controller reports NSSRS = 0 up to at least 10.0, so the refusal is
+/// what runs in CI. Uses the SMALLMDTS controller, which no test writes
+/// data to that it reads back later.
+#[test]
+fn subsystem_reset_resets_or_is_refused_naming_nssrs() {
+    let (Ok(ctrl), Ok(ns)) = (
+        std::env::var("NVMX_DEV_SMALLMDTS_CTRL"),
+        std::env::var("NVMX_DEV_SMALLMDTS_BDEV"),
+    ) else {
+        println!("skipped: no SMALLMDTS controller (runs in the QEMU guest)");
+        return;
+    };
+    let c = NvmeDev::open(&ctrl, &Options::default()).unwrap();
+    let dir = c
+        .sysfs_dir()
+        .expect("a controller node has a sysfs directory");
+    // The guest boots with iomem=relaxed so that BAR0 of a bound
+    // controller can be mapped.
+    let regs = nvmx::be::linux::nvme::read_registers(dir).unwrap();
+    assert!(regs.cap.mqes() > 0, "CAP reads as a live register");
+    let nssrs = regs.cap.nssrs();
+    eprintln!("{ctrl}: CAP.NSSRS = {nssrs}");
+    match c.subsystem_reset() {
+        Ok(()) => {
+            assert!(nssrs, "the kernel reset a subsystem whose CAP.NSSRS is 0");
+            let dev = Device::open(&ns, &Options::default()).unwrap();
+            let mut b = vec![0u8; dev.geometry().unwrap().lba_nbytes as usize];
+            let start = std::time::Instant::now();
+            while let Err(e) = dev.read(0, 0, &mut b, None) {
+                assert!(
+                    start.elapsed() < std::time::Duration::from_secs(30),
+                    "the namespace did not come back after a subsystem reset: {e}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        }
+        Err(e) => {
+            assert!(!nssrs, "CAP.NSSRS is 1 but the reset failed: {e}");
+            assert!(
+                matches!(e, Error::Unsupported { .. }) && e.to_string().contains("CAP.NSSRS"),
+                "{e}"
+            );
+        }
+    }
+    // The namespace node cannot take controller-wide resets.
+    let n = NvmeDev::open(&ns, &Options::default()).unwrap();
+    let e = n.subsystem_reset().unwrap_err();
+    assert!(e.to_string().contains("controller node"), "{e}");
+}
+
+/// In the guest: a controller node (/dev/nvmeX with --dev-nsid) runs I/O
+/// through the emulated engines (the conformance suite covers that), but
+/// an io_uring_cmd queue on it is refused when created, naming the node to
+/// open instead: the kernel takes only admin commands through io_uring
+/// there.
+#[test]
+fn io_uring_cmd_refuses_a_controller_node_naming_the_generic_node() {
+    let Ok(ctrl) = std::env::var("NVMX_DEV_NVM4K_CTRL") else {
+        println!("skipped: no NVM4K controller (runs in the QEMU guest)");
+        return;
+    };
+    let opts = Options {
+        be: Some("io_uring_cmd".into()),
+        nsid: 1,
+        ..Default::default()
+    };
+    let dev = Device::open(&ctrl, &opts).unwrap();
+    assert_eq!(dev.dtype(), DevType::NvmeController);
+    let e = dev.queue(4).map(|_| ()).unwrap_err();
+    assert!(
+        matches!(e, Error::Unsupported { .. }) && e.to_string().contains("/dev/ngXnY"),
+        "{e}"
+    );
+    // Sync I/O on the same handle goes through the controller node's
+    // NVME_IOCTL_IO_CMD.
+    let bs = dev.geometry().unwrap().lba_nbytes as usize;
+    let data = pattern(bs, 0x3c);
+    dev.write(200, 0, &data, None).unwrap();
+    let mut back = vec![0u8; bs];
+    dev.read(200, 0, &mut back, None).unwrap();
+    assert_eq!(back, data);
+    // With several namespaces the kernel has no single one to send I/O
+    // to from the controller node: refused, naming the nodes to open.
+    if let Ok(multi) = std::env::var("NVMX_DEV_MULTINS_CTRL") {
+        let opts = Options {
+            nsid: 1,
+            ..Default::default()
+        };
+        let dev = Device::open(&multi, &opts).unwrap();
+        let mut b = vec![0u8; dev.geometry().unwrap().lba_nbytes as usize];
+        let e = dev.read(0, 0, &mut b, None).unwrap_err();
+        assert!(
+            matches!(e, Error::Unsupported { .. })
+                && e.to_string().contains("more than one namespace"),
+            "{e}"
+        );
+    }
+}

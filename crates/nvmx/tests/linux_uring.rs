@@ -985,3 +985,47 @@ fn bench_randread_4k_qd32_tmpfs() {
         ios as f64 / s
     );
 }
+
+/// In the QEMU guest, whose NVMe driver gets poll queues
+/// (`nvme.poll_queues=1` on the kernel command line, see
+/// testrig/vm/guest-suite.sh): `--poll_io` (IOPOLL, completions reaped by
+/// polling the device's queue) round-trips through io_uring_cmd on the
+/// generic node and through io_uring with `--direct` on the block device
+/// of the 512 B namespace.
+#[test]
+fn poll_io_round_trips_on_an_nvme_namespace_with_poll_queues() {
+    let (Ok(cdev), Ok(bdev)) = (
+        std::env::var("NVMX_DEV_NVM512_CDEV"),
+        std::env::var("NVMX_DEV_NVM512_BDEV"),
+    ) else {
+        println!("skipped: no NVMe namespace (runs in the QEMU guest)");
+        return;
+    };
+    let name = std::path::Path::new(&bdev)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap();
+    let io_poll = std::fs::read_to_string(format!("/sys/block/{name}/queue/io_poll")).unwrap();
+    assert_eq!(
+        io_poll.trim(),
+        "1",
+        "{bdev} has no poll queues: the guest kernel needs nvme.poll_queues"
+    );
+    for (be, uri, direct) in [("io_uring_cmd", &cdev, false), ("io_uring", &bdev, true)] {
+        let opts = Options {
+            be: Some(be.into()),
+            poll_io: true,
+            direct,
+            ..Default::default()
+        };
+        let dev = Device::open(uri, &opts).unwrap_or_else(|e| panic!("{be} on {uri}: {e}"));
+        assert_eq!(dev.geometry().unwrap().lba_nbytes as usize, BS);
+        for cap in [1, 16] {
+            let mut q = dev.queue(cap).unwrap();
+            assert_eq!(q.engine_id(), be);
+            roundtrip(&mut q, 64, 0);
+            roundtrip(&mut q, 64, 3);
+        }
+    }
+}

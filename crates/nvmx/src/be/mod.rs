@@ -259,6 +259,33 @@ impl RawBuf {
 /// with, and its completion or the error that kept it from running.
 pub type EngineSink<'a> = dyn FnMut(u32, Result<Completion>) + 'a;
 
+/// Whether an engine that turns NVMe commands into file I/O handles `opc`
+/// as a plain read or write (moving data only, never separate metadata).
+pub(crate) const fn is_plain_rw(opc: u8) -> bool {
+    opc == nvmx_spec::opcode::NvmOpcode::READ.0 || opc == nvmx_spec::opcode::NvmOpcode::WRITE.0
+}
+
+/// Refuses a namespace with an extended-LBA format for an engine that
+/// turns reads and writes into plain file I/O: the block device shows
+/// blocks of data only (the kernel has the controller insert and strip
+/// the metadata), so blocks of data and metadata interleaved would land at
+/// the wrong offsets.
+pub(crate) fn refuse_extended_lba(id: &'static str, p: &EngineParams<'_>) -> Result<()> {
+    let data_nbytes = 1u64 << p.ssw.min(63);
+    if u64::from(p.lba_nbytes) != data_nbytes {
+        return Err(crate::Error::unsupported(
+            id,
+            format!(
+                "an extended-LBA format ({} bytes per block, data and metadata interleaved): \
+                 plain reads and writes see {data_nbytes}-byte blocks; use an NVMe passthrough \
+                 engine (io_uring_cmd, emu, thrpool)",
+                p.lba_nbytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The engine behind an async [`crate::Queue`].
 ///
 /// The queue hands each command a slot number below its capacity, keeps the
@@ -277,6 +304,15 @@ pub trait AsyncEngine: Send {
     /// `wait`. `slot` must not be in flight already.
     unsafe fn submit(&mut self, slot: u32, cmd: &Command, data: RawBuf, meta: RawBuf)
     -> Result<()>;
+
+    /// Whether commands with opcode `opc` carry a separate metadata buffer
+    /// to the device. Engines that turn reads and writes into plain file
+    /// I/O cannot; the queue then refuses a metadata buffer for them
+    /// rather than drop it.
+    fn carries_metadata(&self, opc: u8) -> bool {
+        let _ = opc;
+        true
+    }
 
     /// Reaps up to `max` completions (0 means all that are ready) without
     /// blocking, passing each to `sink`; returns how many were reaped.

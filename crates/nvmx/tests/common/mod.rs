@@ -15,8 +15,23 @@ pub struct Target {
     pub uri: String,
     /// Whether the async engine moves data (`nil` does not).
     pub moves_data: bool,
+    /// `--dev-nsid`, for controller nodes.
+    pub nsid: Option<u32>,
     _tmp: Option<TempFile>,
     _loop: Option<LoopDev>,
+}
+
+impl Target {
+    fn new(be: &'static str, uri: impl Into<String>) -> Target {
+        Target {
+            be,
+            uri: uri.into(),
+            moves_data: moves(be),
+            nsid: None,
+            _tmp: None,
+            _loop: None,
+        }
+    }
 }
 
 /// A loop device over a temp file, detached when dropped.
@@ -130,22 +145,10 @@ pub fn bdev_configs() -> Vec<&'static str> {
 pub fn targets() -> Vec<Target> {
     let mut v = Vec::new();
     for be in ["ramdisk", "ramdisk_emu", "ramdisk_thrpool"] {
-        v.push(Target {
-            be,
-            uri: "8MiB".into(),
-            moves_data: moves(be),
-            _tmp: None,
-            _loop: None,
-        });
+        v.push(Target::new(be, "8MiB"));
     }
     // 4 KiB logical blocks (LBA format 2) with a smaller MDTS (128 KiB).
-    v.push(Target {
-        be: "ramdisk_thrpool",
-        uri: "8MiB?lbaf=2&mdts=5".into(),
-        moves_data: true,
-        _tmp: None,
-        _loop: None,
-    });
+    v.push(Target::new("ramdisk_thrpool", "8MiB?lbaf=2&mdts=5"));
     let mut dirs = vec![std::env::temp_dir()];
     if std::path::Path::new("/dev/shm").is_dir() {
         dirs.push("/dev/shm".into());
@@ -153,12 +156,10 @@ pub fn targets() -> Vec<Target> {
     for dir in &dirs {
         for be in file_configs() {
             let t = temp_file_in(dir, be, 8 << 20);
+            let uri = t.0.to_string_lossy().into_owned();
             v.push(Target {
-                be,
-                uri: t.0.to_string_lossy().into_owned(),
-                moves_data: moves(be),
                 _tmp: Some(t),
-                _loop: None,
+                ..Target::new(be, uri)
             });
         }
     }
@@ -178,18 +179,27 @@ pub fn targets() -> Vec<Target> {
                         continue;
                     }
                     match std::env::var(format!("NVMX_DEV_{label}_{key}")) {
-                        Ok(uri) if !uri.is_empty() => v.push(Target {
-                            be: c.name,
-                            uri,
-                            moves_data: moves(c.name),
-                            _tmp: None,
-                            _loop: None,
-                        }),
+                        Ok(uri) if !uri.is_empty() => v.push(Target::new(c.name, uri)),
                         _ => eprintln!(
                             "skipped: {} on {label} {key}: the guest has no such device",
                             c.name
                         ),
                     }
+                }
+                // The controller node (/dev/nvmeX with --dev-nsid) of the
+                // single-namespace controllers, for every configuration that
+                // takes one: io_uring_cmd does not (the kernel runs only
+                // admin commands through io_uring there; a test checks the
+                // refusal).
+                if label != "NVM512"
+                    && c.caps.intersects(nvmx::Caps::NVME_CDEV)
+                    && c.async_id != "io_uring_cmd"
+                    && let Ok(uri) = std::env::var(format!("NVMX_DEV_{label}_CTRL"))
+                {
+                    v.push(Target {
+                        nsid: Some(1),
+                        ..Target::new(c.name, uri)
+                    });
                 }
             }
         }
@@ -198,11 +208,9 @@ pub fn targets() -> Vec<Target> {
         for be in bdev_configs() {
             match loop_dev(8 << 20, sector) {
                 Ok(l) => v.push(Target {
-                    be,
                     uri: l.path.clone(),
-                    moves_data: moves(be),
-                    _tmp: None,
                     _loop: Some(l),
+                    ..Target::new(be, "")
                 }),
                 Err(why) => {
                     eprintln!("skipped: {be} on a loop device: {why}");
@@ -214,13 +222,54 @@ pub fn targets() -> Vec<Target> {
     v
 }
 
+/// Targets whose namespace format has 8 metadata bytes per 512-byte
+/// block, kept apart from the data or interleaved with it (extended LBA):
+/// the ramdisk configurations everywhere and, in the QEMU guest, the PI1
+/// (separate, protection information type 1) and PI1EXT (extended)
+/// namespaces through every configuration that opens NVMe devices.
+pub fn meta_targets() -> Vec<Target> {
+    let mut v = Vec::new();
+    for be in ["ramdisk", "ramdisk_emu", "ramdisk_thrpool"] {
+        v.push(Target::new(be, "8MiB?lbaf=1"));
+        v.push(Target::new(be, "8MiB?lbaf=1&ext=1"));
+    }
+    if in_guest() {
+        for label in ["PI1", "PI1EXT"] {
+            for c in nvmx::be::config::configs() {
+                for (cap, key) in [
+                    (nvmx::Caps::NVME_CDEV, "CDEV"),
+                    (nvmx::Caps::NVME_BDEV, "BDEV"),
+                ] {
+                    if !c.caps.intersects(cap) || c.caps.intersects(nvmx::Caps::BDEV) {
+                        continue;
+                    }
+                    // The guest suite boots these; a run without them must
+                    // not pass as if metadata had been tested.
+                    let uri =
+                        std::env::var(format!("NVMX_DEV_{label}_{key}")).unwrap_or_else(|_| {
+                            panic!(
+                                "the guest has no {label} {key}: boot the PI1 and PI1EXT \
+                                 controllers (testrig/vm/guest-suite.sh does)"
+                            )
+                        });
+                    v.push(Target::new(c.name, uri));
+                }
+            }
+        }
+    }
+    v
+}
+
 impl Target {
     /// Opens the target with its configuration forced by `--be`.
     pub fn open(&self) -> Device {
-        let opts = Options {
+        let mut opts = Options {
             be: Some(self.be.into()),
             ..Default::default()
         };
+        if let Some(n) = self.nsid {
+            opts.nsid = n;
+        }
         match Device::open(&self.uri, &opts) {
             Ok(d) => d,
             Err(e) => panic!("{}: open {:?} failed: {e}", self.be, self.uri),

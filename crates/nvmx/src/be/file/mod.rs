@@ -156,10 +156,13 @@ impl FileNs {
     }
 
     fn write_zeroes_at(&self, mut off: u64, mut len: u64) -> Result<()> {
-        static ZEROES: [u8; 64 * 1024] = [0; 64 * 1024];
+        // Page aligned, so that a file opened with O_DIRECT takes it.
+        #[repr(C, align(4096))]
+        struct Zeroes([u8; 64 * 1024]);
+        static ZEROES: Zeroes = Zeroes([0; 64 * 1024]);
         while len > 0 {
-            let n = len.min(ZEROES.len() as u64) as usize;
-            os::write_all_at(&self.file, &ZEROES[..n], off)
+            let n = len.min(ZEROES.0.len() as u64) as usize;
+            os::write_all_at(&self.file, &ZEROES.0[..n], off)
                 .map_err(|e| Error::io("pwrite", &self.path, e))?;
             off += n as u64;
             len -= n as u64;

@@ -335,6 +335,10 @@ impl AsyncEngine for PosixAio {
         "posix"
     }
 
+    fn carries_metadata(&self, opc: u8) -> bool {
+        !crate::be::is_plain_rw(opc)
+    }
+
     unsafe fn submit(
         &mut self,
         slot: u32,

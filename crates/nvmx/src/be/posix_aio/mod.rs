@@ -12,8 +12,8 @@
 //! - **Read** and **Write** become `aio_read` / `aio_write` of
 //!   `(nlb + 1) * lba_nbytes` bytes at byte offset `slba << ssw`. A data
 //!   buffer shorter than that completes the command with
-//!   [`crate::Error::Invalid`] naming both sizes; a metadata buffer is
-//!   ignored, as the file interface ignores it.
+//!   [`crate::Error::Invalid`] naming both sizes; a separate metadata
+//!   buffer has no place in them and the queue refuses one.
 //! - **Flush** becomes `aio_fsync(O_DSYNC)`. Where the C library refuses
 //!   that (`EINVAL`, e.g. FreeBSD before 13.0), the command runs through
 //!   the device's sync interface instead, and so does every later Flush on
@@ -140,6 +140,7 @@ fn check_opts(p: &EngineParams<'_>) -> Result<()> {
 
 /// Creates a `posix` engine on the device's file descriptor.
 pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
+    crate::be::refuse_extended_lba("posix", p)?;
     check_opts(p)?;
     create(p)
 }

@@ -8,8 +8,8 @@
 //! - **Read** and **Write** become `IOCB_CMD_PREAD` / `IOCB_CMD_PWRITE` of
 //!   `(nlb + 1) * lba_nbytes` bytes at byte offset `slba << ssw`. A data
 //!   buffer shorter than that completes the command with
-//!   [`Error::Invalid`] naming both sizes. A metadata buffer is ignored, as
-//!   the sync interface of a file or block device ignores it.
+//!   [`Error::Invalid`] naming both sizes. A separate metadata buffer has
+//!   no place in them: the queue refuses one (`carries_metadata`).
 //! - **Flush** becomes `IOCB_CMD_FDSYNC`. Where the kernel refuses that for
 //!   the descriptor (`EINVAL`: kernels before 4.18, or files without an
 //!   `fsync` method), the command runs through the device's sync interface
@@ -164,6 +164,7 @@ unsafe impl Send for LibAio {}
 
 /// Creates a `libaio` engine on the device's file descriptor.
 pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
+    crate::be::refuse_extended_lba("libaio", p)?;
     Ok(Box::new(LibAio::new(p)?))
 }
 
@@ -440,6 +441,10 @@ impl LibAio {
 impl AsyncEngine for LibAio {
     fn id(&self) -> &'static str {
         "libaio"
+    }
+
+    fn carries_metadata(&self, opc: u8) -> bool {
+        !crate::be::is_plain_rw(opc)
     }
 
     unsafe fn submit(

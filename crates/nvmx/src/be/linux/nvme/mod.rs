@@ -32,8 +32,13 @@
 //! **Controller nodes.** `/dev/nvmeX` has no namespace of its own:
 //! `NVME_IOCTL_ID` fails there, the device type is
 //! [`DevType::NvmeController`] and the nsid commands go to is `--dev-nsid`.
-//! Admin commands work; I/O ioctls are passed through and most kernels
-//! refuse them on a controller node, which is reported as such.
+//! Admin commands work. The 64-bit I/O ioctls do not exist there; the
+//! kernel serves I/O on a controller node only through the older
+//! `NVME_IOCTL_IO_CMD` (32-bit result, completion dword 1 lost) and only
+//! when the controller has exactly one namespace, so that is what I/O on a
+//! controller node uses, with vectored commands gathered through one
+//! buffer. With several namespaces the kernel refuses (EINVAL), which is
+//! reported naming the namespace nodes to open instead.
 //!
 //! Controller reset, subsystem reset and namespace rescan are ioctls too;
 //! they are methods of [`NvmeDev`] and need a controller node.
@@ -54,8 +59,8 @@ use nvmx_spec::opcode::AdminOpcode;
 use nvmx_spec::{Command, Completion};
 
 use self::ioctl::{
-    NVME_IOCTL_ADMIN64_CMD, NVME_IOCTL_ID, NVME_IOCTL_IO64_CMD, NVME_IOCTL_IO64_CMD_VEC,
-    NVME_IOCTL_RESCAN, NVME_IOCTL_RESET, NVME_IOCTL_SUBSYS_RESET,
+    NVME_IOCTL_ADMIN64_CMD, NVME_IOCTL_ID, NVME_IOCTL_IO_CMD, NVME_IOCTL_IO64_CMD,
+    NVME_IOCTL_IO64_CMD_VEC, NVME_IOCTL_RESCAN, NVME_IOCTL_RESET, NVME_IOCTL_SUBSYS_RESET,
 };
 pub use self::ioctl::{NvmePassthruCmd, NvmePassthruCmd64};
 pub use self::regs::read_registers;
@@ -352,13 +357,20 @@ pub fn ns_id(file: &File) -> io::Result<u32> {
         .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidData))
 }
 
-/// Opens a device node with the access mode of `opts`. Creation,
-/// truncation and O_DIRECT do not apply to passthrough and are ignored.
+/// Opens a device node with the access mode of `opts`. Creation and
+/// truncation do not apply to device nodes and are ignored. `--direct`
+/// opens a namespace block device with O_DIRECT: passthrough ignores it,
+/// but the async engines that read and write that descriptor (io_uring,
+/// libaio, posix) then bypass the page cache, which `--poll_io` needs.
 fn open_node(path: &str, opts: &Options) -> io::Result<File> {
+    let mut flags = libc::O_CLOEXEC;
+    if opts.direct && std::fs::metadata(path).is_ok_and(|m| m.file_type().is_block_device()) {
+        flags |= libc::O_DIRECT;
+    }
     std::fs::OpenOptions::new()
         .read(!opts.wronly)
         .write(!opts.rdonly)
-        .custom_flags(libc::O_CLOEXEC)
+        .custom_flags(flags)
         .open(path)
 }
 
@@ -484,6 +496,18 @@ impl NvmeDev {
                     ),
                 ))
             }
+            // The driver answers ENOTTY on a controller whose CAP.NSSRS is
+            // clear: it has no NVM Subsystem Reset register to write.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTTY) && req == NVME_IOCTL_SUBSYS_RESET => {
+                Err(Error::unsupported(
+                    "nvme",
+                    format!(
+                        "{name} on {}: the controller does not support NVM subsystem reset \
+                         (CAP.NSSRS is 0)",
+                        self.path
+                    ),
+                ))
+            }
             Err(e) => Err(Error::io(name, &self.path, e)),
         }
     }
@@ -511,20 +535,69 @@ impl NvmeDev {
     }
 
     fn ioctl_error(&self, name: &'static str, e: io::Error) -> Error {
-        if e.raw_os_error() == Some(libc::ENOTTY)
-            && self.is_controller()
-            && name != "NVME_IOCTL_ADMIN64_CMD"
-        {
-            return Error::unsupported(
-                "nvme",
-                format!(
-                    "I/O commands on controller node {}: the kernel answers ENOTTY; open a \
-                     namespace node (/dev/ngXnY or /dev/nvmeXnY)",
-                    self.path
+        let errno = e.raw_os_error();
+        if self.is_controller() && name == "NVME_IOCTL_IO_CMD" {
+            let why = match errno {
+                Some(libc::EINVAL) => Some(
+                    "the kernel refuses it (EINVAL), as it does when the controller has more than one namespace",
                 ),
-            );
+                Some(libc::ENOTTY) => Some("the kernel has no namespace to send it to (ENOTTY)"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                return Error::unsupported(
+                    "nvme",
+                    format!(
+                        "I/O commands on controller node {}: {why}; open a namespace node \
+                         (/dev/ngXnY or /dev/nvmeXnY)",
+                        self.path
+                    ),
+                );
+            }
         }
         Error::io(name, &self.path, e)
+    }
+
+    /// Runs one I/O command through a controller node's
+    /// `NVME_IOCTL_IO_CMD`, which carries a 32-bit result only.
+    ///
+    /// # Safety
+    /// As [`Self::submit`].
+    unsafe fn submit_on_controller(&self, pt: &NvmePassthruCmd64) -> Result<Completion> {
+        let mut pt32 = NvmePassthruCmd {
+            opcode: pt.opcode,
+            flags: 0,
+            rsvd1: 0,
+            nsid: pt.nsid,
+            cdw2: pt.cdw2,
+            cdw3: pt.cdw3,
+            metadata: pt.metadata,
+            addr: pt.addr,
+            metadata_len: pt.metadata_len,
+            data_len: pt.data_len,
+            cdw10: pt.cdw10,
+            cdw11: pt.cdw11,
+            cdw12: pt.cdw12,
+            cdw13: pt.cdw13,
+            cdw14: pt.cdw14,
+            cdw15: pt.cdw15,
+            timeout_ms: pt.timeout_ms,
+            result: 0,
+        };
+        // SAFETY: NVME_IOCTL_IO_CMD is an _IOWR request on a `struct
+        // nvme_passthru_cmd`, and `pt32` is one, exclusively borrowed; it
+        // names the same memory as `pt`, valid as the caller guarantees.
+        let ret = unsafe {
+            libc::ioctl(
+                self.file.as_raw_fd(),
+                NVME_IOCTL_IO_CMD as libc::Ioctl,
+                &mut pt32 as *mut NvmePassthruCmd,
+            )
+        };
+        if ret < 0 {
+            return Err(self.ioctl_error("NVME_IOCTL_IO_CMD", io::Error::last_os_error()));
+        }
+        Ok(completion_from_ioctl(ret, u64::from(pt32.result)))
     }
 
     /// Runs one passthrough ioctl.
@@ -577,6 +650,10 @@ impl SyncIo for NvmeDev {
         let m = user_buf(&mut meta, cmd.opc, "metadata buffer")?;
         self.check_transfer(u64::from(d.1))?;
         let mut pt = passthru64(cmd, d, m, self.io_timeout_ms);
+        if self.is_controller() {
+            // SAFETY: as below.
+            return unsafe { self.submit_on_controller(&pt) };
+        }
         // SAFETY: `d` and `m` come from the live borrows `data` and `meta`
         // with their lengths, and `user_buf` refused read-only buffers the
         // kernel would write.
@@ -607,6 +684,10 @@ impl SyncIo for NvmeDev {
         };
         if count == 0 {
             return self.cmd_io(cmd, DataBuf::None, meta);
+        }
+        if self.is_controller() {
+            // A controller node has no vectored I/O ioctl.
+            return gathered(self, cmd, data, meta);
         }
         let count = u32::try_from(count).map_err(|_| {
             Error::invalid(

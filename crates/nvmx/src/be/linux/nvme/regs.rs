@@ -30,6 +30,14 @@ fn with_hint(e: io::Error) -> io::Error {
             e.kind(),
             format!("{e}; mapping BAR0 needs root (CAP_SYS_RAWIO) and a kernel without lockdown"),
         )
+    } else if e.raw_os_error() == Some(libc::EINVAL) {
+        io::Error::new(
+            e.kind(),
+            format!(
+                "{e}; the kernel refuses to map a BAR its driver has claimed \
+                 (CONFIG_IO_STRICT_DEVMEM): boot with iomem=relaxed or unbind the driver"
+            ),
+        )
     } else {
         e
     }
@@ -43,8 +51,11 @@ fn with_hint(e: io::Error) -> io::Error {
 /// BAR0 is memory-mapped read-only and read one aligned 32-bit word at a
 /// time, as register reads must be (sysfs resource files of memory BARs
 /// only support `mmap`, not `read`). Reading registers has no side effect,
-/// so this is harmless while the kernel driver owns the controller. It
-/// needs root and fails under kernel lockdown; the error says so.
+/// so this is harmless while the kernel driver owns the controller, but
+/// kernels built with `CONFIG_IO_STRICT_DEVMEM` (most distributions')
+/// refuse to map a BAR a driver has claimed unless booted with
+/// `iomem=relaxed`. It needs root and fails under kernel lockdown. The
+/// errors say which.
 pub fn read_registers(dir: &Path) -> Result<ControllerRegisters> {
     let path = bar0_path(dir);
     let shown = path.display().to_string();

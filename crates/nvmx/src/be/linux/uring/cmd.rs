@@ -4,7 +4,9 @@
 //! 128-byte submission and 32-byte completion entries (`SQE128|CQE32`,
 //! which the driver insists on). It needs the NVMe generic character
 //! device (`/dev/ngXnY`); on any other file the kernel answers
-//! `EOPNOTSUPP`, which comes back as an [`Error::Io`].
+//! `EOPNOTSUPP`, which comes back as an [`Error::Io`]. A controller node
+//! (`/dev/nvmeX`) takes admin commands only through io_uring, so a queue
+//! on one is refused when it is created.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -43,6 +45,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
             ),
         )
     })?;
+    refuse_controller_node(fd)?;
     let ring = Ring::new(ID, fd, p.capacity, p.opts)?;
     Ok(Box::new(UringCmd {
         label: ring.label().to_string(),
@@ -51,6 +54,35 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
         slots: p.capacity,
         early: VecDeque::with_capacity(p.capacity as usize),
     }))
+}
+
+/// Refuses an NVMe controller character device: its `uring_cmd` handler
+/// serves `NVME_URING_CMD_ADMIN` only, and every I/O command would fail.
+/// A controller node is a character device that has no namespace id.
+fn refuse_controller_node(fd: std::os::fd::RawFd) -> Result<()> {
+    use std::os::fd::BorrowedFd;
+    use std::os::unix::fs::FileTypeExt;
+    // SAFETY: `fd` is the sync interface's open descriptor, which outlives
+    // this call; the borrowed handle is only used for the calls below.
+    let bfd = unsafe { BorrowedFd::borrow_raw(fd) };
+    let Ok(file) = bfd.try_clone_to_owned().map(std::fs::File::from) else {
+        return Ok(());
+    };
+    let is_char = file
+        .metadata()
+        .is_ok_and(|m| m.file_type().is_char_device());
+    if !is_char {
+        return Ok(());
+    }
+    match crate::be::linux::nvme::ns_id(&file) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => Err(Error::unsupported(
+            ID,
+            "a character device with no NVMe namespace id: on an NVMe controller node \
+             (/dev/nvmeX) the kernel takes only admin commands through io_uring; open \
+             the namespace's generic node /dev/ngXnY",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The bytes an NVM command moves, for the opcodes whose transfer length

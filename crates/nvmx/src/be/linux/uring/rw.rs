@@ -95,6 +95,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
             ),
         )
     })?;
+    crate::be::refuse_extended_lba(ID, p)?;
     let direct = is_direct(fd);
     if p.opts.poll_io && !direct {
         return Err(Error::unsupported(
@@ -297,6 +298,10 @@ impl AsyncEngine for UringRw {
         ID
     }
 
+    fn carries_metadata(&self, opc: u8) -> bool {
+        !crate::be::is_plain_rw(opc)
+    }
+
     unsafe fn submit(
         &mut self,
         slot: u32,
@@ -336,8 +341,8 @@ impl AsyncEngine for UringRw {
             // SAFETY: an fsync names no memory.
             return unsafe { self.ring.push(&e.user_data(u64::from(slot))) };
         }
-        // Separate metadata has no place in a plain read or write: it is
-        // ignored, as the psync interface ignores it on a file.
+        // Separate metadata has no place in a plain read or write; the queue
+        // refuses it (`carries_metadata`) before it gets here.
         let _ = meta;
         let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
         let len = nblocks * u64::from(self.lba_nbytes);
