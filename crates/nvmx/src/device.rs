@@ -195,9 +195,27 @@ impl Device {
             inputs.ms = lbaf.ms;
             inputs.flbas_extended = ns.flbas & 0x10 != 0;
             inputs.dps = ns.dps;
+            inputs.pif = self.read_pif(ns, idx);
         }
         let geo = Geometry::derive(&inputs);
         Ok(Identity { ctrlr, ns, geo })
+    }
+
+    /// The protection information format of LBA format `idx`, from the
+    /// NVM command set's Identify Namespace (CNS 5, CSI 0), for namespaces
+    /// formatted with PI; 0 (16b guard) when there is none or the device
+    /// does not answer CNS 5, as controllers before NVMe 2.0 do not.
+    fn read_pif(&self, ns: &IdentifyNamespace, idx: usize) -> u8 {
+        if ns.dps & 0x7 == 0 || self.inner.ident.csi != 0 {
+            return 0;
+        }
+        let mut buf = vec![0u8; 4096];
+        let cns = nvmx_spec::identify::Cns::CSI_NAMESPACE.0;
+        if self.identify(cns, self.nsid(), 0, &mut buf).is_err() {
+            return 0;
+        }
+        nvmx_spec::identify::IdentifyNvmNamespace::read_from_bytes(&buf[..])
+            .map_or(0, |n| n.elba_format(idx).pif().0)
     }
 
     /// The namespace geometry (reads Identify on first use).

@@ -43,6 +43,7 @@ pub mod error;
 pub mod geo;
 pub mod ident;
 pub mod opts;
+pub mod pi;
 pub mod platform;
 pub mod queue;
 pub mod uri;
