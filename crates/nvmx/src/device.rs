@@ -6,6 +6,7 @@
 //! share the open device, and queues hold a clone, so a device stays open
 //! while any of its queues lives.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use nvmx_spec::identify::{IdentifyController, IdentifyNamespace};
@@ -38,6 +39,9 @@ struct Inner {
     admin: Arc<dyn Admin>,
     mem: Arc<dyn Memory>,
     identity: OnceLock<Identity>,
+    /// Set by [`Device::format`]: the cached identity no longer describes
+    /// the namespace.
+    stale: AtomicBool,
 }
 
 /// An open NVMe device, namespace, file or ramdisk.
@@ -101,8 +105,33 @@ impl Device {
                 admin: be.admin,
                 mem: Arc::new(HeapMemory),
                 identity: OnceLock::new(),
+                stale: AtomicBool::new(false),
             }),
         })
+    }
+
+    /// A new handle on the same open device (same backend, queues and
+    /// memory) whose Identify data and geometry are read anew on first
+    /// use: for after a Format NVM done other than by [`Device::format`].
+    pub fn reidentify(&self) -> Device {
+        let i = &self.inner;
+        Device {
+            inner: Arc::new(Inner {
+                ident: i.ident.clone(),
+                opts: i.opts.clone(),
+                config: i.config,
+                sync: Arc::clone(&i.sync),
+                admin: Arc::clone(&i.admin),
+                mem: Arc::clone(&i.mem),
+                identity: OnceLock::new(),
+                stale: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Marks this handle and its clones stale (see [`Device::format`]).
+    pub(crate) fn mark_stale(&self) {
+        self.inner.stale.store(true, Ordering::Release);
     }
 
     /// What was opened.
@@ -150,6 +179,12 @@ impl Device {
     }
 
     fn identity(&self) -> Result<&Identity> {
+        if self.inner.stale.load(Ordering::Acquire) {
+            return Err(Error::invalid(
+                "device",
+                "the namespace was formatted through this handle, so its Identify data and geometry are out of date; use the Device that format() returned",
+            ));
+        }
         if let Some(i) = self.inner.identity.get() {
             return Ok(i);
         }

@@ -1,8 +1,8 @@
 //! Admin command dispatch.
 //!
-//! The ramdisk takes Identify, Get Log Page, Get Features and Set
-//! Features. Every other admin opcode (Format NVM, Sanitize, queue
-//! management, ...) completes with Invalid Command Opcode.
+//! The ramdisk takes Identify, Get Log Page, Get Features, Set Features,
+//! Format NVM and Sanitize. Every other admin opcode (queue management,
+//! ...) completes with Invalid Command Opcode.
 
 use nvmx_spec::Command;
 use nvmx_spec::opcode::AdminOpcode;
@@ -18,6 +18,8 @@ pub(super) const SUPPORTED: &[AdminOpcode] = &[
     AdminOpcode::IDENTIFY,
     AdminOpcode::SET_FEATURES,
     AdminOpcode::GET_FEATURES,
+    AdminOpcode::FORMAT_NVM,
+    AdminOpcode::SANITIZE,
 ];
 
 /// Runs the admin command `cmd`.
@@ -27,6 +29,8 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, data: DataBuf<'_>) -> Exec {
         AdminOpcode::GET_LOG_PAGE => log::exec(ctrl, cmd, data),
         AdminOpcode::GET_FEATURES => features::get(ctrl, cmd, data),
         AdminOpcode::SET_FEATURES => features::set(ctrl, cmd, data),
+        AdminOpcode::FORMAT_NVM => super::format::format(ctrl, cmd),
+        AdminOpcode::SANITIZE => super::format::sanitize(ctrl, cmd),
         _ => Err(Fail::opcode()),
     }
 }

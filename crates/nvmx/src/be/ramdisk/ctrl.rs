@@ -12,7 +12,7 @@
 //! would fault on memory the host did not provide; nvmx reports the
 //! caller's mistake with `Error::Invalid` rather than a made-up status).
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use nvmx_spec::status::{sc, sct};
@@ -146,7 +146,10 @@ pub(super) type Exec = std::result::Result<u32, Fail>;
 pub struct RamCtrl {
     pub(super) params: Params,
     pub(super) subnqn: String,
-    pub(super) ns: Namespace,
+    /// The namespace; Format NVM replaces it whole.
+    pub(super) ns: RwLock<Arc<Namespace>>,
+    /// Sanitize state, for the Sanitize Status log.
+    pub(super) sanitize: Mutex<super::format::SanitizeState>,
     pub(super) errors: Mutex<ErrorLog>,
     pub(super) stats: Stats,
     pub(super) features: Mutex<Features>,
@@ -156,11 +159,12 @@ pub struct RamCtrl {
 
 impl std::fmt::Debug for RamCtrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ns = self.ns();
         f.debug_struct("RamCtrl")
             .field("subnqn", &self.subnqn)
-            .field("nsze", &self.ns.nsze)
-            .field("lbaf", &self.ns.lbaf)
-            .field("extended", &self.ns.extended)
+            .field("nsze", &ns.nsze)
+            .field("lbaf", &ns.lbaf)
+            .field("extended", &ns.extended)
             .field("mdts", &self.params.mdts)
             .finish_non_exhaustive()
     }
@@ -171,7 +175,8 @@ impl RamCtrl {
     pub(super) fn new(params: Params) -> Result<RamCtrl> {
         Ok(RamCtrl {
             subnqn: format!("nqn.2026-11.io.nvmx:ramdisk:{}", params.nbytes),
-            ns: Namespace::new_nvm(NSID, &params)?,
+            ns: RwLock::new(Arc::new(Namespace::new_nvm(NSID, &params)?)),
+            sanitize: Mutex::new(super::format::SanitizeState::default()),
             params,
             errors: Mutex::new(ErrorLog::default()),
             stats: Stats::default(),
@@ -185,14 +190,26 @@ impl RamCtrl {
         &self.subnqn
     }
 
+    /// The one namespace, as it is now (a Format NVM replaces it).
+    pub(super) fn ns(&self) -> Arc<Namespace> {
+        Arc::clone(&self.ns.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the namespace (Format NVM, Sanitize); commands already
+    /// running finish on the one they started on.
+    pub(super) fn replace_ns(&self, ns: Namespace) {
+        *self.ns.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(ns);
+    }
+
     /// The namespace `nsid` names, if it exists.
-    pub(super) fn namespace(&self, nsid: u32) -> Option<&Namespace> {
-        (nsid == self.ns.nsid).then_some(&self.ns)
+    pub(super) fn namespace(&self, nsid: u32) -> Option<Arc<Namespace>> {
+        let ns = self.ns();
+        (nsid == ns.nsid).then_some(ns)
     }
 
     /// The namespaces, in nsid order.
-    pub(super) fn namespaces(&self) -> impl Iterator<Item = &Namespace> {
-        std::iter::once(&self.ns)
+    pub(super) fn namespaces(&self) -> impl Iterator<Item = Arc<Namespace>> {
+        std::iter::once(self.ns())
     }
 
     /// The error log, locked.
@@ -212,7 +229,7 @@ impl RamCtrl {
         }
         let ns = self.namespace(cmd.nsid).ok_or_else(Fail::namespace)?;
         match ns.kind {
-            NsKind::Nvm => nvm::exec(self, ns, cmd, data, meta),
+            NsKind::Nvm => nvm::exec(self, &ns, cmd, data, meta),
         }
     }
 

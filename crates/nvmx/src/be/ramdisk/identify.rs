@@ -4,7 +4,7 @@
 use nvmx_spec::Command;
 use nvmx_spec::identify::{
     Cns, IDENTIFY_NBYTES, Identify, IdentifyController, IdentifyNamespace, IdentifyNvmController,
-    IdentifyNvmNamespace, IoCommandSetVectors, LbaFormat, NamespaceList, NsIdType, oncs,
+    IoCommandSetVectors, LbaFormat, NamespaceList, NsIdType, oncs,
 };
 use nvmx_spec::opcode::Csi;
 use zerocopy::IntoBytes;
@@ -33,6 +33,9 @@ const VWC: u8 = 0x7;
 const DLFEAT: u8 = 0x09;
 /// Metadata capabilities: extended LBA (bit 0) and separate buffer (bit 1).
 const MC: u8 = 0x3;
+/// End-to-end data protection capabilities: types 1, 2 and 3 (bits 2:0),
+/// PI in the first (bit 3) or last (bit 4) bytes of metadata.
+const DPC: u8 = 0x1f;
 
 /// Runs an Identify command.
 pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec {
@@ -41,7 +44,7 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
     let page: Vec<u8> = match id.cns {
         Cns::NAMESPACE => match id.nsid {
             NSID_ALL => common_namespace().as_bytes().to_vec(),
-            nsid => namespace(ctrl.namespace(nsid).ok_or_else(Fail::namespace)?)
+            nsid => namespace(&*ctrl.namespace(nsid).ok_or_else(Fail::namespace)?)
                 .as_bytes()
                 .to_vec(),
         },
@@ -61,14 +64,14 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             list.as_bytes().to_vec()
         }
         Cns::NS_ID_DESCRIPTOR_LIST => {
-            descriptors(ctrl.namespace(id.nsid).ok_or_else(Fail::namespace)?)
+            descriptors(&*ctrl.namespace(id.nsid).ok_or_else(Fail::namespace)?)
         }
         Cns::CSI_NAMESPACE => {
             if id.nsid != NSID_ALL {
                 ctrl.namespace(id.nsid).ok_or_else(Fail::namespace)?;
             }
             match id.csi {
-                Csi::NVM => IdentifyNvmNamespace::default().as_bytes().to_vec(),
+                Csi::NVM => super::pi::nvm_namespace().as_bytes().to_vec(),
                 _ => return Err(Fail::field(field::CDW11 + 3)),
             }
         }
@@ -125,7 +128,9 @@ pub(super) fn controller(ctrl: &RamCtrl) -> IdentifyController {
         cntlid: 1,
         ver: VERSION_2_0,
         cntrltype: 1, // I/O controller
-        oacs: 0,      // no namespace management, format, firmware download, ...
+        oacs: nvmx_spec::identify::oacs::FORMAT_NVM, // no namespace management, firmware download, ...
+        sanicap: super::format::SANICAP,
+        fna: super::format::FNA,
         frmw: 0x3,    // one firmware slot, slot 1, read-only
         lpa: LPA,
         elpe: (ErrorLog::CAPACITY - 1) as u8,
@@ -168,6 +173,7 @@ fn lba_formats(ns: &mut IdentifyNamespace) {
         };
     }
     ns.mc = MC;
+    ns.dpc = DPC;
     ns.dlfeat = DLFEAT;
     ns.mssrl = MSSRL;
     ns.mcl = MCL;
@@ -189,7 +195,8 @@ pub(super) fn namespace(ns: &Namespace) -> IdentifyNamespace {
     id.nsze = ns.nsze;
     id.ncap = ns.nsze;
     id.nuse = ns.nsze;
-    id.flbas = (ns.lbaf & 0xf) | u8::from(ns.extended) << 4;
+    id.flbas = (ns.lbaf & 0xf) | u8::from(ns.extended) << 4 | (ns.lbaf >> 4 & 0x3) << 5;
+    id.dps = (ns.pi & 0x7) | u8::from(ns.pil) << 3;
     id.nvmcap = (u128::from(ns.nsze) * u128::from(ns.ds())).to_le_bytes();
     id.nguid = ns.nguid;
     id.eui64 = ns.eui64;

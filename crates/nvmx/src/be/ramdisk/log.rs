@@ -32,6 +32,7 @@ const SUPPORTED: &[LogPageId] = &[
     LogPageId::SMART_HEALTH,
     LogPageId::FW_SLOT,
     LogPageId::CMD_EFFECTS,
+    LogPageId::SANITIZE_STATUS,
 ];
 
 /// Available spare threshold, percent.
@@ -50,6 +51,7 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             smart(ctrl).as_bytes().to_vec()
         }
         LogPageId::FW_SLOT => firmware_slots().as_bytes().to_vec(),
+        LogPageId::SANITIZE_STATUS => super::format::sanitize_log(ctrl).as_bytes().to_vec(),
         LogPageId::CMD_EFFECTS => {
             if glp.csi != Csi::NVM {
                 return Err(Fail::field(field::CDW14 + 3));
@@ -148,7 +150,7 @@ fn firmware_slots() -> FirmwareSlotLog {
 fn commands_supported() -> CommandsSupportedEffects {
     let mut l = CommandsSupportedEffects::default();
     for opc in admin::SUPPORTED {
-        l.acs[usize::from(opc.0)] = effects::CSUPP;
+        l.acs[usize::from(opc.0)] = effects::CSUPP | super::format::admin_effects(*opc);
     }
     for &(opc, changes_blocks) in nvm::SUPPORTED {
         let lbcc = if changes_blocks { effects::LBCC } else { 0 };

@@ -19,9 +19,16 @@
 //!
 //! | key    | values | meaning |
 //! |--------|--------|---------|
-//! | `lbaf` | 0-4 (default 0) | active LBA format: 512, 512+8, 4096, 4096+8, 4096+64 bytes |
+//! | `lbaf` | 0-6 (default 0) | active LBA format: 512, 512+8, 4096, 4096+8, 4096+64, 512+16, 4096+16 bytes |
 //! | `mdts` | 0-32 (default 7) | maximum transfer, 2^mdts pages of 4 KiB; 0 is no limit |
 //! | `ext`  | 0 or 1 (default 0) | metadata interleaved with data (extended LBA) |
+//! | `pi`   | 0-3 (default 0) | protection information type (DPS); needs metadata |
+//! | `pil`  | 0 or 1 (default 0) | PI in the first (1) or last (0) bytes of metadata |
+//!
+//! The protection information format is a property of the LBA format, as
+//! in the specification (extended LBA format PIF): formats 1, 3 and 4 carry
+//! 16b guard PI (8 bytes), formats 5 and 6 carry 64b guard PI (16 bytes).
+//! Format NVM (see the format module) changes all of these at run time.
 //!
 //! The namespace holds `size / data size` blocks. Block memory is taken on
 //! first write (see the media module), so a large ramdisk costs only what
@@ -37,12 +44,14 @@ mod admin;
 mod ctrl;
 mod errlog;
 mod features;
+mod format;
 mod identify;
 mod log;
 mod media;
 mod ns;
 mod nvm;
 mod params;
+mod pi;
 mod stats;
 
 #[cfg(test)]

@@ -47,6 +47,10 @@ pub(super) struct Namespace {
     pub nguid: [u8; 16],
     /// IEEE extended unique identifier.
     pub eui64: [u8; 8],
+    /// Protection information type (DPS bits 2:0), 0 for none.
+    pub pi: u8,
+    /// Protection information in the first bytes of metadata (DPS bit 3).
+    pub pil: bool,
 }
 
 impl Namespace {
@@ -77,6 +81,8 @@ impl Namespace {
             media: Media::new(nsze, shape.ds, shape.ms)?,
             nguid,
             eui64,
+            pi: p.pi,
+            pil: p.pil,
         })
     }
 

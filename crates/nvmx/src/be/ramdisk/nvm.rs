@@ -12,9 +12,10 @@
 //! destination of a Copy. Write Zeroes, Write Uncorrectable and deallocate
 //! count for neither.
 //!
-//! Protection information is not offered by any LBA format yet, so PRINFO
-//! is ignored, as the specification says for namespaces formatted without
-//! it.
+//! On a namespace formatted with protection information, Read and Write
+//! go through the pi module (insert, check, strip); every other command,
+//! and every command on a namespace without PI, ignores PRINFO, as the
+//! specification says for namespaces formatted without it.
 
 use nvmx_spec::Command;
 use nvmx_spec::cmd::NvmRw;
@@ -49,8 +50,14 @@ pub(super) fn exec(
 ) -> Exec {
     match NvmOpcode(cmd.opc) {
         NvmOpcode::FLUSH => Ok(0),
-        NvmOpcode::WRITE => write(ctrl, ns, cmd, data, meta),
-        NvmOpcode::READ => read(ctrl, ns, cmd, data, meta),
+        NvmOpcode::WRITE => match super::pi::layout(ns) {
+            Some(l) => super::pi::write(ctrl, ns, &l, cmd, data, meta),
+            None => write(ctrl, ns, cmd, data, meta),
+        },
+        NvmOpcode::READ => match super::pi::layout(ns) {
+            Some(l) => super::pi::read(ctrl, ns, &l, cmd, data, meta),
+            None => read(ctrl, ns, cmd, data, meta),
+        },
         NvmOpcode::COMPARE => compare(ctrl, ns, cmd, data, meta),
         NvmOpcode::WRITE_ZEROES => write_zeroes(ns, cmd),
         NvmOpcode::WRITE_UNCORRECTABLE => write_uncorrectable(ns, cmd),
@@ -76,7 +83,7 @@ pub(super) const SUPPORTED: &[(NvmOpcode, bool)] = &[
 ];
 
 /// The status for a media failure.
-fn media_fail(ctrl: &RamCtrl, e: MediaError) -> Fail {
+pub(super) fn media_fail(ctrl: &RamCtrl, e: MediaError) -> Fail {
     match e {
         MediaError::Uncorrectable { lba } => {
             ctrl.stats.media_error();
@@ -100,7 +107,7 @@ fn check_range(ns: &Namespace, slba: u64, n: u64) -> Result<(), Fail> {
 }
 
 /// Checks the range of an LBA-range command and returns its block count.
-fn rw_range(ns: &Namespace, rw: &NvmRw) -> Result<u64, Fail> {
+pub(super) fn rw_range(ns: &Namespace, rw: &NvmRw) -> Result<u64, Fail> {
     let n = u64::from(rw.nblocks());
     check_range(ns, rw.slba, n)?;
     Ok(n)
@@ -108,7 +115,7 @@ fn rw_range(ns: &Namespace, rw: &NvmRw) -> Result<u64, Fail> {
 
 /// Checks a data transfer of `n` blocks against MDTS. MDTS counts the
 /// metadata too when it is interleaved with the data.
-fn check_mdts(ctrl: &RamCtrl, ns: &Namespace, n: u64) -> Result<(), Fail> {
+pub(super) fn check_mdts(ctrl: &RamCtrl, ns: &Namespace, n: u64) -> Result<(), Fail> {
     let bytes = n.saturating_mul(ns.host_block_bytes());
     match ctrl.params.max_transfer() {
         Some(max) if bytes > max => Err(Fail::field(field::CDW12)),

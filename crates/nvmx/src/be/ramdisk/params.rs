@@ -17,6 +17,10 @@ pub(super) struct LbaShape {
     pub ms: u16,
     /// Relative performance (Identify Namespace LBAF RP, 0 is best).
     pub rp: u8,
+    /// Protection information format of the format (ELBAF PIF): 0 for
+    /// 16b guard, 2 for 64b guard. Only used when the namespace is
+    /// formatted with PI.
+    pub pif: u8,
 }
 
 impl LbaShape {
@@ -27,31 +31,49 @@ impl LbaShape {
 }
 
 /// The LBA formats the namespace offers, indexed by LBA format number.
-pub(super) const LBA_FORMATS: [LbaShape; 5] = [
+pub(super) const LBA_FORMATS: [LbaShape; 7] = [
     LbaShape {
         ds: 512,
         ms: 0,
         rp: 2,
+        pif: 0,
     },
     LbaShape {
         ds: 512,
         ms: 8,
         rp: 2,
+        pif: 0,
     },
     LbaShape {
         ds: 4096,
         ms: 0,
         rp: 0,
+        pif: 0,
     },
     LbaShape {
         ds: 4096,
         ms: 8,
         rp: 1,
+        pif: 0,
     },
     LbaShape {
         ds: 4096,
         ms: 64,
         rp: 1,
+        pif: 0,
+    },
+    // 16 metadata bytes hold a 64b guard PI tuple.
+    LbaShape {
+        ds: 512,
+        ms: 16,
+        rp: 2,
+        pif: 2,
+    },
+    LbaShape {
+        ds: 4096,
+        ms: 16,
+        rp: 1,
+        pif: 2,
     },
 ];
 
@@ -63,8 +85,9 @@ pub(super) const DEFAULT_MDTS: u8 = 7;
 const MAX_MDTS: u8 = 32;
 
 /// The parameter names a ramdisk URI understands.
-const KNOWN: &str = "lbaf=0..4 (LBA format), mdts=0..32 (max transfer 2^mdts x 4 KiB, 0 = no limit), \
-                     ext=0|1 (metadata interleaved with data)";
+const KNOWN: &str = "lbaf=0..6 (LBA format), mdts=0..32 (max transfer 2^mdts x 4 KiB, 0 = no limit), \
+                     ext=0|1 (metadata interleaved with data), pi=0..3 (protection information type), \
+                     pil=0|1 (PI in the first bytes of metadata)";
 
 /// Everything that shapes a ramdisk, from its URI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +100,10 @@ pub(super) struct Params {
     pub mdts: u8,
     /// Whether metadata is interleaved with the data (extended LBA).
     pub extended: bool,
+    /// Protection information type (DPS bits 2:0): 0 none, 1-3.
+    pub pi: u8,
+    /// Protection information in the first bytes of metadata (DPS bit 3).
+    pub pil: bool,
 }
 
 impl Params {
@@ -87,6 +114,8 @@ impl Params {
             lbaf: 0,
             mdts: DEFAULT_MDTS,
             extended: false,
+            pi: 0,
+            pil: false,
         };
         for (i, (key, value)) in uri.params.iter().enumerate() {
             if uri.params[..i].iter().any(|(k, _)| k == key) {
@@ -121,6 +150,19 @@ impl Params {
                         _ => return Err(bad(format!("ext={value:?} is not 0 or 1"))),
                     }
                 }
+                "pi" => {
+                    p.pi = num()?;
+                    if p.pi > 3 {
+                        return Err(bad(format!("pi={} is not a PI type 0..3", p.pi)));
+                    }
+                }
+                "pil" => {
+                    p.pil = match value.as_str() {
+                        "0" => false,
+                        "1" => true,
+                        _ => return Err(bad(format!("pil={value:?} is not 0 or 1"))),
+                    }
+                }
                 _ => return Err(bad(format!("unknown key {key:?}"))),
             }
         }
@@ -129,6 +171,13 @@ impl Params {
             return Err(bad(format!(
                 "ext=1 needs an LBA format with metadata (lbaf 1, 3 or 4), but lbaf {} has none",
                 p.lbaf
+            )));
+        }
+        if p.pi != 0 && usize::from(shape.ms) < pi_tuple_nbytes(shape.pif) {
+            return Err(bad(format!(
+                "pi={} needs an LBA format whose metadata holds the PI tuple \
+                 (lbaf 1, 3, 4 for 16b guard; 5, 6 for 64b guard), but lbaf {} has {} metadata bytes",
+                p.pi, p.lbaf, shape.ms
             )));
         }
         if nbytes < u64::from(shape.ds) {
@@ -163,6 +212,11 @@ impl Params {
             m => 4096u64.checked_shl(u32::from(m)),
         }
     }
+}
+
+/// Bytes of the PI tuple of protection information format `pif`.
+pub(super) fn pi_tuple_nbytes(pif: u8) -> usize {
+    nvmx_spec::pi::PiFormat(pif).tuple_nbytes()
 }
 
 fn bad(why: String) -> Error {

@@ -126,7 +126,7 @@ fn identify_namespace_reports_size_and_formats() {
     let c = ctrl("64MiB?lbaf=3&ext=1");
     let ns = id_ns(&c, 1);
     assert_eq!((ns.nsze, ns.ncap, ns.nuse), (16384, 16384, 16384));
-    assert_eq!(ns.nlbaf, 4);
+    assert_eq!(ns.nlbaf, 6);
     assert_eq!(ns.flbas, 0x13, "format 3, extended");
     assert_eq!(ns.flbas_index(), 3);
     assert!(ns.extended_lba());
@@ -146,7 +146,7 @@ fn identify_namespace_reports_size_and_formats() {
     assert_eq!((ns.nsze, ns.flbas), (131072, 0x01));
     // nsid FFFFFFFFh: the capabilities common to all namespaces, no size.
     let common = id_ns(&c, NSID_ALL);
-    assert_eq!((common.nsze, common.nlbaf, common.flbas), (0, 4, 0));
+    assert_eq!((common.nsze, common.nlbaf, common.flbas), (0, 6, 0));
     assert_eq!(common.lbaf[4].ms, 64);
     // Namespaces that do not exist.
     for nsid in [0, 2, 0xffff_fffe] {

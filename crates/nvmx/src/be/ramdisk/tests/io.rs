@@ -25,7 +25,7 @@ const LAYOUTS: &[&str] = &[
 
 /// Data and metadata buffers for `n` blocks in the format of `c`.
 fn payload(c: &RamCtrl, n: usize, seed: u32) -> (Vec<u8>, Vec<u8>) {
-    let ns = &c.ns;
+    let ns = &*c.ns();
     let meta = if ns.separate_meta() {
         pattern(n * ns.ms() as usize, seed + 1000)
     } else {

@@ -81,7 +81,7 @@ fn write(c: &RamCtrl, slba: u64, n: u16, data: &[u8], meta: &[u8]) -> Status {
 
 /// Reads `n` blocks at `slba` into fresh buffers sized for the format.
 fn read(c: &RamCtrl, slba: u64, n: u16) -> (Status, Vec<u8>, Vec<u8>) {
-    let ns = &c.ns;
+    let ns = &*c.ns();
     let mut data = vec![0xeeu8; usize::from(n) * ns.host_block_bytes() as usize];
     let mut meta = vec![
         0xeeu8;

@@ -96,7 +96,7 @@ fn bad_parameters_name_the_key_and_list_the_known_ones() {
         assert!(e.starts_with("invalid ramdisk parameter: "), "{uri}: {e}");
         assert!(e.contains(says), "{uri}: expected {says:?} in {e}");
         assert!(
-            e.contains("lbaf=0..4") && e.contains("mdts=") && e.contains("ext=0|1"),
+            e.contains("lbaf=0..6") && e.contains("mdts=") && e.contains("ext=0|1"),
             "{uri}: {e}"
         );
     }
@@ -105,11 +105,11 @@ fn bad_parameters_name_the_key_and_list_the_known_ones() {
 #[test]
 fn parameters_shape_the_namespace() {
     let c = ctrl("64KiB?lbaf=4&ext=1&mdts=0");
-    assert_eq!((c.ns.lbaf, c.ns.extended, c.ns.nsze), (4, true, 16));
-    assert_eq!(c.ns.host_block_bytes(), 4096 + 64);
+    assert_eq!((c.ns().lbaf, c.ns().extended, c.ns().nsze), (4, true, 16));
+    assert_eq!(c.ns().host_block_bytes(), 4096 + 64);
     assert_eq!(c.params.max_transfer(), None);
     let c = ctrl("64KiB");
-    assert_eq!((c.ns.lbaf, c.ns.extended, c.ns.nsze), (0, false, 128));
+    assert_eq!((c.ns().lbaf, c.ns().extended, c.ns().nsze), (0, false, 128));
     assert_eq!(c.params.max_transfer(), Some(512 * 1024));
 }
 
