@@ -95,7 +95,8 @@ fn identify_controller_describes_the_ramdisk() {
     );
     assert_eq!((id.sqes, id.cqes), (0x66, 0x44));
     assert!(id.has_volatile_write_cache());
-    assert_eq!(id.oacs, 0);
+    assert_eq!(id.oacs, nvmx_spec::identify::oacs::FORMAT_NVM);
+    assert_eq!((id.sanicap, id.fna), (0x7, 0x4));
     for bit in [
         oncs::COMPARE,
         oncs::WRITE_UNCORRECTABLE,
@@ -131,12 +132,12 @@ fn identify_namespace_reports_size_and_formats() {
     assert_eq!(ns.flbas_index(), 3);
     assert!(ns.extended_lba());
     assert_eq!((ns.lba_nbytes(), ns.metadata_nbytes()), (4096, 8));
-    let want = [(0, 9), (8, 9), (0, 12), (8, 12), (64, 12)];
+    let want = [(0, 9), (8, 9), (0, 12), (8, 12), (64, 12), (16, 9), (16, 12)];
     for (i, (ms, lbads)) in want.into_iter().enumerate() {
         assert_eq!((ns.lbaf[i].ms, ns.lbaf[i].lbads), (ms, lbads), "lbaf {i}");
     }
-    assert_eq!(ns.lbaf[5], LbaFormat::default());
-    assert_eq!((ns.mc, ns.dlfeat, ns.dps), (0x3, 0x09, 0));
+    assert_eq!(ns.lbaf[7], LbaFormat::default());
+    assert_eq!((ns.mc, ns.dlfeat, ns.dps, ns.dpc), (0x3, 0x09, 0, 0x1f));
     assert_eq!((ns.mssrl, ns.mcl, ns.msrc), (128, 1024, 127));
     assert_eq!(ns.nvmcap(), 64 << 20);
     assert_ne!(ns.nguid, [0; 16]);
@@ -208,10 +209,14 @@ fn identify_lists_descriptors_and_command_set_structures() {
     assert_eq!(descs[1].id16(), Some(ns.nguid));
     assert_eq!(descs[2].csi(), Some(Csi::NVM));
 
-    for id in [
-        Identify::csi_namespace(1, Csi::NVM),
-        Identify::csi_controller(Csi::NVM),
-    ] {
+    // The NVM Identify Namespace holds each LBA format's PI format
+    // (ELBAF PIF, bits 8:7): 64b guard for formats 5 and 6.
+    let (st, buf) = identify(&c, Identify::csi_namespace(1, Csi::NVM));
+    assert_eq!(st, Status::SUCCESS);
+    let nvm = nvmx_spec::identify::IdentifyNvmNamespace::read_from_bytes(&buf).unwrap();
+    let pifs: Vec<u8> = (0..8).map(|i| nvm.elba_format(i).pif().0).collect();
+    assert_eq!(pifs, [0, 0, 0, 0, 0, 2, 2, 0]);
+    for id in [Identify::csi_controller(Csi::NVM)] {
         let (st, buf) = identify(&c, id);
         assert_eq!(st, Status::SUCCESS, "{:?}", id.cns);
         assert!(
@@ -261,8 +266,6 @@ fn identify_lists_descriptors_and_command_set_structures() {
 fn unknown_admin_opcodes_are_invalid() {
     let c = ctrl("8MiB");
     for opc in [
-        AdminOpcode::FORMAT_NVM,
-        AdminOpcode::SANITIZE,
         AdminOpcode::NS_MGMT,
         AdminOpcode(0xc5),
     ] {
@@ -293,7 +296,7 @@ fn error_log_holds_the_failed_commands_newest_first() {
         status(io(&c, verify, DataBuf::None, DataBuf::None)),
         unrecovered
     );
-    let mut bad_admin = Command::new(0x80, 0);
+    let mut bad_admin = Command::new(AdminOpcode::NS_MGMT.0, 0);
     bad_admin.cid = 0x79;
     assert_eq!(
         status(admin(&c, bad_admin, DataBuf::None)),
@@ -302,7 +305,7 @@ fn error_log_holds_the_failed_commands_newest_first() {
 
     let log = error_log(&c);
     let e = &log[0];
-    assert_eq!((e.error_count, e.sqid, e.cid, e.opc), (3, 0, 0x79, 0x80));
+    assert_eq!((e.error_count, e.sqid, e.cid, e.opc), (3, 0, 0x79, 0x0d));
     assert_eq!(e.status(), dnr(sct::GENERIC, sc::INVALID_OPCODE));
     assert_eq!(e.parm_error_location, 0, "the opcode byte");
     let e = &log[1];
@@ -322,7 +325,7 @@ fn error_log_holds_the_failed_commands_newest_first() {
 
     // The ring keeps the last 64.
     for _ in 0..100 {
-        let _ = status(admin(&c, Command::new(0x80, 0), DataBuf::None));
+        let _ = status(admin(&c, Command::new(AdminOpcode::NS_MGMT.0, 0), DataBuf::None));
     }
     let log = error_log(&c);
     assert_eq!(log[0].error_count, 103);
@@ -446,7 +449,6 @@ fn get_log_page_honours_numd_and_offset() {
     // Unknown log pages.
     for lid in [
         LogPageId::TELEMETRY_HOST,
-        LogPageId::SANITIZE_STATUS,
         LogPageId(0xca),
     ] {
         let (st, _) = log_page(&c, GetLogPage::new(lid, NSID_ALL, 512));
@@ -481,7 +483,11 @@ fn supported_pages_firmware_slots_and_command_effects() {
     assert_eq!(st, Status::SUCCESS);
     let fx = CommandsSupportedEffects::read_from_bytes(&buf).unwrap();
     assert_eq!(fx.admin(AdminOpcode::IDENTIFY.0), effects::CSUPP);
-    assert_eq!(fx.admin(AdminOpcode::FORMAT_NVM.0), 0);
+    assert_eq!(
+        fx.admin(AdminOpcode::FORMAT_NVM.0),
+        effects::CSUPP | effects::LBCC | effects::NCC | 1 << 16
+    );
+    assert_eq!(fx.admin(AdminOpcode::NS_MGMT.0), 0);
     assert_eq!(fx.io(NvmOpcode::READ.0), effects::CSUPP);
     for opc in [
         NvmOpcode::WRITE,
