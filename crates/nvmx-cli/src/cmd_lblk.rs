@@ -43,6 +43,9 @@ pub enum Lblk {
     WriteUncor(RangeOnlyArgs),
     /// Compare blocks with --data-input; a mismatch fails with Compare Failure.
     Compare(CompareArgs),
+    /// Write blocks with protection information, read them back, verify.
+    #[command(name = "write-read-pi")]
+    WriteReadPi(crate::cmd_pi::WriteReadPiArgs),
 }
 
 /// The LBA range of a command.
@@ -278,6 +281,7 @@ pub fn run(p: &Printer, cmd: &Lblk) -> CliResult {
         Lblk::WriteZeros(a) => no_data(p, a, false),
         Lblk::WriteUncor(a) => no_data(p, a, true),
         Lblk::Compare(a) => compare(p, a),
+        Lblk::WriteReadPi(a) => crate::cmd_pi::write_read_pi(p, a),
     }
 }
 

@@ -7,10 +7,12 @@
 //! 2 for a command line that does not parse).
 
 mod args;
+mod cmd_format;
 mod cmd_idfy;
 mod cmd_info;
 mod cmd_lblk;
 mod cmd_library;
+mod cmd_pi;
 mod error;
 mod output;
 
@@ -64,6 +66,15 @@ enum Cmd {
     /// Logical-block I/O: info, read, write, write-zeros, compare.
     #[command(subcommand)]
     Lblk(cmd_lblk::Lblk),
+    /// Format NVM: LBA format, metadata, protection information, secure
+    /// erase. Destroys data: needs --force.
+    Format(cmd_format::FormatArgs),
+    /// Sanitize the NVM subsystem: block erase, crypto erase, overwrite.
+    /// Destroys data: needs --force.
+    Sanitize(cmd_format::SanitizeArgs),
+    /// The Sanitize Status log page (0x81).
+    #[command(name = "log-sanitize")]
+    LogSanitize(cmd_format::LogSanitizeArgs),
 }
 
 fn run(cli: &Cli) -> CliResult {
@@ -76,6 +87,9 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::IdfyNs(a) => cmd_idfy::idfy_ns(&p, a),
         Cmd::LibraryInfo => cmd_library::library_info(&p),
         Cmd::Lblk(l) => cmd_lblk::run(&p, l),
+        Cmd::Format(a) => cmd_format::format(&p, a),
+        Cmd::Sanitize(a) => cmd_format::sanitize(&p, a),
+        Cmd::LogSanitize(a) => cmd_format::log_sanitize(&p, a),
     }
 }
 
