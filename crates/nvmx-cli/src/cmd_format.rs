@@ -227,9 +227,7 @@ pub fn format(p: &Printer, a: &FormatArgs) -> CliResult {
     )?;
     let dev = a.dev.open(&a.uri.uri)?;
     let nsid = a.nsid.unwrap_or(dev.nsid());
-    let after = dev
-        .format(&f)
-        .map_err(|e| CliError::command("format", e))?;
+    let after = dev.format(&f).map_err(|e| CliError::command("format", e))?;
     // A controller handle has no namespace geometry to show.
     let geometry = after.geometry().ok().cloned();
     p.comment(&format!(

@@ -146,15 +146,7 @@ pub fn write_read_pi(p: &Printer, a: &WriteReadPiArgs) -> CliResult {
     let mut rmeta = (!l.extended).then(|| vec![0u8; n * l.ms]);
     dev.read_pi(a.slba, a.nlb, &mut raw, rmeta.as_deref_mut(), &raw_io)
         .map_err(|e| CliError::command("read of the stored protection information", e))?;
-    pi::verify(
-        &l,
-        a.slba,
-        n,
-        &tags,
-        Prchk(a.prchk),
-        &raw,
-        rmeta.as_deref(),
-    )?;
+    pi::verify(&l, a.slba, n, &tags, Prchk(a.prchk), &raw, rmeta.as_deref())?;
     let t0 = if l.extended {
         &raw[l.ds + l.tuple_offset()..]
     } else {

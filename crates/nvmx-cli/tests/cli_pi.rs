@@ -74,24 +74,50 @@ fn write_read_pi_round_trips_for_each_type_and_guard() {
             assert_eq!(r["pi_verified"], true, "{uri}");
             assert_eq!(r["first_tuple"]["apptag"], 0xbeef, "{uri}");
             if uri.contains("pi=1") {
-                assert_eq!(r["first_tuple"]["reftag"], 0x10, "{uri}: type 1 reftag is the LBA");
+                assert_eq!(
+                    r["first_tuple"]["reftag"], 0x10,
+                    "{uri}: type 1 reftag is the LBA"
+                );
             }
         }
     }
     // YAML output names the format.
-    let y = ok(&["lblk", "write-read-pi", "4MiB?lbaf=5&pi=1", "--slba", "0", "--nlb", "0"]);
+    let y = ok(&[
+        "lblk",
+        "write-read-pi",
+        "4MiB?lbaf=5&pi=1",
+        "--slba",
+        "0",
+        "--nlb",
+        "0",
+    ]);
     assert!(y.contains("pi_format: '64b guard'"), "{y}");
 }
 
 #[test]
 fn write_read_pi_refuses_namespaces_without_pi_and_bad_checks() {
     fails(
-        &["lblk", "write-read-pi", "4MiB?lbaf=1", "--slba", "0", "--nlb", "0"],
+        &[
+            "lblk",
+            "write-read-pi",
+            "4MiB?lbaf=1",
+            "--slba",
+            "0",
+            "--nlb",
+            "0",
+        ],
         &["not formatted with protection information"],
     );
     fails(
         &[
-            "lblk", "write-read-pi", "4MiB?lbaf=1&pi=1", "--slba", "0", "--nlb", "0", "--prchk",
+            "lblk",
+            "write-read-pi",
+            "4MiB?lbaf=1&pi=1",
+            "--slba",
+            "0",
+            "--nlb",
+            "0",
+            "--prchk",
             "0x8",
         ],
         &["--prchk 0x8"],
@@ -102,15 +128,18 @@ fn write_read_pi_refuses_namespaces_without_pi_and_bad_checks() {
 fn format_needs_force_and_prints_the_new_geometry() {
     fails(&["format", "8MiB", "--lbafl", "3"], &["--force"]);
     let v = json(&[
-        "format", "8MiB", "--lbafl", "3", "--pi", "1", "--pil", "1", "--mset", "1", "--ses",
-        "1", "--force",
+        "format", "8MiB", "--lbafl", "3", "--pi", "1", "--pil", "1", "--mset", "1", "--ses", "1",
+        "--force",
     ]);
     let g = &v["format"]["geometry"];
     assert_eq!(g["nbytes"], 4096, "{v}");
     assert_eq!(g["nbytes_oob"], 8);
     assert_eq!(g["nsect"], 2048);
     assert_eq!(g["lba_extended"], true);
-    assert_eq!((g["pi_type"].clone(), g["pi_loc"].clone()), (1.into(), 1.into()));
+    assert_eq!(
+        (g["pi_type"].clone(), g["pi_loc"].clone()),
+        (1.into(), 1.into())
+    );
     fails(
         &["format", "8MiB", "--lbafl", "9", "--force"],
         &["format failed", "Invalid Format"],
@@ -121,11 +150,26 @@ fn format_needs_force_and_prints_the_new_geometry() {
 
 #[test]
 fn sanitize_needs_force_and_reports_the_log() {
-    fails(&["sanitize", "8MiB", "--sanact", "2"], &["--force", "every namespace in the NVM subsystem"]);
-    fails(&["sanitize", "8MiB", "--sanact", "7", "--force"], &["sanact"]);
+    fails(
+        &["sanitize", "8MiB", "--sanact", "2"],
+        &["--force", "every namespace in the NVM subsystem"],
+    );
+    fails(
+        &["sanitize", "8MiB", "--sanact", "7", "--force"],
+        &["sanact"],
+    );
     let v = json(&[
-        "sanitize", "8MiB", "--sanact", "3", "--ovrpat", "0xdeadbeef", "--owpass", "3",
-        "--nodas", "1", "--force",
+        "sanitize",
+        "8MiB",
+        "--sanact",
+        "3",
+        "--ovrpat",
+        "0xdeadbeef",
+        "--owpass",
+        "3",
+        "--nodas",
+        "1",
+        "--force",
     ]);
     let l = &v["log_sanitize"];
     assert_eq!(l["status"], "completed without deallocation", "{v}");

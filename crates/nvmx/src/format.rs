@@ -87,7 +87,10 @@ impl FormatNvm {
         if self.pi > 3 {
             return Err(Error::invalid(
                 "pi",
-                format!("{}; protection information type is 0 (none), 1, 2 or 3", self.pi),
+                format!(
+                    "{}; protection information type is 0 (none), 1, 2 or 3",
+                    self.pi
+                ),
             ));
         }
         let lbafl = u32::from(self.lbaf & 0xf);
@@ -134,9 +137,7 @@ impl SanitizeAction {
             4 => Ok(SanitizeAction::CryptoErase),
             _ => Err(Error::invalid(
                 "sanact",
-                format!(
-                    "{v}; 1 exit failure mode, 2 block erase, 3 overwrite, 4 crypto erase"
-                ),
+                format!("{v}; 1 exit failure mode, 2 block erase, 3 overwrite, 4 crypto erase"),
             )),
         }
     }
@@ -216,7 +217,14 @@ impl Device {
     /// The Sanitize Status log (LID 81h).
     pub fn log_sanitize(&self) -> Result<SanitizeStatusLog> {
         let mut buf = vec![0u8; size_of::<SanitizeStatusLog>()];
-        self.get_log_page(LogPageId::SANITIZE_STATUS.0, 0, 0, 0xffff_ffff, false, &mut buf)?;
+        self.get_log_page(
+            LogPageId::SANITIZE_STATUS.0,
+            0,
+            0,
+            0xffff_ffff,
+            false,
+            &mut buf,
+        )?;
         SanitizeStatusLog::read_from_bytes(&buf[..])
             .map_err(|_| Error::invalid("log page", "short Sanitize Status log"))
     }
@@ -263,6 +271,9 @@ mod tests {
         assert_eq!(c11, 0xdead_beef);
         assert!(Sanitize { owpass: 0, ..s }.cdw10_11().is_err());
         assert!(SanitizeAction::from_sanact(5).is_err());
-        assert_eq!(SanitizeAction::from_sanact(4).unwrap(), SanitizeAction::CryptoErase);
+        assert_eq!(
+            SanitizeAction::from_sanact(4).unwrap(),
+            SanitizeAction::CryptoErase
+        );
     }
 }

@@ -60,10 +60,10 @@ pub use device::Device;
 pub use enumerate::enumerate;
 pub use error::{Error, Result};
 pub use format::{FormatNvm, Sanitize, SanitizeAction, SecureErase};
-pub use pi::{PiIo, PiLayout, PiTags, Prchk};
 pub use geo::Geometry;
 pub use ident::{DevType, Ident};
 pub use opts::Options;
+pub use pi::{PiIo, PiLayout, PiTags, Prchk};
 pub use queue::{Completed, Queue, Rejected};
 pub use uri::Uri;
 

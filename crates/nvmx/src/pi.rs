@@ -73,10 +73,7 @@ impl PiLayout {
 
     /// Checks that the layout is one nvmx can generate and verify.
     pub fn check(&self) -> Result<()> {
-        if !matches!(
-            self.pi_type,
-            PiType::TYPE1 | PiType::TYPE2 | PiType::TYPE3
-        ) {
+        if !matches!(self.pi_type, PiType::TYPE1 | PiType::TYPE2 | PiType::TYPE3) {
             return Err(Error::invalid(
                 "protection information",
                 format!(
@@ -539,7 +536,13 @@ impl Device {
         !(pi.pract && l.ms_is_tuple())
     }
 
-    fn pi_command(&self, opc: NvmOpcode, slba: u64, nlb: u16, pi: &PiIo) -> Result<nvmx_spec::Command> {
+    fn pi_command(
+        &self,
+        opc: NvmOpcode,
+        slba: u64,
+        nlb: u16,
+        pi: &PiIo,
+    ) -> Result<nvmx_spec::Command> {
         let l = self.pi_layout()?;
         let ilbrt = match l.pi_type {
             PiType::TYPE1 => slba & l.reftag_mask(),
@@ -736,7 +739,10 @@ mod tests {
             ..tags
         };
         let e = verify(&l, 100, n, &wrong, Prchk::ALL, &data, None).unwrap_err();
-        assert!(e.to_string().contains("block 0") && e.to_string().contains("application tag"), "{e}");
+        assert!(
+            e.to_string().contains("block 0") && e.to_string().contains("application tag"),
+            "{e}"
+        );
         data[4160 * 2 + 10] ^= 1;
         let e = verify(&l, 100, n, &tags, Prchk::ALL, &data, None).unwrap_err();
         let s = e.to_string();
@@ -764,12 +770,38 @@ mod tests {
         let l1 = layout(1, PiFormat::GUARD16, false, 8, false);
         let data = vec![1u8; 512];
         let meta = [0, 0, 0xff, 0xff, 0, 0, 0, 0];
-        verify(&l1, 9, 1, &PiTags::default(), Prchk::ALL, &data, Some(&meta)).unwrap();
+        verify(
+            &l1,
+            9,
+            1,
+            &PiTags::default(),
+            Prchk::ALL,
+            &data,
+            Some(&meta),
+        )
+        .unwrap();
         let l3 = layout(3, PiFormat::GUARD16, false, 8, false);
-        let e = verify(&l3, 9, 1, &PiTags::default(), Prchk::GUARD, &data, Some(&meta));
+        let e = verify(
+            &l3,
+            9,
+            1,
+            &PiTags::default(),
+            Prchk::GUARD,
+            &data,
+            Some(&meta),
+        );
         assert!(e.is_err(), "type 3 needs the reftag all ones too");
         let meta = [0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
-        verify(&l3, 9, 1, &PiTags::default(), Prchk::ALL, &data, Some(&meta)).unwrap();
+        verify(
+            &l3,
+            9,
+            1,
+            &PiTags::default(),
+            Prchk::ALL,
+            &data,
+            Some(&meta),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -781,10 +813,21 @@ mod tests {
         meta[15] = 0x77;
         verify(&l, 0, 2, &PiTags::default(), Prchk::ALL, &data, Some(&meta)).unwrap();
         let l1 = layout(1, PiFormat::GUARD16, false, 8, false);
-        let e = find_mismatch(&l1, 0, 2, &PiTags::default(), Prchk::REFTAG, &data, Some(&meta))
-            .unwrap()
-            .unwrap();
-        assert_eq!((e.block, e.field, e.expected, e.found), (1, PiField::RefTag, 1, 0x77));
+        let e = find_mismatch(
+            &l1,
+            0,
+            2,
+            &PiTags::default(),
+            Prchk::REFTAG,
+            &data,
+            Some(&meta),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (e.block, e.field, e.expected, e.found),
+            (1, PiField::RefTag, 1, 0x77)
+        );
     }
 
     #[test]
@@ -798,6 +841,9 @@ mod tests {
         assert!(generate(&l, 0, 2, &PiTags::default(), &mut d, None).is_err());
         assert!(generate(&l, 0, 1, &PiTags::default(), &mut d, None).is_err());
         assert_eq!(Prchk::ALL.flags().prinfo(), 0x7);
-        assert_eq!((Prchk::GUARD | Prchk::REFTAG).flags(), IoFlags::PRCHK_GUARD | IoFlags::PRCHK_REFTAG);
+        assert_eq!(
+            (Prchk::GUARD | Prchk::REFTAG).flags(),
+            IoFlags::PRCHK_GUARD | IoFlags::PRCHK_REFTAG
+        );
     }
 }

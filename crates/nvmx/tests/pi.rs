@@ -19,7 +19,9 @@ fn open(uri: &str) -> Device {
 }
 
 fn pattern(len: usize, seed: usize) -> Vec<u8> {
-    (0..len).map(|i| ((i * 31 + seed * 7) % 251) as u8).collect()
+    (0..len)
+        .map(|i| ((i * 31 + seed * 7) % 251) as u8)
+        .collect()
 }
 
 /// The (SCT, SC) of a failed command.
@@ -66,7 +68,10 @@ fn roundtrip(dev: &Device, slba: u64, n: usize, what: &str) {
     pi::generate(&l, slba, n, &tags, &mut data, meta.as_deref_mut()).unwrap();
     dev.write_pi(slba, nlb, &data, meta.as_deref(), &io)
         .unwrap_or_else(|e| panic!("{what}: write with PI: {e}"));
-    let (mut back, mut mback) = (vec![0u8; data.len()], meta.as_ref().map(|m| vec![0u8; m.len()]));
+    let (mut back, mut mback) = (
+        vec![0u8; data.len()],
+        meta.as_ref().map(|m| vec![0u8; m.len()]),
+    );
     dev.read_pi(slba, nlb, &mut back, mback.as_deref_mut(), &io)
         .unwrap_or_else(|e| panic!("{what}: read with PRCHK: {e}"));
     assert!(back == data, "{what}: data read back differs");
@@ -127,14 +132,16 @@ fn corruption(dev: &Device, slba: u64, what: &str) {
         (sct::MEDIA, sc_media::GUARD_CHECK_ERROR),
         "{what}: write with a bad guard"
     );
-    dev.write_pi(slba, 0, &data, meta.as_deref(), &none).unwrap();
+    dev.write_pi(slba, 0, &data, meta.as_deref(), &none)
+        .unwrap();
     let (mut back, mut mback) = buffers(&l, 1, 0);
     assert_eq!(
         status(dev.read_pi(slba, 0, &mut back, mback.as_deref_mut(), &all)),
         (sct::MEDIA, sc_media::GUARD_CHECK_ERROR),
         "{what}: read of a bad guard"
     );
-    dev.read_pi(slba, 0, &mut back, mback.as_deref_mut(), &none).unwrap();
+    dev.read_pi(slba, 0, &mut back, mback.as_deref_mut(), &none)
+        .unwrap();
     let m = pi::find_mismatch(&l, slba, 1, &tags, Prchk::ALL, &back, mback.as_deref())
         .unwrap()
         .expect("host finds the bad guard");
@@ -156,10 +163,21 @@ fn corruption(dev: &Device, slba: u64, what: &str) {
         (sct::MEDIA, sc_media::APPTAG_CHECK_ERROR),
         "{what}: read expecting another application tag"
     );
-    let m = pi::find_mismatch(&l, slba, 1, &other.tags, Prchk::APPTAG, &data, meta.as_deref())
-        .unwrap()
-        .expect("host finds the application tag");
-    assert_eq!((m.field, m.expected, m.found), (PiField::AppTag, 0x1111, 0x5a5a));
+    let m = pi::find_mismatch(
+        &l,
+        slba,
+        1,
+        &other.tags,
+        Prchk::APPTAG,
+        &data,
+        meta.as_deref(),
+    )
+    .unwrap()
+    .expect("host finds the application tag");
+    assert_eq!(
+        (m.field, m.expected, m.found),
+        (PiField::AppTag, 0x1111, 0x5a5a)
+    );
 
     // Reference tag (types 1 and 2): PI generated for the next LBA.
     if l.pi_type.0 != 3 {
@@ -174,7 +192,8 @@ fn corruption(dev: &Device, slba: u64, what: &str) {
             (sct::MEDIA, sc_media::REFTAG_CHECK_ERROR),
             "{what}: write with a bad reference tag"
         );
-        dev.write_pi(slba, 0, &data, meta.as_deref(), &none).unwrap();
+        dev.write_pi(slba, 0, &data, meta.as_deref(), &none)
+            .unwrap();
         assert_eq!(
             status(dev.read_pi(slba, 0, &mut back, mback.as_deref_mut(), &all)),
             (sct::MEDIA, sc_media::REFTAG_CHECK_ERROR),
@@ -229,7 +248,8 @@ fn ramdisk_pi_64b_guard_carries_48_bit_reference_tags() {
     dev.write_pi(0, 1, &data, None, &io).unwrap();
     let (mut back, mut meta) = (vec![0u8; 8192], vec![0u8; 32]);
     let plain = PiIo { pract: false, ..io };
-    dev.read_pi(0, 1, &mut back, Some(&mut meta), &plain).unwrap();
+    dev.read_pi(0, 1, &mut back, Some(&mut meta), &plain)
+        .unwrap();
     // Block 1's reference tag crossed a 32-bit boundary: 0xab_0000_ffff.
     assert_eq!(l.decode(&meta[16..]).unwrap().reftag, 0xab_0000_ffff);
     pi::verify(&l, 0, 2, &tags, Prchk::ALL, &back, Some(&meta)).unwrap();
@@ -270,7 +290,10 @@ fn type1_with_a_foreign_initial_reference_tag_is_invalid_protection_information(
 fn pi_calls_on_a_namespace_without_pi_are_refused() {
     let dev = open("1MiB?lbaf=1");
     let e = dev.pi_layout().unwrap_err().to_string();
-    assert!(e.contains("not formatted with protection information"), "{e}");
+    assert!(
+        e.contains("not formatted with protection information"),
+        "{e}"
+    );
     let e = dev
         .write_pi(0, 0, &[0u8; 512], Some(&[0u8; 8]), &PiIo::default())
         .unwrap_err();
@@ -348,7 +371,8 @@ fn sanitize_actions_erase_or_overwrite_and_the_log_says_so() {
     dev.write(3, 0, &[7u8; 512], Some(&[9u8; 8])).unwrap();
     assert!(!dev.log_sanitize().unwrap().global_data_erased());
 
-    dev.sanitize(&Sanitize::new(SanitizeAction::BlockErase)).unwrap();
+    dev.sanitize(&Sanitize::new(SanitizeAction::BlockErase))
+        .unwrap();
     let (mut d, mut m) = (vec![1u8; 512], vec![1u8; 8]);
     dev.read(3, 0, &mut d, Some(&mut m)).unwrap();
     assert!(d.iter().chain(&m).all(|&b| b == 0), "block erase zeroes");
@@ -375,10 +399,12 @@ fn sanitize_actions_erase_or_overwrite_and_the_log_says_so() {
     assert_eq!(log.sstat >> 3 & 0x1f, 2, "overwrite passes");
     assert_eq!(log.scdw10 >> 3 & 1, 1, "AUSE recorded");
 
-    dev.sanitize(&Sanitize::new(SanitizeAction::CryptoErase)).unwrap();
+    dev.sanitize(&Sanitize::new(SanitizeAction::CryptoErase))
+        .unwrap();
     dev.read(100, 0, &mut d, Some(&mut m)).unwrap();
     assert!(d.iter().all(|&b| b == 0));
-    dev.sanitize(&Sanitize::new(SanitizeAction::ExitFailureMode)).unwrap();
+    dev.sanitize(&Sanitize::new(SanitizeAction::ExitFailureMode))
+        .unwrap();
 }
 
 #[test]
@@ -394,7 +420,11 @@ fn format_and_sanitize_are_advertised() {
     assert_eq!(acs(0x84) & 0x3, 0x3, "Sanitize: CSUPP, LBCC");
     let mut lp = vec![0u8; 1024];
     dev.get_log_page(0x00, 0, 0, 0, false, &mut lp).unwrap();
-    assert_eq!(lp[0x81 * 4] & 1, 1, "Sanitize Status in the supported log pages");
+    assert_eq!(
+        lp[0x81 * 4] & 1,
+        1,
+        "Sanitize Status in the supported log pages"
+    );
     let ns = dev.identify_namespace().unwrap();
     assert_eq!(ns.dpc, 0x1f);
     assert_eq!(ns.nlbaf, 6);
@@ -453,7 +483,7 @@ fn format_on_a_qemu_pi_namespace() {
         println!("skipped: no PI1 namespace (runs in the QEMU guest)");
         return;
     };
-    let ns = dev.identify_namespace().unwrap().clone();
+    let ns = *dev.identify_namespace().unwrap();
     let orig = usize::from(ns.flbas & 0xf) | usize::from((ns.flbas >> 5) & 0x3) << 4;
     let want = ns
         .lbafs()

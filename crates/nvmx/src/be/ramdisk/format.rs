@@ -80,7 +80,8 @@ pub(super) fn admin_effects(opc: AdminOpcode) -> u32 {
 
 /// A namespace like `old`, formatted anew: all blocks released.
 fn reformatted(old: &Namespace, p: &Params) -> Result<Namespace, Fail> {
-    let mut ns = Namespace::new_nvm(old.nsid, p).map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))?;
+    let mut ns =
+        Namespace::new_nvm(old.nsid, p).map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))?;
     // Identifiers survive a format.
     ns.nguid = old.nguid;
     ns.eui64 = old.eui64;
@@ -166,11 +167,17 @@ pub(super) fn sanitize(ctrl: &RamCtrl, cmd: &Command) -> Exec {
     } else {
         sanitize_status::COMPLETED
     };
-    let mut s = ctrl.sanitize.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut s = ctrl
+        .sanitize
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     *s = SanitizeState {
         sstat: status | (passes & 0x1f) << 3,
         scdw10: c,
-        written_at: ctrl.stats.written_512.load(std::sync::atomic::Ordering::Relaxed),
+        written_at: ctrl
+            .stats
+            .written_512
+            .load(std::sync::atomic::Ordering::Relaxed),
     };
     Ok(0)
 }
@@ -211,8 +218,14 @@ fn overwrite(ns: &Namespace, pattern: u32) -> Result<(), Fail> {
 
 /// The Sanitize Status log.
 pub(super) fn sanitize_log(ctrl: &RamCtrl) -> SanitizeStatusLog {
-    let s = *ctrl.sanitize.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let written = ctrl.stats.written_512.load(std::sync::atomic::Ordering::Relaxed);
+    let s = *ctrl
+        .sanitize
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let written = ctrl
+        .stats
+        .written_512
+        .load(std::sync::atomic::Ordering::Relaxed);
     // Global Data Erased: no user data written since manufacture or since
     // the last sanitize.
     let gde = u16::from(written == s.written_at) << 8;

@@ -127,11 +127,11 @@ pub(super) fn controller(ctrl: &RamCtrl) -> IdentifyController {
         mdts: ctrl.params.mdts,
         cntlid: 1,
         ver: VERSION_2_0,
-        cntrltype: 1, // I/O controller
+        cntrltype: 1,                                // I/O controller
         oacs: nvmx_spec::identify::oacs::FORMAT_NVM, // no namespace management, firmware download, ...
         sanicap: super::format::SANICAP,
         fna: super::format::FNA,
-        frmw: 0x3,    // one firmware slot, slot 1, read-only
+        frmw: 0x3, // one firmware slot, slot 1, read-only
         lpa: LPA,
         elpe: (ErrorLog::CAPACITY - 1) as u8,
         npss: 0,

@@ -212,7 +212,11 @@ pub(super) fn write(
     }
     if pract {
         let off = l.tuple_offset();
-        for (i, (d, m)) in bd.chunks_exact(l.ds).zip(bm.chunks_exact_mut(l.ms)).enumerate() {
+        for (i, (d, m)) in bd
+            .chunks_exact(l.ds)
+            .zip(bm.chunks_exact_mut(l.ms))
+            .enumerate()
+        {
             let pi = PiTuple {
                 guard: guard_over(l, d, &m[..off]),
                 apptag: tags.apptag,

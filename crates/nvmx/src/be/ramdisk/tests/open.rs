@@ -83,7 +83,10 @@ fn open_rejects_other_namespaces_and_targets() {
 fn bad_parameters_name_the_key_and_list_the_known_ones() {
     for (uri, says) in [
         ("8MiB?lbaf=7", "lbaf=7 is not an LBA format"),
-        ("8MiB?lbaf=2&pi=1", "pi=1 needs an LBA format whose metadata holds the PI tuple"),
+        (
+            "8MiB?lbaf=2&pi=1",
+            "pi=1 needs an LBA format whose metadata holds the PI tuple",
+        ),
         ("8MiB?lbaf=1&pi=4", "pi=4 is not a PI type"),
         ("8MiB?lbaf=x", "lbaf=\"x\" is not a small decimal number"),
         ("8MiB?lbaf=-1", "lbaf=\"-1\""),
