@@ -501,7 +501,9 @@ pub struct PiIo {
     /// bus then: the data buffer holds only data and no metadata buffer is
     /// passed.
     pub pract: bool,
-    /// PRCHK: the fields the controller checks.
+    /// PRCHK: the fields the controller checks. On a type 3 namespace the
+    /// reference tag bit is not sent: type 3 defines no reference tag, and
+    /// controllers answer the bit with Invalid Protection Information.
     pub prchk: Prchk,
     /// The command's tags: ILBRT (CDW14, and CDW3 bits 15:0 for the upper
     /// bits of a 48-bit tag), LBAT and LBATM (CDW15). For type 1 the
@@ -548,7 +550,12 @@ impl Device {
             PiType::TYPE1 => slba & l.reftag_mask(),
             _ => pi.tags.ilbrt & l.reftag_mask(),
         };
-        let mut flags = pi.prchk.flags();
+        // Type 3 defines no reference tag; controllers refuse the check bit.
+        let prchk = match l.pi_type {
+            PiType::TYPE3 => Prchk(pi.prchk.0 & !Prchk::REFTAG.0),
+            _ => pi.prchk,
+        };
+        let mut flags = prchk.flags();
         if pi.pract {
             flags = flags | IoFlags::PRACT;
         }

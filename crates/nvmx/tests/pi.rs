@@ -265,7 +265,7 @@ fn pi_reads_of_unwritten_blocks_pass_every_check() {
 }
 
 #[test]
-fn type1_with_a_foreign_initial_reference_tag_is_invalid_protection_information() {
+fn type1_foreign_initial_reftag_and_type3_reftag_check_are_invalid_protection_information() {
     let dev = open("1MiB?lbaf=1&pi=1");
     let mut cmd = nvmx::spec::cmd::NvmRw {
         opc: 0x02,
@@ -284,6 +284,18 @@ fn type1_with_a_foreign_initial_reference_tag_is_invalid_protection_information(
         nvmx::be::DataBuf::In(&mut m),
     );
     assert_eq!(status(r), (sct::COMMAND_SPECIFIC, sc_cmd::INVALID_PI));
+    // Type 3 has no reference tag: the check bit is refused on a raw
+    // command, and read_pi leaves it out.
+    let dev = open("1MiB?lbaf=1&pi=3");
+    cmd.cdw14 = 5;
+    let r = dev.cmd_io(
+        &mut cmd,
+        nvmx::be::DataBuf::In(&mut d),
+        nvmx::be::DataBuf::In(&mut m),
+    );
+    assert_eq!(status(r), (sct::COMMAND_SPECIFIC, sc_cmd::INVALID_PI));
+    dev.read_pi(5, 0, &mut d, Some(&mut m), &PiIo::default())
+        .unwrap();
 }
 
 #[test]

@@ -16,9 +16,11 @@
 //!
 //! A failed check completes with End-to-end Guard (82h), Application Tag
 //! (83h) or Reference Tag (84h) Check Error, SCT Media, the LBA in the
-//! error log. For type 1 with the reference tag checked, an initial
-//! reference tag (ILBRT) other than the low bits of SLBA is Invalid
-//! Protection Information (SCT 1, SC 81h).
+//! error log. Invalid Protection Information (SCT 1, SC 81h) answers two
+//! PRINFO requests that cannot be honoured: for type 1 with the reference
+//! tag checked, an initial reference tag (ILBRT) other than the low bits
+//! of SLBA; for type 3, which defines no reference tag, the reference tag
+//! check bit set (as QEMU's controller does).
 //!
 //! Blocks never written or deallocated read as zero data and metadata; on
 //! a PI namespace their tuple reads as the escape values instead (guard of
@@ -160,12 +162,15 @@ fn check_blocks(
     Ok(())
 }
 
-/// Type 1 ties the initial reference tag to the LBA.
+/// Type 1 ties the initial reference tag to the LBA; type 3 has no
+/// reference tag to check.
 fn check_ilbrt(l: &PiLayout, slba: u64, tags: &PiTags, checks: Prchk) -> Result<(), Fail> {
-    if l.pi_type == PiType::TYPE1
-        && checks.contains(Prchk::REFTAG)
-        && tags.ilbrt != slba & l.reftag_mask()
-    {
+    let bad = match l.pi_type {
+        PiType::TYPE1 => tags.ilbrt != slba & l.reftag_mask(),
+        PiType::TYPE3 => true,
+        _ => false,
+    };
+    if checks.contains(Prchk::REFTAG) && bad {
         return Err(Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_PI)
             .lba(slba)
             .at(field::CDW14, 0));
