@@ -8,6 +8,12 @@
 //! namespace of the controller is checked; Format NVM checks the
 //! namespace, or every namespace when the target is a controller or
 //! `--nsid 0xffffffff`.
+//!
+//! The check is by name: `/dev/ngXnY` is taken to be `/dev/nvmeXnY`. With
+//! native NVMe multipath the block device is numbered by subsystem and the
+//! generic node by controller, so the two can differ; the check then
+//! misses, and `--force` is the only guard. File systems mounted through a
+//! device-mapper or md layer on top of the namespace are not seen either.
 
 use std::collections::BTreeMap;
 use std::path::Path;

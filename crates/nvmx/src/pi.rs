@@ -166,8 +166,19 @@ impl PiLayout {
         })
     }
 
-    /// Encodes a tuple into `t` (at least [`Self::tuple_nbytes`] long).
-    pub fn encode(&self, pi: PiTuple, t: &mut [u8]) {
+    /// Encodes a tuple into the first [`Self::tuple_nbytes`] bytes of `t`;
+    /// an error when `t` is shorter.
+    pub fn encode(&self, pi: PiTuple, t: &mut [u8]) -> Result<()> {
+        let len = t.len();
+        let Some(t) = t.get_mut(..self.tuple_nbytes()) else {
+            return Err(Error::invalid(
+                "protection information",
+                format!(
+                    "{len} bytes cannot hold a {}-byte PI tuple",
+                    self.tuple_nbytes()
+                ),
+            ));
+        };
         match self.format {
             PiFormat::GUARD16 => {
                 t[0..2].copy_from_slice(&(pi.guard as u16).to_be_bytes());
@@ -180,6 +191,7 @@ impl PiLayout {
                 t[10..16].copy_from_slice(&pi.reftag.to_be_bytes()[2..]);
             }
         }
+        Ok(())
     }
 
     /// Bytes per block in the data buffer.
@@ -194,7 +206,17 @@ impl PiLayout {
     /// Checks the layout and the buffers of a transfer of `n` blocks.
     fn check_buffers(&self, n: usize, data_len: usize, meta_len: Option<usize>) -> Result<()> {
         self.check()?;
-        let need = n * self.data_stride();
+        let too_many = || {
+            Error::invalid(
+                "block count",
+                format!(
+                    "{n} blocks of {} bytes do not fit in memory",
+                    self.data_stride()
+                ),
+            )
+        };
+        let need = n.checked_mul(self.data_stride()).ok_or_else(too_many)?;
+        n.checked_mul(self.ms).ok_or_else(too_many)?;
         if data_len < need {
             return Err(Error::invalid(
                 "data buffer",
@@ -390,7 +412,7 @@ pub fn generate(
             let base = i * l.ms + off;
             &mut m[base..base + l.tuple_nbytes()]
         };
-        l.encode(tuple, t);
+        l.encode(tuple, t)?;
     }
     Ok(())
 }
@@ -847,6 +869,8 @@ mod tests {
         let mut d = vec![0u8; 512];
         assert!(generate(&l, 0, 2, &PiTags::default(), &mut d, None).is_err());
         assert!(generate(&l, 0, 1, &PiTags::default(), &mut d, None).is_err());
+        assert!(generate(&l, 0, usize::MAX, &PiTags::default(), &mut d, None).is_err());
+        assert!(l.encode(PiTuple::default(), &mut [0u8; 4]).is_err());
         assert_eq!(Prchk::ALL.flags().prinfo(), 0x7);
         assert_eq!(
             (Prchk::GUARD | Prchk::REFTAG).flags(),

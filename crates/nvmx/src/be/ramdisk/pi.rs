@@ -33,7 +33,7 @@ use nvmx_spec::Command;
 use nvmx_spec::cmd::{IoFlags, NvmRw};
 use nvmx_spec::identify::IdentifyNvmNamespace;
 use nvmx_spec::pi::{PiFormat, PiType};
-use nvmx_spec::status::{sc_cmd, sc_media, sct};
+use nvmx_spec::status::{sc, sc_cmd, sc_media, sct};
 
 use super::ctrl::{Exec, Fail, RamCtrl, field};
 use super::media::{Blocks, BlocksMut};
@@ -227,7 +227,8 @@ pub(super) fn write(
                 apptag: tags.apptag,
                 reftag: l.expected_reftag(rw.slba, tags.ilbrt, i as u64),
             };
-            l.encode(pi, &mut m[off..]);
+            l.encode(pi, &mut m[off..])
+                .map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))?;
         }
     } else {
         check_blocks(l, rw.slba, &tags, checks, &bd, &bm)?;
@@ -287,7 +288,8 @@ pub(super) fn read(
                 apptag: 0xffff,
                 reftag: l.reftag_mask(),
             };
-            l.encode(pi, &mut m[off..]);
+            l.encode(pi, &mut m[off..])
+                .map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))?;
         }
     }
     check_blocks(l, rw.slba, &tags, checks, &bd, &bm)?;
