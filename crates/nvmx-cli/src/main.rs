@@ -7,10 +7,14 @@
 //! 2 for a command line that does not parse).
 
 mod args;
+mod cmd_ctrl;
+mod cmd_feature;
 mod cmd_idfy;
 mod cmd_info;
 mod cmd_lblk;
 mod cmd_library;
+mod cmd_log;
+mod cmd_passthru;
 mod error;
 mod output;
 
@@ -64,6 +68,38 @@ enum Cmd {
     /// Logical-block I/O: info, read, write, write-zeros, compare.
     #[command(subcommand)]
     Lblk(cmd_lblk::Lblk),
+    /// Get Log Page with any log identifier (SMART and error logs decoded).
+    Log(cmd_log::LogArgs),
+    /// The error information log, decoded.
+    #[command(name = "log-erri")]
+    LogErri(cmd_log::LogErriArgs),
+    /// The SMART / health log, decoded.
+    #[command(name = "log-health")]
+    LogHealth(cmd_log::LogHealthArgs),
+    /// Get Features with any feature identifier.
+    #[command(name = "feature-get")]
+    FeatureGet(cmd_feature::FeatureGetArgs),
+    /// Set Features with any feature identifier.
+    #[command(name = "feature-set")]
+    FeatureSet(cmd_feature::FeatureSetArgs),
+    /// Raw admin command passthrough (every dword settable).
+    Padc(cmd_passthru::PassthruArgs),
+    /// Raw I/O command passthrough (every dword settable).
+    Pioc(cmd_passthru::PassthruArgs),
+    /// Dataset Management of one range with any attributes.
+    Dsm(cmd_ctrl::DsmArgs),
+    /// Reset the controller (needs the controller node on Linux).
+    #[command(name = "ctrlr-reset")]
+    CtrlrReset(cmd_ctrl::CtrlArgs),
+    /// Reset the NVM subsystem, where the controller supports it.
+    #[command(name = "subsystem-reset")]
+    SubsystemReset(cmd_ctrl::CtrlArgs),
+    /// Rescan the controller's namespaces.
+    #[command(name = "ns-rescan")]
+    NsRescan(cmd_ctrl::CtrlArgs),
+    /// Print the controller registers (CAP, VS, CC, CSTS, ...).
+    #[command(name = "show-regs")]
+    ShowRegs(cmd_ctrl::CtrlArgs),
 }
 
 fn run(cli: &Cli) -> CliResult {
@@ -76,6 +112,18 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::IdfyNs(a) => cmd_idfy::idfy_ns(&p, a),
         Cmd::LibraryInfo => cmd_library::library_info(&p),
         Cmd::Lblk(l) => cmd_lblk::run(&p, l),
+        Cmd::Log(a) => cmd_log::log(&p, a),
+        Cmd::LogErri(a) => cmd_log::log_erri(&p, a),
+        Cmd::LogHealth(a) => cmd_log::log_health(&p, a),
+        Cmd::FeatureGet(a) => cmd_feature::feature_get(&p, a),
+        Cmd::FeatureSet(a) => cmd_feature::feature_set(&p, a),
+        Cmd::Padc(a) => cmd_passthru::passthru(&p, a, cmd_passthru::Queue::Admin),
+        Cmd::Pioc(a) => cmd_passthru::passthru(&p, a, cmd_passthru::Queue::Io),
+        Cmd::Dsm(a) => cmd_ctrl::dsm(&p, a),
+        Cmd::CtrlrReset(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::Reset),
+        Cmd::SubsystemReset(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::SubsystemReset),
+        Cmd::NsRescan(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::Rescan),
+        Cmd::ShowRegs(a) => cmd_ctrl::show_regs(&p, a),
     }
 }
 

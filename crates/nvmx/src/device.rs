@@ -299,6 +299,11 @@ impl Device {
         Error::check(opc, cpl)
     }
 
+    /// The device's admin interface.
+    pub(crate) fn admin_if(&self) -> &dyn crate::be::Admin {
+        &*self.inner.admin
+    }
+
     /// Runs an admin command. A non-success status comes back as
     /// [`Error::Status`].
     pub fn cmd_admin(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion> {

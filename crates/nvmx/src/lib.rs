@@ -49,6 +49,7 @@ pub mod uri;
 
 mod admin;
 mod nvm;
+mod pseudo;
 
 pub use nvmx_spec as spec;
 

@@ -31,7 +31,7 @@
 //! controller and its command dispatch), `ns` (namespaces and their command
 //! set), `nvm` (NVM command set I/O), `admin`, `identify`, `log`, `features`
 //! (admin commands), `errlog` and `stats` (error log and SMART counters),
-//! `media` (block storage).
+//! `media` (block storage), `regs` (the controller registers it reports).
 
 mod admin;
 mod ctrl;
@@ -43,6 +43,7 @@ mod media;
 mod ns;
 mod nvm;
 mod params;
+mod regs;
 mod stats;
 
 #[cfg(test)]
