@@ -76,3 +76,50 @@ fn a_file_has_no_controller_and_says_so() {
     }
     std::fs::remove_file(&p).ok();
 }
+
+#[test]
+fn namespace_and_controller_lists() {
+    let dev = Device::open("4MiB", &Options::default()).unwrap();
+    assert_eq!(dev.active_namespaces().unwrap(), vec![1]);
+    assert_eq!(dev.controller_list(None, 0).unwrap(), vec![1]);
+    assert_eq!(dev.controller_list(Some(1), 0).unwrap(), vec![1]);
+    assert!(
+        dev.controller_list(None, 2).unwrap().is_empty(),
+        "no id at or above 2"
+    );
+    let e = dev.controller_list(Some(7), 0).unwrap_err();
+    assert!(
+        e.status().is_some(),
+        "a missing namespace answers a status: {e}"
+    );
+    let mut buf = vec![0u8; 4096];
+    let id = nvmx::spec::identify::Identify {
+        uuid: 0x80,
+        ..nvmx::spec::identify::Identify::controller()
+    };
+    let e = dev.identify_with(&id, &mut buf).unwrap_err();
+    assert!(e.to_string().contains("UUID index"), "{e}");
+    let e = dev
+        .identify_with(
+            &nvmx::spec::identify::Identify::controller(),
+            &mut buf[..100],
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("4096"), "{e}");
+}
+
+/// In the QEMU guest: the three-namespace controller lists its namespaces
+/// through its controller node, and the nvmx registers equal the BAR.
+#[test]
+fn guest_controller_lists_its_namespaces() {
+    let Ok(ctrl) = std::env::var("NVMX_DEV_MULTINS_CTRL") else {
+        println!("skipped: no MULTINS controller (runs in the QEMU guest)");
+        return;
+    };
+    let dev = Device::open(&ctrl, &Options::default()).unwrap();
+    assert_eq!(dev.active_namespaces().unwrap(), vec![1, 2, 3]);
+    let ids = dev.controller_list(None, 0).unwrap();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let r = dev.registers().unwrap();
+    assert!(r.cc.en() && r.csts.rdy() && r.cap.mqes() > 0);
+}
