@@ -299,6 +299,13 @@ impl RawBuf {
 /// with, and its completion or the error that kept it from running.
 pub type EngineSink<'a> = dyn FnMut(u32, Result<Completion>) + 'a;
 
+/// Whether a read or write asks for Force Unit Access (CDW12 bit 30): the
+/// data must be on stable media when the command completes. Interfaces
+/// over files and block devices honour it with `fdatasync` after a write.
+pub(crate) const fn is_fua(cmd: &Command) -> bool {
+    cmd.cdw12 & (1 << 30) != 0
+}
+
 /// Whether an engine that turns NVMe commands into file I/O handles `opc`
 /// as a plain read or write (moving data only, never separate metadata).
 pub(crate) const fn is_plain_rw(opc: u8) -> bool {
