@@ -180,7 +180,11 @@ pub fn dsm(p: &Printer, a: &DsmArgs) -> CliResult {
     if a.llb == 0 {
         return Err(CliError::new("invalid --llb: 0 blocks"));
     }
-    let dev = a.dev.open(&a.uri.uri)?;
+    let dev = if a.ad {
+        a.dev.open_for_write(&a.uri.uri)?
+    } else {
+        a.dev.open(&a.uri.uri)?
+    };
     let nsect = dev.geometry()?.nsect;
     if a.slba.checked_add(a.llb.into()).is_none_or(|e| e > nsect) {
         return Err(CliError::new(format!(

@@ -237,8 +237,11 @@ pub fn passthru(p: &Printer, a: &PassthruArgs, queue: Queue) -> CliResult {
     if queue == Queue::Admin && (a.meta_input.is_some() || a.meta_output.is_some()) {
         return Err(CliError::new("admin commands take no metadata (--meta-*)"));
     }
-    let dev = a.dev.open(&a.uri.uri)?;
     let opc = a.opcode.unwrap_or(a.cdw0 as u8);
+    if queue == Queue::Io && nvmx::device::writes_media(opc) {
+        a.dev.check_not_in_use(&a.uri.uri)?;
+    }
+    let dev = a.dev.open(&a.uri.uri)?;
     let default_nsid = if queue == Queue::Io { dev.nsid() } else { 0 };
     let mut cmd = Command::new(opc, a.nsid.or(a.cdw1).unwrap_or(default_nsid));
     cmd.flags = (a.cdw0 >> 8) as u8;

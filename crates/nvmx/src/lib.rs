@@ -61,6 +61,7 @@ pub use error::{Error, Result};
 pub use geo::Geometry;
 pub use ident::{DevType, Ident};
 pub use opts::Options;
+pub use platform::in_use;
 pub use queue::{Completed, Queue, Rejected};
 pub use uri::Uri;
 
