@@ -275,6 +275,19 @@ pub fn idfy_ctrlr(p: &Printer, a: &IdfyCtrlrArgs) -> CliResult {
     print_keyed(p, "idfy_ctrlr", decode::<IdentifyController>(&buf)?)
 }
 
+/// `nvmx idfy-cs URI`: Identify CNS 0x1C, the I/O command set
+/// combinations.
+pub fn idfy_cs(p: &Printer, a: &IdfyCtrlrArgs) -> CliResult {
+    let dev = a.dev.open(&a.uri.uri)?;
+    let cmd = Identify {
+        cns: Cns::IO_CMDSET,
+        ..Identify::controller()
+    };
+    let buf = run(&dev, &cmd)?;
+    save(p, a.out.data_output.as_deref(), &buf)?;
+    print_decoded(p, &cmd, &buf)
+}
+
 /// `nvmx idfy-ns URI`.
 pub fn idfy_ns(p: &Printer, a: &IdfyNsArgs) -> CliResult {
     let dev = a.dev.open(&a.uri.uri)?;

@@ -62,6 +62,10 @@ enum Cmd {
     /// Identify Namespace.
     #[command(name = "idfy-ns")]
     IdfyNs(cmd_idfy::IdfyNsArgs),
+    /// Identify I/O Command Set data structure (CNS 0x1C): the command set
+    /// combinations the controller supports.
+    #[command(name = "idfy-cs")]
+    IdfyCs(cmd_idfy::IdfyCtrlrArgs),
     /// Print the library version, build and backend configurations.
     #[command(name = "library-info")]
     LibraryInfo,
@@ -110,6 +114,7 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::Idfy(a) => cmd_idfy::idfy(&p, a),
         Cmd::IdfyCtrlr(a) => cmd_idfy::idfy_ctrlr(&p, a),
         Cmd::IdfyNs(a) => cmd_idfy::idfy_ns(&p, a),
+        Cmd::IdfyCs(a) => cmd_idfy::idfy_cs(&p, a),
         Cmd::LibraryInfo => cmd_library::library_info(&p),
         Cmd::Lblk(l) => cmd_lblk::run(&p, l),
         Cmd::Log(a) => cmd_log::log(&p, a),

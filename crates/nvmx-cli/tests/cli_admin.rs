@@ -456,3 +456,13 @@ fn writes_to_a_mounted_device_need_force() {
         );
     }
 }
+
+#[test]
+fn idfy_cs_lists_the_command_set_combinations() {
+    let out = ok(&["idfy-cs", "1GiB"]);
+    assert!(
+        out.contains("idfy_cs:") && out.contains("index: 0"),
+        "{out}"
+    );
+    assert!(out.contains("iocsc: 0x1"), "NVM only: {out}");
+}
