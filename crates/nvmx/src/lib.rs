@@ -48,6 +48,7 @@ pub mod queue;
 pub mod uri;
 
 mod admin;
+mod copy;
 mod nvm;
 mod pseudo;
 
@@ -55,6 +56,7 @@ pub use nvmx_spec as spec;
 
 pub use buf::Buffer;
 pub use caps::Caps;
+pub use copy::CopyRanges;
 pub use device::Device;
 pub use enumerate::enumerate;
 pub use error::{Error, Result};
