@@ -7,10 +7,12 @@
 //! 2 for a command line that does not parse).
 
 mod args;
+mod cmd_file;
 mod cmd_idfy;
 mod cmd_info;
 mod cmd_lblk;
 mod cmd_library;
+mod cmd_xdd;
 mod error;
 mod output;
 
@@ -64,6 +66,12 @@ enum Cmd {
     /// Logical-block I/O: info, read, write, write-zeros, compare.
     #[command(subcommand)]
     Lblk(cmd_lblk::Lblk),
+    /// Copy bytes between files, devices and ramdisks, like dd (sync, async).
+    #[command(subcommand)]
+    Xdd(cmd_xdd::Xdd),
+    /// Whole-file transfers through the file backends: write-read, dump, load, copy.
+    #[command(subcommand)]
+    File(cmd_file::FileCmd),
 }
 
 fn run(cli: &Cli) -> CliResult {
@@ -76,6 +84,8 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::IdfyNs(a) => cmd_idfy::idfy_ns(&p, a),
         Cmd::LibraryInfo => cmd_library::library_info(&p),
         Cmd::Lblk(l) => cmd_lblk::run(&p, l),
+        Cmd::Xdd(x) => cmd_xdd::run(&p, x),
+        Cmd::File(f) => cmd_file::run(&p, f),
     }
 }
 
