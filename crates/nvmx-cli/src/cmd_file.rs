@@ -270,14 +270,14 @@ fn write_read(p: &Printer, a: &WriteReadArgs) -> CliResult {
         return Err(CliError::new("data-nbytes 0: nothing to write"));
     }
     let out = open_file(&a.uri, &a.dev, Role::Output)?;
-    let t = Transfer::new(
+    let t = out.undo_create(Transfer::new(
         Source::Pattern,
         Sink::Dev(&out),
         a.data_nbytes,
         a.io.iosize,
         0,
         None,
-    )?;
+    ))?;
     let w = t.run_sync()?;
     let back = out.with_role(Role::Input);
     let r = Transfer::new(
@@ -326,14 +326,14 @@ fn dump(p: &Printer, a: &DumpArgs, qdepth: Option<u32>, vec_cnt: Option<u32>) ->
         )));
     }
     let out = open_file(&a.data_output, &a.dev, Role::Output)?;
-    let t = Transfer::new(
+    let t = out.undo_create(Transfer::new(
         Source::Pattern,
         Sink::Dev(&out),
         a.data_nbytes,
         a.io.iosize,
         0,
         qdepth,
-    )?;
+    ))?;
     let done = match vec_cnt {
         Some(v) => t.run_sync_iovec(v)?,
         None => run_transfer(&t, qdepth)?,
@@ -385,14 +385,14 @@ fn copy(p: &Printer, a: &CopyArgs, qdepth: Option<u32>) -> CliResult {
     let input = open_file(&a.data_input, &a.dev, Role::Input)?;
     let output = open_file(&a.data_output, &a.dev, Role::Output)?;
     let nbytes = input.capacity()?;
-    let t = Transfer::new(
+    let t = output.undo_create(Transfer::new(
         Source::Dev(&input),
         Sink::Dev(&output),
         nbytes,
         a.io.iosize,
         0,
         qdepth,
-    )?;
+    ))?;
     let done = run_transfer(&t, qdepth)?;
     let mut s = FileSummary::new(&output, &t, qdepth, &done);
     s.data_input = Some(a.data_input.clone());

@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use nvmx::uri::Target;
-use nvmx::{Buffer, DevType, Device, Queue, Uri};
+use nvmx::{Buffer, DevType, Device, Queue, Rejected, Uri};
 use serde::Serialize;
 
 use crate::args::{DevArgs, num_u32};
@@ -158,6 +158,8 @@ pub struct End {
     pub mdts: u64,
     /// The path, when this end is a regular file.
     pub file: Option<PathBuf>,
+    /// Whether opening created the file.
+    pub created: bool,
 }
 
 impl End {
@@ -205,6 +207,7 @@ impl End {
             dev,
             uri: uri.to_string(),
             role,
+            created: role == Role::Output && parsed.target == (Target::File { exists: false }),
             file,
         })
     }
@@ -229,7 +232,20 @@ impl End {
             blk: self.blk,
             mdts: self.mdts,
             file: self.file.clone(),
+            created: false,
         }
+    }
+
+    /// Passes `r` on; when it is an error and opening created this file,
+    /// removes the file first, so a refused command leaves nothing behind.
+    pub fn undo_create<T>(&self, r: CliResult<T>) -> CliResult<T> {
+        if r.is_err()
+            && self.created
+            && let Some(p) = &self.file
+        {
+            let _ = std::fs::remove_file(p);
+        }
+        r
     }
 
     /// Refuses anything but a regular file (for `nvmx file`).
@@ -361,7 +377,7 @@ fn gcd(a: u64, b: u64) -> u64 {
 
 impl<'a> Transfer<'a> {
     /// Checks sizes and offsets against both ends and picks the default
-    /// `iosize`. `qdepth` is checked when `async_` is set.
+    /// `iosize`; `qdepth` is given for async transfers (1 to 2048).
     pub fn new(
         src: Source<'a>,
         dst: Sink<'a>,
@@ -606,7 +622,6 @@ impl<'a> Transfer<'a> {
             // Start chunks on free buffers.
             while next < n {
                 let Some(mut buf) = free.pop() else { break };
-                progress = true;
                 match (&self.src, qin.as_mut()) {
                     (Source::Dev(e), Some(q)) => {
                         let (slba, nblocks) = self.input_blocks(e, next);
@@ -614,8 +629,20 @@ impl<'a> Transfer<'a> {
                             self.splice_tail(next, &mut buf);
                             filled.push_back((next, buf));
                         } else {
-                            q.read(slba, (nblocks - 1) as u16, buf, None, next)
-                                .map_err(|r| self.io_error(e, next, r.error))?;
+                            match q.read(slba, (nblocks - 1) as u16, buf, None, next) {
+                                Ok(()) => {}
+                                // Full (an engine may hold fewer than its
+                                // capacity): reap first, retry later.
+                                Err(Rejected {
+                                    error: nvmx::Error::Busy { .. },
+                                    data: Some(buf),
+                                    ..
+                                }) => {
+                                    free.push(buf);
+                                    break;
+                                }
+                                Err(r) => return Err(self.io_error(e, next, r.error)),
+                            }
                         }
                     }
                     _ => {
@@ -624,11 +651,12 @@ impl<'a> Transfer<'a> {
                         filled.push_back((next, buf));
                     }
                 }
+                progress = true;
                 next += 1;
             }
             // Reap reads.
             if let (Source::Dev(e), Some(q)) = (&self.src, qin.as_mut()) {
-                q.poke(0)?;
+                q.poke(0).map_err(|err| e.err(err))?;
                 while let Some(c) = q.pop() {
                     progress = true;
                     c.result.map_err(|err| self.io_error(e, c.tag, err))?;
@@ -639,13 +667,22 @@ impl<'a> Transfer<'a> {
             }
             // Hand filled chunks to the sink.
             while let Some((i, mut buf)) = filled.pop_front() {
-                progress = true;
                 match (&self.dst, qout.as_mut()) {
                     (Sink::Dev(e), Some(q)) => {
                         let (slba, nblocks, len) = self.output_blocks(e, i);
                         buf[len as usize..(nblocks * e.blk) as usize].fill(0);
-                        q.write(slba, (nblocks - 1) as u16, buf, None, i)
-                            .map_err(|r| self.io_error(e, i, r.error))?;
+                        match q.write(slba, (nblocks - 1) as u16, buf, None, i) {
+                            Ok(()) => {}
+                            Err(Rejected {
+                                error: nvmx::Error::Busy { .. },
+                                data: Some(buf),
+                                ..
+                            }) => {
+                                filled.push_front((i, buf));
+                                break;
+                            }
+                            Err(r) => return Err(self.io_error(e, i, r.error)),
+                        }
                     }
                     _ => {
                         reorder.insert(i, buf);
@@ -656,10 +693,11 @@ impl<'a> Transfer<'a> {
                         }
                     }
                 }
+                progress = true;
             }
             // Reap writes.
             if let (Sink::Dev(e), Some(q)) = (&self.dst, qout.as_mut()) {
-                q.poke(0)?;
+                q.poke(0).map_err(|err| e.err(err))?;
                 while let Some(c) = q.pop() {
                     progress = true;
                     c.result.map_err(|err| self.io_error(e, c.tag, err))?;
@@ -669,19 +707,19 @@ impl<'a> Transfer<'a> {
             }
             if !progress {
                 // Nothing moved: block on a queue with commands in flight.
-                match (qout.as_mut(), qin.as_mut()) {
-                    (Some(q), _) if q.outstanding() > 0 => {
-                        q.wait()?;
-                    }
-                    (_, Some(q)) if q.outstanding() > 0 => {
-                        q.wait()?;
-                    }
-                    _ => {
-                        return Err(CliError::new(format!(
-                            "the copy stalled after {done} of {n} chunks with nothing in flight"
-                        )));
-                    }
-                }
+                let ends = [
+                    (self.dst_end(), qout.as_mut()),
+                    (self.src_end(), qin.as_mut()),
+                ];
+                let Some((Some(e), Some(q))) = ends
+                    .into_iter()
+                    .find(|(_, q)| q.as_ref().is_some_and(|q| q.outstanding() > 0))
+                else {
+                    return Err(CliError::new(format!(
+                        "the copy stalled after {done} of {n} chunks with nothing in flight"
+                    )));
+                };
+                q.wait().map_err(|err| e.err(err))?;
             }
         }
         self.finish(sink, n, t0)
@@ -730,6 +768,20 @@ impl<'a> Transfer<'a> {
             checksum: matches!(self.dst, Sink::Checksum).then_some(sink.fnv.0),
             mismatch: sink.mismatch,
         })
+    }
+
+    fn src_end(&self) -> Option<&End> {
+        match &self.src {
+            Source::Dev(e) => Some(e),
+            Source::Pattern => None,
+        }
+    }
+
+    fn dst_end(&self) -> Option<&End> {
+        match &self.dst {
+            Sink::Dev(e) => Some(e),
+            _ => None,
+        }
     }
 
     fn io_error(&self, e: &End, i: u64, err: nvmx::Error) -> CliError {
@@ -827,14 +879,14 @@ pub fn run(p: &Printer, cmd: &Xdd) -> CliResult {
     }
     let input = End::open(&a.data_input, &a.dev, Role::Input)?;
     let output = End::open(&a.data_output, &a.dev, Role::Output)?;
-    let t = Transfer::new(
+    let t = output.undo_create(Transfer::new(
         Source::Dev(&input),
         Sink::Dev(&output),
         a.data_nbytes,
         a.iosize,
         a.offset,
         qdepth,
-    )?;
+    ))?;
     let out = match qdepth {
         None => t.run_sync()?,
         Some(_) => t.run_async()?,

@@ -464,6 +464,8 @@ fn xdd_refuses_bad_input() {
             &[&format!("--qdepth {q}"), "2048"],
         );
     }
+    // A refused copy leaves no output file behind.
+    assert!(!Path::new(&out).exists(), "refused copies created {out}");
     // Command lines that do not parse exit with 2.
     fails(
         2,
@@ -677,4 +679,10 @@ fn file_refuses_bad_input() {
     );
     fails(2, &["file", "dump-sync", &s.path("d")], &["--data-nbytes"]);
     fails(2, &["file", "write-read", &s.path("w")], &["DATA_NBYTES"]);
+    for made in ["w", "d", "o"] {
+        assert!(
+            !Path::new(&s.path(made)).exists(),
+            "refused command created {made}"
+        );
+    }
 }
