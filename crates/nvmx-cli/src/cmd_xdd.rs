@@ -51,8 +51,22 @@ const NLB_BLOCKS_MAX: u64 = 1 << 16;
 #[derive(Subcommand, Debug)]
 pub enum Xdd {
     /// Copy with synchronous reads and writes, one chunk at a time.
+    ///
+    /// The device options (--be, --async, --direct, ...) apply to both ends.
+    /// The input is opened read-only and the output read-write; a missing
+    /// output file is created. A last chunk shorter than --iosize is
+    /// rounded up to whole blocks: the extra input bytes are dropped, the
+    /// extra output bytes of a device are written as zeroes.
     Sync(XddArgs),
     /// Copy through async queues, --qdepth chunks in flight.
+    ///
+    /// Each chunk is read through a queue on the input and, once the read
+    /// completes, written through a queue on the output. The device options
+    /// (--be, --async, --direct, ...) apply to both ends. The input is
+    /// opened read-only and the output read-write; a missing output file is
+    /// created. A last chunk shorter than --iosize is rounded up to whole
+    /// blocks: the extra input bytes are dropped, the extra output bytes of
+    /// a device are written as zeroes.
     Async(XddAsyncArgs),
 }
 
@@ -81,9 +95,7 @@ pub struct XddArgs {
     /// multiple of both devices' logical block sizes.
     #[arg(long, value_name = "BYTES", value_parser = nbytes, default_value = "0")]
     pub offset: u64,
-    /// Device options, applied to both ends. --direct opens both with
-    /// O_DIRECT. xdd itself opens the input read-only and the output
-    /// read-write, creating a missing output file.
+    // Applied to both ends; the access mode and --create follow the role.
     #[command(flatten)]
     pub dev: DevArgs,
 }
