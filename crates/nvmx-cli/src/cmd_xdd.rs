@@ -624,8 +624,10 @@ impl<'a> Transfer<'a> {
         }
         // Chunks whose data is in their buffer, ready for the sink.
         let mut filled: VecDeque<(u64, Buffer)> = VecDeque::with_capacity(depth as usize);
-        // Chunks waiting for earlier ones before the checksum takes them.
-        let mut reorder: BTreeMap<u64, Buffer> = BTreeMap::new();
+        // Chunks waiting for earlier ones before the checksum takes them,
+        // at chunk % depth: buffers go back only in chunk order, so the
+        // chunks started are always within `depth` of the next one taken.
+        let mut reorder: Vec<Option<Buffer>> = (0..depth).map(|_| None).collect();
         let mut sink = SinkState::default();
         let mut next = 0;
         let mut done = 0;
@@ -697,8 +699,8 @@ impl<'a> Transfer<'a> {
                         }
                     }
                     _ => {
-                        reorder.insert(i, buf);
-                        while let Some(buf) = reorder.remove(&sink.next) {
+                        reorder[(i % depth) as usize] = Some(buf);
+                        while let Some(buf) = reorder[(sink.next % depth) as usize].take() {
                             sink.take(self, sink.next, &buf);
                             free.push(buf);
                             done += 1;
