@@ -92,7 +92,8 @@ pub struct QDepth {
 /// Arguments of `file write-read`.
 #[derive(Args, Debug)]
 pub struct WriteReadArgs {
-    /// The file to write and read back (created when missing).
+    /// The file to write and read back (created when missing, cut to
+    /// DATA_NBYTES).
     #[arg(value_name = "URI")]
     pub uri: String,
     /// Bytes to write (decimal, 0x hex, or with a K/M/G suffix).

@@ -1013,7 +1013,7 @@ mod tests {
             assert!(got[..nbytes as usize] == want[..], "qdepth {qdepth:?}");
             // The rounded-up tail of the last block was written as zeroes.
             assert!(got[nbytes as usize..].iter().all(|&b| b == 0));
-            // Checksum and pattern sinks through a queue see the same data.
+            // A checksum through a queue sees the same data.
             let back = reversed(&dst);
             let sum = Transfer::new(
                 Source::Dev(&back),
@@ -1029,6 +1029,13 @@ mod tests {
             let mut f = Fnv1a::default();
             f.update(&want);
             assert_eq!(sum.checksum, Some(f.0));
+            // The data starts at pattern position 4096, not 0: the pattern
+            // check finds the difference at once.
+            let v = Transfer::new(Source::Dev(&back), Sink::Verify, nbytes, None, 4096, None)
+                .unwrap()
+                .run_sync()
+                .unwrap();
+            assert_eq!(v.mismatch, Some(0));
         }
         let v = Transfer::new(Source::Dev(&src), Sink::Verify, 1 << 20, None, 0, Some(2))
             .unwrap()
