@@ -9,12 +9,14 @@
 mod args;
 mod cmd_ctrl;
 mod cmd_feature;
+mod cmd_file;
 mod cmd_idfy;
 mod cmd_info;
 mod cmd_lblk;
 mod cmd_library;
 mod cmd_log;
 mod cmd_passthru;
+mod cmd_xdd;
 mod error;
 mod output;
 
@@ -104,6 +106,12 @@ enum Cmd {
     /// Print the controller registers (CAP, VS, CC, CSTS, ...).
     #[command(name = "show-regs")]
     ShowRegs(cmd_ctrl::CtrlArgs),
+    /// Copy bytes between files, devices and ramdisks, like dd (sync, async).
+    #[command(subcommand)]
+    Xdd(cmd_xdd::Xdd),
+    /// Whole-file transfers through the file backends: write-read, dump, load, copy.
+    #[command(subcommand)]
+    File(cmd_file::FileCmd),
 }
 
 fn run(cli: &Cli) -> CliResult {
@@ -129,6 +137,8 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::SubsystemReset(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::SubsystemReset),
         Cmd::NsRescan(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::Rescan),
         Cmd::ShowRegs(a) => cmd_ctrl::show_regs(&p, a),
+        Cmd::Xdd(x) => cmd_xdd::run(&p, x),
+        Cmd::File(f) => cmd_file::run(&p, f),
     }
 }
 
