@@ -195,6 +195,7 @@ impl End {
                 o.truncate = false;
             }
             Role::Output => {
+                args.check_not_in_use(uri)?;
                 o.rdonly = false;
                 o.wronly = false;
                 o.rdwr = true;

@@ -444,6 +444,24 @@ fn writes_to_a_mounted_device_need_force() {
         &["mounted at"],
     );
     fails(1, &["pioc", &loopdev, "--opcode", "0x08"], &["mounted at"]);
+    let src = tmp("xdd.src");
+    std::fs::write(&src, vec![1u8; 4096]).unwrap();
+    let s = src.to_str().unwrap();
+    fails(
+        1,
+        &[
+            "xdd",
+            "sync",
+            "--data-input",
+            s,
+            "--data-output",
+            &loopdev,
+            "--data-nbytes",
+            "4096",
+        ],
+        &["mounted at"],
+    );
+    std::fs::remove_file(&src).ok();
     ok(&["lblk", "read", &loopdev, "--slba", "0", "--nlb", "0"]);
     for sub in ["write", "write-zeros"] {
         let o = nvmx(&[
