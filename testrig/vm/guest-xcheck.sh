@@ -76,8 +76,11 @@ done
 # Controller registers (BAR0 through sysfs; the suite boots with
 # iomem=relaxed so a bound controller's BAR can be mapped).
 ctrl=${NVMX_DEV_NVM4K_CTRL:-}
+# nvme-cli 2.3 exits 1 after printing the registers, so its status is
+# ignored and its output checked instead.
 if [[ -n $ctrl ]] && "$nvmx" show-regs "$ctrl" --output json >"$tmp/nvmx-regs.json" &&
-    nvme show-regs "$ctrl" -o json >"$tmp/cli-regs.json"; then
+    { nvme show-regs "$ctrl" -o json >"$tmp/cli-regs.json" || true; } &&
+    grep -q '"cap"' "$tmp/cli-regs.json"; then
     if python3 - "$tmp" <<'PY'; then ok "NVM4K: show-regs equals nvme-cli's"; else fail "NVM4K: show-regs differs from nvme-cli's"; fi
 import json, sys
 d = sys.argv[1]
