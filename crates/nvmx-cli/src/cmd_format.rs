@@ -1,27 +1,22 @@
 //! `nvmx format`, `nvmx sanitize` and `nvmx log-sanitize`.
 //!
 //! Format NVM and Sanitize destroy data, so both refuse to run without
-//! `--force`, and both refuse, `--force` or not, when a file system on
-//! the target is mounted (read from `/proc/self/mounts` on Linux): a
-//! format under a mounted file system corrupts it and the kernel's view of
-//! the device. Sanitize acts on the whole NVM subsystem, so every
-//! namespace of the controller is checked; Format NVM checks the
-//! namespace, or every namespace when the target is a controller or
-//! `--nsid 0xffffffff`.
-//!
-//! The check is by name: `/dev/ngXnY` is taken to be `/dev/nvmeXnY`. With
-//! native NVMe multipath the block device is numbered by subsystem and the
-//! generic node by controller, so the two can differ; the check then
-//! misses, and `--force` is the only guard. File systems mounted through a
-//! device-mapper or md layer on top of the namespace are not seen either.
-
-use std::collections::BTreeMap;
-use std::path::Path;
+//! `--force` (the device option that also lets other commands write to a
+//! device in use), and both refuse, `--force` or not, when the target is in use
+//! ([`nvmx::in_use`]: a mounted file system, swap, or a device-mapper, md
+//! or LVM holder on it or on a partition): formatting under a mounted file
+//! system corrupts it and the kernel's view of the device. Sanitize acts on
+//! the whole NVM subsystem, so for it the controller of the target is
+//! checked too (`/dev/nvmeX` for `/dev/nvmeXnY` and `/dev/ngXnY`, found by
+//! name: with native multipath a block device is numbered by subsystem, and
+//! the controller found may then not be the right one). Format NVM checks
+//! the namespace, or the controller with `--nsid 0xffffffff`.
 
 use clap::Args;
 use nvmx::spec::log::sanitize_status;
 use nvmx::{Device, FormatNvm, Geometry, Sanitize, SanitizeAction, SecureErase};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 use crate::args::{DevArgs, UriArg, num_u8, num_u32};
 use crate::error::{CliError, CliResult};
@@ -54,9 +49,6 @@ pub struct FormatArgs {
     /// Protection information location: 1 first bytes of metadata, 0 last.
     #[arg(long, value_parser = num_u8, default_value = "0", value_name = "0|1")]
     pil: u8,
-    /// Really format: every block of the namespace is lost.
-    #[arg(long)]
-    force: bool,
     #[command(flatten)]
     dev: DevArgs,
 }
@@ -85,9 +77,6 @@ pub struct SanitizeArgs {
     /// No-deallocate after sanitize (NDAS).
     #[arg(long, value_parser = num_u8, default_value = "0", value_name = "0|1")]
     nodas: u8,
-    /// Really sanitize: all user data of the whole NVM subsystem is lost.
-    #[arg(long)]
-    force: bool,
     #[command(flatten)]
     dev: DevArgs,
 }
@@ -109,80 +98,29 @@ fn flag(name: &str, v: u8) -> CliResult<bool> {
     }
 }
 
-/// The block devices a target stands for: the namespace's block device
-/// (for `/dev/nvmeXnY` and `/dev/ngXnY`), or every namespace of the
-/// controller (`whole`, or a controller node `/dev/nvmeX`), as path
-/// prefixes. Other paths stand for themselves.
-pub fn mount_prefixes(uri: &str, whole: bool) -> Vec<String> {
-    let path = Path::new(uri);
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return Vec::new();
-    };
-    let nvme = name
+/// The controller node of an NVMe namespace or generic node, by name:
+/// `/dev/nvmeX` for `/dev/nvmeXnY` and `/dev/ngXnY`.
+pub fn controller_node(uri: &str) -> Option<String> {
+    let name = uri.strip_prefix("/dev/")?;
+    let rest = name
         .strip_prefix("nvme")
-        .or_else(|| name.strip_prefix("ng"))
-        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
-    match nvme {
-        Some(rest) => {
-            let ctrl: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            let ns = rest[ctrl.len()..].strip_prefix('n');
-            match ns {
-                Some(ns) if !whole => vec![format!("/dev/nvme{ctrl}n{ns}")],
-                _ => vec![format!("/dev/nvme{ctrl}n")],
-            }
-        }
-        None => vec![uri.to_string()],
-    }
+        .or_else(|| name.strip_prefix("ng"))?;
+    let ctrl: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let ns = rest[ctrl.len()..].strip_prefix('n')?;
+    (!ctrl.is_empty() && !ns.is_empty()).then(|| format!("/dev/nvme{ctrl}"))
 }
 
-/// Mounted file systems (source, mount point) in `mounts` (the text of
-/// `/proc/self/mounts`) whose source starts with one of `prefixes`, the
-/// rest of the name being a namespace number or a partition.
-pub fn mounted_on(mounts: &str, prefixes: &[String]) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for line in mounts.lines() {
-        let mut f = line.split_whitespace();
-        let (Some(src), Some(dir)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let src_real = std::fs::canonicalize(src)
-            .ok()
-            .and_then(|p| p.to_str().map(String::from))
-            .unwrap_or_else(|| src.to_string());
-        for p in prefixes {
-            for s in [src, src_real.as_str()] {
-                // Partitions: `p<N>` after a name ending in a digit
-                // (nvme0n1p2, loop0p1), `<N>` otherwise (sdb1, and the
-                // namespaces after a controller prefix `nvme1n`).
-                let part = |rest: &str| {
-                    rest.is_empty()
-                        || if p.ends_with(|c: char| c.is_ascii_digit()) {
-                            rest.starts_with('p')
-                        } else {
-                            rest.starts_with(|c: char| c.is_ascii_digit())
-                        }
-                };
-                if let Some(rest) = s.strip_prefix(p.as_str())
-                    && part(rest)
-                {
-                    out.push((src.to_string(), dir.to_string()));
-                }
-            }
-        }
-    }
-    out.dedup();
-    out
-}
-
-/// Refuses to go on without `--force`, or with a mounted file system on
-/// the target.
+/// Refuses to go on without `--force`, or when the target (with `whole`,
+/// its controller too) is in use.
 fn guard(what: &str, uri: &str, force: bool, whole: bool, loss: &str) -> CliResult {
-    if uri.starts_with("/dev/") {
-        let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
-        let hits = mounted_on(&mounts, &mount_prefixes(uri, whole));
-        if let Some((src, dir)) = hits.first() {
+    let mut targets = vec![uri.to_string()];
+    if whole {
+        targets.extend(controller_node(uri));
+    }
+    for t in &targets {
+        if let Some(why) = nvmx::in_use(t) {
             return Err(CliError::new(format!(
-                "{what}: refusing, even with --force: {src} is mounted on {dir}; unmount every file system on the device first"
+                "{what}: refusing, even with --force: {t} is in use ({why}); stop using every namespace of the device first"
             )));
         }
     }
@@ -227,7 +165,7 @@ pub fn format(p: &Printer, a: &FormatArgs) -> CliResult {
     guard(
         "format",
         &a.uri.uri,
-        a.force,
+        a.dev.force,
         whole,
         "Format NVM erases every block of the namespace; add --force to go ahead",
     )?;
@@ -272,7 +210,7 @@ pub fn sanitize(p: &Printer, a: &SanitizeArgs) -> CliResult {
     } else {
         "Sanitize erases all user data of every namespace in the NVM subsystem; add --force to go ahead"
     };
-    guard("sanitize", &a.uri.uri, a.force, true, loss)?;
+    guard("sanitize", &a.uri.uri, a.dev.force, true, loss)?;
     let dev = a.dev.open(&a.uri.uri)?;
     dev.sanitize(&s)
         .map_err(|e| CliError::command("sanitize", e))?;
@@ -347,33 +285,18 @@ pub fn log_sanitize(p: &Printer, a: &LogSanitizeArgs) -> CliResult {
 mod tests {
     use super::*;
 
-    const MOUNTS: &str = "\
-/dev/nvme0n1p2 / ext4 rw 0 0
-proc /proc proc rw 0 0
-/dev/nvme1n2 /data xfs rw 0 0
-/dev/sdb1 /mnt vfat rw 0 0
-";
-
     #[test]
-    fn mount_prefixes_map_nodes_to_namespaces_or_controllers() {
-        assert_eq!(mount_prefixes("/dev/nvme0n1", false), ["/dev/nvme0n1"]);
-        assert_eq!(mount_prefixes("/dev/ng1n2", false), ["/dev/nvme1n2"]);
-        assert_eq!(mount_prefixes("/dev/nvme1n2", true), ["/dev/nvme1n"]);
-        assert_eq!(mount_prefixes("/dev/nvme3", false), ["/dev/nvme3n"]);
-        assert_eq!(mount_prefixes("/dev/sdb", false), ["/dev/sdb"]);
-    }
-
-    #[test]
-    fn mounted_file_systems_are_found_by_namespace_and_partition() {
-        let hit = |uri: &str, whole: bool| mounted_on(MOUNTS, &mount_prefixes(uri, whole));
-        assert_eq!(hit("/dev/nvme0n1", false)[0].1, "/");
-        assert_eq!(hit("/dev/ng1n2", false)[0].1, "/data");
-        assert!(hit("/dev/nvme1n1", false).is_empty());
-        assert_eq!(hit("/dev/nvme1n1", true)[0].1, "/data");
-        assert!(hit("/dev/nvme10n1", true).is_empty(), "nvme1 is not nvme10");
-        assert_eq!(hit("/dev/sdb", false)[0].1, "/mnt");
-        assert!(hit("/dev/sd", false).is_empty());
-        let m = "/dev/nvme0n10 /x ext4 rw 0 0\n";
-        assert!(mounted_on(m, &mount_prefixes("/dev/nvme0n1", false)).is_empty());
+    fn controller_nodes_are_found_by_name() {
+        assert_eq!(
+            controller_node("/dev/nvme0n1").as_deref(),
+            Some("/dev/nvme0")
+        );
+        assert_eq!(
+            controller_node("/dev/ng12n3").as_deref(),
+            Some("/dev/nvme12")
+        );
+        assert_eq!(controller_node("/dev/nvme3"), None);
+        assert_eq!(controller_node("/dev/sdb"), None);
+        assert_eq!(controller_node("64MiB"), None);
     }
 }

@@ -312,7 +312,7 @@ fn read(p: &Printer, a: &ReadArgs) -> CliResult {
 }
 
 fn write(p: &Printer, a: &WriteArgs) -> CliResult {
-    let dev = a.dev.open(&a.uri.uri)?;
+    let dev = a.dev.open_for_write(&a.uri.uri)?;
     let r = a.range;
     let (g, sizes) = Sizes::check(&dev, r)?;
     if a.meta_input.is_some() && sizes.meta.is_none() {
@@ -373,7 +373,7 @@ fn compare(p: &Printer, a: &CompareArgs) -> CliResult {
 }
 
 fn no_data(p: &Printer, a: &RangeOnlyArgs, uncor: bool) -> CliResult {
-    let dev = a.dev.open(&a.uri.uri)?;
+    let dev = a.dev.open_for_write(&a.uri.uri)?;
     let r = a.range;
     let g = dev.geometry()?.clone();
     let (what, key) = if uncor {

@@ -7,12 +7,18 @@
 //! 2 for a command line that does not parse).
 
 mod args;
+mod cmd_ctrl;
+mod cmd_feature;
+mod cmd_file;
 mod cmd_format;
 mod cmd_idfy;
 mod cmd_info;
 mod cmd_lblk;
 mod cmd_library;
+mod cmd_log;
+mod cmd_passthru;
 mod cmd_pi;
+mod cmd_xdd;
 mod error;
 mod output;
 
@@ -60,6 +66,10 @@ enum Cmd {
     /// Identify Namespace.
     #[command(name = "idfy-ns")]
     IdfyNs(cmd_idfy::IdfyNsArgs),
+    /// Identify I/O Command Set data structure (CNS 0x1C): the command set
+    /// combinations the controller supports.
+    #[command(name = "idfy-cs")]
+    IdfyCs(cmd_idfy::IdfyCtrlrArgs),
     /// Print the library version, build and backend configurations.
     #[command(name = "library-info")]
     LibraryInfo,
@@ -75,6 +85,44 @@ enum Cmd {
     /// The Sanitize Status log page (0x81).
     #[command(name = "log-sanitize")]
     LogSanitize(cmd_format::LogSanitizeArgs),
+    /// Get Log Page with any log identifier (SMART and error logs decoded).
+    Log(cmd_log::LogArgs),
+    /// The error information log, decoded.
+    #[command(name = "log-erri")]
+    LogErri(cmd_log::LogErriArgs),
+    /// The SMART / health log, decoded.
+    #[command(name = "log-health")]
+    LogHealth(cmd_log::LogHealthArgs),
+    /// Get Features with any feature identifier.
+    #[command(name = "feature-get")]
+    FeatureGet(cmd_feature::FeatureGetArgs),
+    /// Set Features with any feature identifier.
+    #[command(name = "feature-set")]
+    FeatureSet(cmd_feature::FeatureSetArgs),
+    /// Raw admin command passthrough (every dword settable).
+    Padc(cmd_passthru::PassthruArgs),
+    /// Raw I/O command passthrough (every dword settable).
+    Pioc(cmd_passthru::PassthruArgs),
+    /// Dataset Management of one range with any attributes.
+    Dsm(cmd_ctrl::DsmArgs),
+    /// Reset the controller (needs the controller node on Linux).
+    #[command(name = "ctrlr-reset")]
+    CtrlrReset(cmd_ctrl::CtrlArgs),
+    /// Reset the NVM subsystem, where the controller supports it.
+    #[command(name = "subsystem-reset")]
+    SubsystemReset(cmd_ctrl::CtrlArgs),
+    /// Rescan the controller's namespaces.
+    #[command(name = "ns-rescan")]
+    NsRescan(cmd_ctrl::CtrlArgs),
+    /// Print the controller registers (CAP, VS, CC, CSTS, ...).
+    #[command(name = "show-regs")]
+    ShowRegs(cmd_ctrl::CtrlArgs),
+    /// Copy bytes between files, devices and ramdisks, like dd (sync, async).
+    #[command(subcommand)]
+    Xdd(cmd_xdd::Xdd),
+    /// Whole-file transfers through the file backends: write-read, dump, load, copy.
+    #[command(subcommand)]
+    File(cmd_file::FileCmd),
 }
 
 fn run(cli: &Cli) -> CliResult {
@@ -85,11 +133,26 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::Idfy(a) => cmd_idfy::idfy(&p, a),
         Cmd::IdfyCtrlr(a) => cmd_idfy::idfy_ctrlr(&p, a),
         Cmd::IdfyNs(a) => cmd_idfy::idfy_ns(&p, a),
+        Cmd::IdfyCs(a) => cmd_idfy::idfy_cs(&p, a),
         Cmd::LibraryInfo => cmd_library::library_info(&p),
         Cmd::Lblk(l) => cmd_lblk::run(&p, l),
         Cmd::Format(a) => cmd_format::format(&p, a),
         Cmd::Sanitize(a) => cmd_format::sanitize(&p, a),
         Cmd::LogSanitize(a) => cmd_format::log_sanitize(&p, a),
+        Cmd::Log(a) => cmd_log::log(&p, a),
+        Cmd::LogErri(a) => cmd_log::log_erri(&p, a),
+        Cmd::LogHealth(a) => cmd_log::log_health(&p, a),
+        Cmd::FeatureGet(a) => cmd_feature::feature_get(&p, a),
+        Cmd::FeatureSet(a) => cmd_feature::feature_set(&p, a),
+        Cmd::Padc(a) => cmd_passthru::passthru(&p, a, cmd_passthru::Queue::Admin),
+        Cmd::Pioc(a) => cmd_passthru::passthru(&p, a, cmd_passthru::Queue::Io),
+        Cmd::Dsm(a) => cmd_ctrl::dsm(&p, a),
+        Cmd::CtrlrReset(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::Reset),
+        Cmd::SubsystemReset(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::SubsystemReset),
+        Cmd::NsRescan(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::Rescan),
+        Cmd::ShowRegs(a) => cmd_ctrl::show_regs(&p, a),
+        Cmd::Xdd(x) => cmd_xdd::run(&p, x),
+        Cmd::File(f) => cmd_file::run(&p, f),
     }
 }
 

@@ -50,12 +50,15 @@ pub mod queue;
 pub mod uri;
 
 mod admin;
+mod copy;
 mod nvm;
+mod pseudo;
 
 pub use nvmx_spec as spec;
 
 pub use buf::Buffer;
 pub use caps::Caps;
+pub use copy::CopyRanges;
 pub use device::Device;
 pub use enumerate::enumerate;
 pub use error::{Error, Result};
@@ -64,6 +67,7 @@ pub use geo::Geometry;
 pub use ident::{DevType, Ident};
 pub use opts::Options;
 pub use pi::{PiIo, PiLayout, PiTags, Prchk};
+pub use platform::in_use;
 pub use queue::{Completed, Queue, Rejected};
 pub use uri::Uri;
 

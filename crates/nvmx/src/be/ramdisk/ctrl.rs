@@ -289,4 +289,22 @@ impl Admin for RamCtrl {
         let r = admin::exec(self, cmd, data);
         self.complete(cmd, SQID_ADMIN, r)
     }
+
+    /// A reset returns the features to their defaults, as a controller
+    /// reset does to values that were not saved (the ramdisk saves none);
+    /// the media, a namespace's contents, survive. There is nothing to
+    /// rescan: the namespace never changes.
+    fn pseudo(&self, op: crate::be::Pseudo) -> Result<()> {
+        match op {
+            crate::be::Pseudo::ControllerReset | crate::be::Pseudo::SubsystemReset => {
+                *self.features() = Features::default();
+                Ok(())
+            }
+            crate::be::Pseudo::NamespaceRescan => Ok(()),
+        }
+    }
+
+    fn registers(&self) -> Result<nvmx_spec::regs::ControllerRegisters> {
+        Ok(super::regs::registers(self))
+    }
 }

@@ -3,11 +3,11 @@
 
 use nvmx_spec::Command;
 use nvmx_spec::identify::{
-    Cns, IDENTIFY_NBYTES, Identify, IdentifyController, IdentifyNamespace, IdentifyNvmController,
-    IoCommandSetVectors, LbaFormat, NamespaceList, NsIdType, oncs,
+    Cns, ControllerList, IDENTIFY_NBYTES, Identify, IdentifyController, IdentifyNamespace,
+    IdentifyNvmController, IoCommandSetVectors, LbaFormat, NamespaceList, NsIdType, oncs,
 };
 use nvmx_spec::opcode::Csi;
-use zerocopy::IntoBytes;
+use zerocopy::{FromZeros, IntoBytes};
 
 use super::admin::out_buf;
 use super::ctrl::{Exec, Fail, IEEE_OUI_BE, NSID_ALL, RamCtrl, VID, field};
@@ -85,6 +85,18 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             let mut v = IoCommandSetVectors::default();
             v.iocsc[0] = 1 << Csi::NVM.0;
             v.as_bytes().to_vec()
+        }
+        // One controller (CNTID 1), attached to the one namespace.
+        Cns::CONTROLLER_LIST | Cns::NS_CONTROLLER_LIST => {
+            if id.cns == Cns::NS_CONTROLLER_LIST {
+                ctrl.namespace(id.nsid).ok_or_else(Fail::namespace)?;
+            }
+            let mut list = ControllerList::new_zeroed();
+            if id.cntid <= 1 {
+                list.numid = 1;
+                list.ids[0] = 1;
+            }
+            list.as_bytes().to_vec()
         }
         _ => return Err(Fail::field(field::CDW10)),
     };

@@ -38,7 +38,7 @@
 //! controller and its command dispatch), `ns` (namespaces and their command
 //! set), `nvm` (NVM command set I/O), `admin`, `identify`, `log`, `features`
 //! (admin commands), `errlog` and `stats` (error log and SMART counters),
-//! `media` (block storage).
+//! `media` (block storage), `regs` (the controller registers it reports).
 
 mod admin;
 mod ctrl;
@@ -52,6 +52,7 @@ mod ns;
 mod nvm;
 mod params;
 mod pi;
+mod regs;
 mod stats;
 
 #[cfg(test)]

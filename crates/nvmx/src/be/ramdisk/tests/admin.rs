@@ -239,7 +239,7 @@ fn identify_lists_descriptors_and_command_set_structures() {
             id.csi
         );
     }
-    for cns in [Cns::NVM_SET_LIST, Cns::CONTROLLER_LIST, Cns(0xff)] {
+    for cns in [Cns::NVM_SET_LIST, Cns(0xff)] {
         let (st, _) = identify(
             &c,
             Identify {
