@@ -560,7 +560,12 @@ impl Device {
         !(pi.pract && l.ms_is_tuple())
     }
 
-    fn pi_command(
+    /// A Read or Write (`opc`) of `nlb + 1` blocks at `slba` carrying the
+    /// PI handling `pi` (see [`Device::write_pi`] for the fields), for
+    /// submission through an async [`crate::Queue`]. The buffers are not
+    /// checked here; [`Device::write_pi`] and [`Device::read_pi`] check
+    /// them and run the command synchronously.
+    pub fn pi_rw_command(
         &self,
         opc: NvmOpcode,
         slba: u64,
@@ -670,7 +675,7 @@ impl Device {
         pi: &PiIo,
     ) -> Result<Completion> {
         self.check_pi_io(slba, nlb, pi, data.len(), meta.map(<[u8]>::len))?;
-        let mut cmd = self.pi_command(NvmOpcode::WRITE, slba, nlb, pi)?;
+        let mut cmd = self.pi_rw_command(NvmOpcode::WRITE, slba, nlb, pi)?;
         self.cmd_io(
             &mut cmd,
             DataBuf::Out(data),
@@ -691,7 +696,7 @@ impl Device {
         pi: &PiIo,
     ) -> Result<Completion> {
         self.check_pi_io(slba, nlb, pi, data.len(), meta.as_ref().map(|m| m.len()))?;
-        let mut cmd = self.pi_command(NvmOpcode::READ, slba, nlb, pi)?;
+        let mut cmd = self.pi_rw_command(NvmOpcode::READ, slba, nlb, pi)?;
         self.cmd_io(
             &mut cmd,
             DataBuf::In(data),

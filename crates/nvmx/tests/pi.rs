@@ -109,6 +109,55 @@ fn roundtrip(dev: &Device, slba: u64, n: usize, what: &str) {
         .unwrap_or_else(|e| panic!("{what}: controller-generated PI: {e}"));
 }
 
+/// Writes and reads `n` blocks with host-generated PI through an async
+/// queue of the device's configuration (metadata separate or extended),
+/// and verifies what comes back.
+fn queue_roundtrip(dev: &Device, slba: u64, n: usize, what: &str) {
+    use nvmx::spec::opcode::NvmOpcode;
+    let l = dev.pi_layout().unwrap();
+    let tags = tags_for(&l);
+    let io = PiIo {
+        pract: false,
+        prchk: Prchk::ALL,
+        tags,
+    };
+    let (d, m) = buffers(&l, n, 11);
+    let mut data = dev.alloc(d.len()).unwrap();
+    data.copy_from_slice(&d);
+    let mut meta = m.map(|m| {
+        let mut b = dev.alloc(m.len()).unwrap();
+        b.copy_from_slice(&m);
+        b
+    });
+    pi::generate(&l, slba, n, &tags, &mut data, meta.as_deref_mut()).unwrap();
+    let want = data.to_vec();
+    let mut q = dev.queue(4).unwrap();
+    let nlb = (n - 1) as u16;
+    let w = dev.pi_rw_command(NvmOpcode::WRITE, slba, nlb, &io).unwrap();
+    q.submit(w, Some(data), meta, 1)
+        .map_err(|r| r.error)
+        .unwrap_or_else(|e| panic!("{what}: queue write: {e}"));
+    q.drain().unwrap();
+    q.pop()
+        .unwrap()
+        .result
+        .unwrap_or_else(|e| panic!("{what}: queue write: {e}"));
+    let r = dev.pi_rw_command(NvmOpcode::READ, slba, nlb, &io).unwrap();
+    let d = dev.alloc(want.len()).unwrap();
+    let m = (!l.extended).then(|| dev.alloc(n * l.ms).unwrap());
+    q.submit(r, Some(d), m, 2)
+        .map_err(|r| r.error)
+        .unwrap_or_else(|e| panic!("{what}: queue read: {e}"));
+    q.drain().unwrap();
+    let done = q.pop().unwrap();
+    done.result
+        .unwrap_or_else(|e| panic!("{what}: queue read: {e}"));
+    let d = done.data.unwrap();
+    assert!(d[..] == want[..], "{what}: queue read data differs");
+    pi::verify(&l, slba, n, &tags, Prchk::ALL, &d, done.meta.as_deref())
+        .unwrap_or_else(|e| panic!("{what}: queue read PI: {e}"));
+}
+
 /// A corrupted guard, application tag and reference tag are found by the
 /// controller (status) and by the host helper.
 fn corruption(dev: &Device, slba: u64, what: &str) {
@@ -222,6 +271,7 @@ fn pi_round_trips_on_the_ramdisk_for_every_type_guard_and_layout() {
                     assert_eq!(g.pi_format, if lbaf == 5 { 2 } else { 0 }, "{uri}");
                     roundtrip(&dev, 8, 4, &uri);
                     corruption(&dev, 40, &uri);
+                    queue_roundtrip(&dev, 60, 3, &uri);
                     cases += 1;
                 }
             }
@@ -253,6 +303,53 @@ fn ramdisk_pi_64b_guard_carries_48_bit_reference_tags() {
     // Block 1's reference tag crossed a 32-bit boundary: 0xab_0000_ffff.
     assert_eq!(l.decode(&meta[16..]).unwrap().reftag, 0xab_0000_ffff);
     pi::verify(&l, 0, 2, &tags, Prchk::ALL, &back, Some(&meta)).unwrap();
+}
+
+#[test]
+fn pi_commands_run_through_an_async_queue() {
+    use nvmx::spec::opcode::NvmOpcode;
+    let dev = open("4MiB?lbaf=3&pi=1");
+    let l = dev.pi_layout().unwrap();
+    let io = PiIo::default();
+    let mut q = dev.queue(8).unwrap();
+    let mut data = dev.alloc(4 * 4096).unwrap();
+    data.fill("anum").unwrap();
+    let mut meta = dev.alloc(4 * 8).unwrap();
+    pi::generate(&l, 12, 4, &io.tags, &mut data, Some(&mut meta)).unwrap();
+    let w = dev.pi_rw_command(NvmOpcode::WRITE, 12, 3, &io).unwrap();
+    q.submit(w, Some(data), Some(meta), 1)
+        .map_err(|r| r.error)
+        .unwrap();
+    q.drain().unwrap();
+    q.pop().unwrap().result.unwrap();
+    let r = dev.pi_rw_command(NvmOpcode::READ, 12, 3, &io).unwrap();
+    let (d, m) = (dev.alloc(4 * 4096).unwrap(), dev.alloc(32).unwrap());
+    q.submit(r, Some(d), Some(m), 2)
+        .map_err(|r| r.error)
+        .unwrap();
+    q.drain().unwrap();
+    let done = q.pop().unwrap();
+    done.result.unwrap();
+    let (d, m) = (done.data.unwrap(), done.meta.unwrap());
+    pi::verify(&l, 12, 4, &io.tags, Prchk::ALL, &d, Some(&m)).unwrap();
+    // A read expecting another application tag fails with its status.
+    let other = PiIo {
+        tags: PiTags {
+            apptag: 9,
+            ..io.tags
+        },
+        ..io
+    };
+    let r = dev.pi_rw_command(NvmOpcode::READ, 12, 0, &other).unwrap();
+    let (d, m) = (dev.alloc(4096).unwrap(), dev.alloc(8).unwrap());
+    q.submit(r, Some(d), Some(m), 3)
+        .map_err(|r| r.error)
+        .unwrap();
+    q.drain().unwrap();
+    assert_eq!(
+        status(q.pop().unwrap().result),
+        (sct::MEDIA, sc_media::APPTAG_CHECK_ERROR)
+    );
 }
 
 #[test]
@@ -480,7 +577,8 @@ fn pi_round_trips_on_qemu_namespaces() {
             let what = format!("{label} via {be}");
             roundtrip(&dev, 16, 4, &what);
             corruption(&dev, 64, &what);
-            println!("{what}: PI round trip and corruption checks passed");
+            queue_roundtrip(&dev, 80, 3, &what);
+            println!("{what}: PI round trips (sync and queue) and corruption checks passed");
             ran += 1;
         }
     }
