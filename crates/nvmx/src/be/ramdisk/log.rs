@@ -1,5 +1,6 @@
 //! Get Log Page: error information, SMART / health, firmware slots,
-//! commands supported and effects, and the list of supported log pages.
+//! commands supported and effects, the list of supported log pages, and
+//! sanitize status (built by the format module).
 //!
 //! Each log is built whole (at most 4 KiB), then the window the command
 //! asks for — NUMD dwords from byte offset LPO — is copied out; bytes past

@@ -9,11 +9,13 @@
 //!   active namespace list, namespace identification descriptors, the NVM
 //!   command set's specific structures), Get Log Page (error information,
 //!   SMART / health, firmware slot, commands supported and effects,
-//!   supported log pages) and Get / Set Features;
+//!   supported log pages, sanitize status), Get / Set Features, Format NVM
+//!   and Sanitize (see the format module);
 //! - NVM I/O: Read, Write, Compare, Write Zeroes, Write Uncorrectable,
 //!   Flush, Dataset Management (deallocate), Verify and Copy, with LBA
 //!   range, MDTS and namespace checks, separate or interleaved metadata,
-//!   and an error log of failed commands.
+//!   end-to-end protection information on Read and Write (see the pi
+//!   module), and an error log of failed commands.
 //!
 //! The URI is a size with optional parameters, e.g. `64MiB?lbaf=3&ext=1`:
 //!
