@@ -567,5 +567,10 @@ fn guest_fdp_subsystem() {
                 || st == (sct::GENERIC, sc::INVALID_PLACEMENT_HANDLE_LIST),
             "{be}: {st:x?}"
         );
+        eprintln!(
+            "guest FDP through {be}: rgif {}, {} placement ids, events and usage checked",
+            c.desc.rgif(),
+            4 * nrg
+        );
     }
 }
