@@ -206,6 +206,7 @@ pub(super) fn plan_write(ctrl: &RamCtrl, rw: &NvmRw) -> Result<WritePlan, Fail> 
             }
             let limit = if st.allocated > 0 { st.allocated } else { MSL };
             if rw.dspec == 0 || rw.dspec > limit {
+                // DSPEC is CDW13 bits 31:16: byte 54 of the command.
                 return Err(Fail::field(field::CDW12 + 6));
             }
             st.open.insert(rw.dspec);

@@ -95,7 +95,8 @@ fn identify_controller_describes_the_ramdisk() {
     );
     assert_eq!((id.sqes, id.cqes), (0x66, 0x44));
     assert!(id.has_volatile_write_cache());
-    assert_eq!(id.oacs, 0);
+    // Directives (Identify and Streams) are the one optional admin feature.
+    assert_eq!(id.oacs, nvmx_spec::identify::oacs::DIRECTIVES);
     for bit in [
         oncs::COMPARE,
         oncs::WRITE_UNCORRECTABLE,
