@@ -22,6 +22,8 @@
 //! | `lbaf` | 0-4 (default 0) | active LBA format: 512, 512+8, 4096, 4096+8, 4096+64 bytes |
 //! | `mdts` | 0-32 (default 7) | maximum transfer, 2^mdts pages of 4 KiB; 0 is no limit |
 //! | `ext`  | 0 or 1 (default 0) | metadata interleaved with data (extended LBA) |
+//! | `kv`   | 0 or 1 (default 0) | a Key Value namespace (CSI 1) instead of NVM, see the kv module |
+//! | `fdp`, `fdp.*` | see the fdp module | Flexible Data Placement: endurance group, reclaim groups and handles |
 //!
 //! The namespace holds `size / data size` blocks. Block memory is taken on
 //! first write (see the media module), so a large ramdisk costs only what
@@ -35,9 +37,12 @@
 
 mod admin;
 mod ctrl;
+mod directive;
 mod errlog;
+mod fdp;
 mod features;
 mod identify;
+mod kv;
 mod log;
 mod media;
 mod ns;
@@ -85,7 +90,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         uri: uri.raw.clone(),
         dtype: DevType::Ramdisk,
         nsid: opts.nsid,
-        csi: 0,
+        csi: ctrl.ns.kind.csi().0,
         subnqn: ctrl.subnqn().to_string(),
     };
     Ok(Backend {
