@@ -19,7 +19,7 @@ list=$(mktemp "$repo/.vm/suite.XXXXXX")
 trap 'rm -f "$list"' EXIT
 cargo build -q -p nvmx-cli
 cargo test -q -p nvmx --no-run --message-format=json \
-    --test conformance --test linux_block --test linux_uring --test aio --test controller --test copy --test mdts --test pi 2>/dev/null |
+    --test conformance --test linux_block --test linux_uring --test aio --test controller --test copy --test mdts --test fdp --test pi 2>/dev/null |
     python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -39,7 +39,7 @@ set +e
 # gets a poll queue so that --poll_io runs against real polled queues;
 # iomem=relaxed lets the register tests map BAR0 of a bound controller.
 NVMX_VM_APPEND="nvme.poll_queues=1 iomem=relaxed${NVMX_VM_APPEND:+ $NVMX_VM_APPEND}" \
-    NVMX_VM_DEVICES=${NVMX_VM_DEVICES:-nvm,ZNS,PI1,PI1EXT} "$here/run.sh" -- bash "$here/guest-tests.sh" "$list" "$repo/target/debug/nvmx"
+    NVMX_VM_DEVICES=${NVMX_VM_DEVICES:-nvm,ZNS,PI1,PI1EXT,FDP} "$here/run.sh" -- bash "$here/guest-tests.sh" "$list" "$repo/target/debug/nvmx"
 rc=$?
 set -e
 echo "guest-suite: guest finished with status $rc after $((SECONDS - boot)) s (total $((SECONDS - start)) s)"

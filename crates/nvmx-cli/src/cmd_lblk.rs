@@ -46,6 +46,15 @@ pub enum Lblk {
     /// Write blocks with protection information, read them back, verify.
     #[command(name = "write-read-pi")]
     WriteReadPi(crate::cmd_pi::WriteReadPiArgs),
+    /// Write blocks with a directive (--dtype, --dspec): streams or data placement.
+    #[command(name = "write-dir")]
+    WriteDir(crate::cmd_dir::WriteDirArgs),
+    /// Directive Send: enable or disable a directive, release streams.
+    #[command(name = "dir-send")]
+    DirSend(crate::cmd_dir::DirSendArgs),
+    /// Directive Receive: directive and streams parameters, stream status and allocation.
+    #[command(name = "dir-receive")]
+    DirReceive(crate::cmd_dir::DirRecvArgs),
 }
 
 /// The LBA range of a command.
@@ -282,6 +291,9 @@ pub fn run(p: &Printer, cmd: &Lblk) -> CliResult {
         Lblk::WriteUncor(a) => no_data(p, a, true),
         Lblk::Compare(a) => compare(p, a),
         Lblk::WriteReadPi(a) => crate::cmd_pi::write_read_pi(p, a),
+        Lblk::WriteDir(a) => crate::cmd_dir::write_dir(p, a),
+        Lblk::DirSend(a) => crate::cmd_dir::dir_send(p, a),
+        Lblk::DirReceive(a) => crate::cmd_dir::dir_recv(p, a),
     }
 }
 

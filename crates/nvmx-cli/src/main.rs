@@ -8,11 +8,14 @@
 
 mod args;
 mod cmd_ctrl;
+mod cmd_dir;
+mod cmd_fdp;
 mod cmd_feature;
 mod cmd_file;
 mod cmd_format;
 mod cmd_idfy;
 mod cmd_info;
+mod cmd_kvs;
 mod cmd_lblk;
 mod cmd_library;
 mod cmd_log;
@@ -123,6 +126,30 @@ enum Cmd {
     /// Whole-file transfers through the file backends: write-read, dump, load, copy.
     #[command(subcommand)]
     File(cmd_file::FileCmd),
+    /// Key Value command set: idfy-ns, store, retrieve, delete, exist, list.
+    #[command(subcommand)]
+    Kvs(cmd_kvs::Kvs),
+    /// FDP Configurations log (LID 0x20) of an endurance group.
+    #[command(name = "log-fdp-config")]
+    LogFdpConfig(cmd_fdp::ConfigArgs),
+    /// Reclaim Unit Handle Usage log (LID 0x21) of an endurance group.
+    #[command(name = "log-ruhu")]
+    LogRuhu(cmd_fdp::RuhuArgs),
+    /// FDP Statistics log (LID 0x22) of an endurance group.
+    #[command(name = "log-fdp-stats")]
+    LogFdpStats(cmd_fdp::StatsArgs),
+    /// FDP Events log (LID 0x23) of an endurance group.
+    #[command(name = "log-fdp-events")]
+    LogFdpEvents(cmd_fdp::EventsArgs),
+    /// Reclaim unit handle status (I/O Management Receive).
+    #[command(name = "fdp-ruhs")]
+    FdpRuhs(cmd_fdp::RuhsArgs),
+    /// Reclaim unit handle update (I/O Management Send).
+    #[command(name = "fdp-ruhu")]
+    FdpRuhu(cmd_fdp::RuhuUpdateArgs),
+    /// Enable or disable FDP events of a placement handle (Set Features 0x1E).
+    #[command(name = "set-fdp-events")]
+    SetFdpEvents(cmd_fdp::SetEventsArgs),
 }
 
 fn run(cli: &Cli) -> CliResult {
@@ -153,6 +180,14 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::ShowRegs(a) => cmd_ctrl::show_regs(&p, a),
         Cmd::Xdd(x) => cmd_xdd::run(&p, x),
         Cmd::File(f) => cmd_file::run(&p, f),
+        Cmd::Kvs(k) => cmd_kvs::run(&p, k),
+        Cmd::LogFdpConfig(a) => cmd_fdp::log_config(&p, a),
+        Cmd::LogRuhu(a) => cmd_fdp::log_ruhu(&p, a),
+        Cmd::LogFdpStats(a) => cmd_fdp::log_stats(&p, a),
+        Cmd::LogFdpEvents(a) => cmd_fdp::log_events(&p, a),
+        Cmd::FdpRuhs(a) => cmd_fdp::ruhs(&p, a),
+        Cmd::FdpRuhu(a) => cmd_fdp::ruhu(&p, a),
+        Cmd::SetFdpEvents(a) => cmd_fdp::set_events(&p, a),
     }
 }
 

@@ -517,6 +517,41 @@ fn sanitize_actions_erase_or_overwrite_and_the_log_says_so() {
 }
 
 #[test]
+fn format_and_sanitize_on_key_value_and_fdp_ramdisks() {
+    let dev = open("1MiB?kv=1");
+    dev.kv_store(b"k1", b"value", Default::default()).unwrap();
+    assert!(dev.kv_exist(b"k1").unwrap());
+    dev.sanitize(&Sanitize::new(SanitizeAction::BlockErase))
+        .unwrap();
+    assert!(!dev.kv_exist(b"k1").unwrap(), "sanitize erases the pairs");
+    dev.kv_store(b"k2", b"value", Default::default()).unwrap();
+    let dev = dev.format(&FormatNvm::default()).unwrap();
+    assert!(!dev.kv_exist(b"k2").unwrap(), "format erases the pairs");
+    let other = FormatNvm {
+        lbaf: 2,
+        ..Default::default()
+    };
+    assert_eq!(
+        status(dev.format(&other)),
+        (sct::COMMAND_SPECIFIC, sc_cmd::INVALID_FORMAT)
+    );
+
+    // FDP keeps its sizes: PI may change, the data size may not.
+    let dev = open("4MiB?fdp=1&lbaf=3");
+    let pi = FormatNvm {
+        lbaf: 3,
+        pi: 1,
+        ..Default::default()
+    };
+    let dev = dev.format(&pi).unwrap();
+    assert_eq!(dev.geometry().unwrap().pi_type, 1);
+    assert_eq!(
+        status(dev.format(&FormatNvm::default())),
+        (sct::COMMAND_SPECIFIC, sc_cmd::INVALID_FORMAT)
+    );
+}
+
+#[test]
 fn format_and_sanitize_are_advertised() {
     let dev = open("1MiB");
     let c = dev.identify_controller().unwrap();

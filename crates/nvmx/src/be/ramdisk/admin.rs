@@ -20,6 +20,8 @@ pub(super) const SUPPORTED: &[AdminOpcode] = &[
     AdminOpcode::GET_FEATURES,
     AdminOpcode::FORMAT_NVM,
     AdminOpcode::SANITIZE,
+    AdminOpcode::DIRECTIVE_SEND,
+    AdminOpcode::DIRECTIVE_RECV,
 ];
 
 /// Runs the admin command `cmd`.
@@ -31,6 +33,8 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, data: DataBuf<'_>) -> Exec {
         AdminOpcode::SET_FEATURES => features::set(ctrl, cmd, data),
         AdminOpcode::FORMAT_NVM => super::format::format(ctrl, cmd),
         AdminOpcode::SANITIZE => super::format::sanitize(ctrl, cmd),
+        AdminOpcode::DIRECTIVE_SEND => super::directive::send(ctrl, cmd, data),
+        AdminOpcode::DIRECTIVE_RECV => super::directive::recv(ctrl, cmd, data),
         _ => Err(Fail::opcode()),
     }
 }

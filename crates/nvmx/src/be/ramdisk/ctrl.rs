@@ -155,6 +155,12 @@ pub struct RamCtrl {
     pub(super) features: Mutex<Features>,
     /// When the controller was created (power-on hours, timestamp).
     pub(super) created: Instant,
+    /// Flexible Data Placement, with `fdp=1`.
+    pub(super) fdp: Option<super::fdp::Fdp>,
+    /// The key-value pairs of a KV namespace, with `kv=1`.
+    pub(super) kv: Option<super::kv::KvSpace>,
+    /// Directive settings of the namespace.
+    pub(super) directives: super::directive::Directives,
 }
 
 impl std::fmt::Debug for RamCtrl {
@@ -182,6 +188,12 @@ impl RamCtrl {
             stats: Stats::default(),
             features: Mutex::new(Features::default()),
             created: Instant::now(),
+            fdp: params
+                .fdp
+                .enabled
+                .then(|| super::fdp::Fdp::new(params.fdp, params.shape().ds, params.shape().ms)),
+            kv: params.kv.then(super::kv::KvSpace::default),
+            directives: Default::default(),
         })
     }
 
@@ -230,6 +242,7 @@ impl RamCtrl {
         let ns = self.namespace(cmd.nsid).ok_or_else(Fail::namespace)?;
         match ns.kind {
             NsKind::Nvm => nvm::exec(self, &ns, cmd, data, meta),
+            NsKind::Kv => super::kv::exec(self, &ns, cmd, data),
         }
     }
 

@@ -23,6 +23,14 @@
 //! - Exit Failure Mode (1) succeeds and changes nothing: a ramdisk
 //!   sanitize does not fail.
 //!
+//! On a Key Value ramdisk (`kv=1`) Format NVM and every erasing Sanitize
+//! delete all pairs; Format NVM there takes only the format the namespace
+//! has (Invalid Format otherwise), as a KV namespace has no logical blocks.
+//! With FDP (`fdp=1`) the reclaim unit accounting keeps the data and
+//! metadata sizes the ramdisk was opened with, so Format NVM may change
+//! MSET, PI and PIL but not to an LBA format of another size (Invalid
+//! Format).
+//!
 //! With NDAS (no-deallocate after sanitize) the log reports status 4
 //! ("completed without deallocation"); the erased blocks still read as
 //! zero. AUSE is recorded in the log's SCDW10 and has no other effect.
@@ -120,6 +128,17 @@ pub(super) fn format(ctrl: &RamCtrl, cmd: &Command) -> Exec {
         return Err(invalid_format().at(field::CDW10, 0));
     }
     let old = ctrl.ns();
+    if let Some(kv) = &ctrl.kv {
+        let same = (lbaf, p.extended, pi, pil) == (old.lbaf, old.extended, old.pi, old.pil);
+        if !same {
+            return Err(invalid_format().at(field::CDW10, 0));
+        }
+        kv.erase();
+        return Ok(0);
+    }
+    if ctrl.fdp.is_some() && (shape.ds, shape.ms) != (old.shape.ds, old.shape.ms) {
+        return Err(invalid_format().at(field::CDW10, 0));
+    }
     let ns = reformatted(&old, &p)?;
     ctrl.replace_ns(ns);
     Ok(0)
@@ -161,6 +180,9 @@ pub(super) fn sanitize(ctrl: &RamCtrl, cmd: &Command) -> Exec {
             passes = owpass;
         }
         _ => return Err(Fail::field(field::CDW10)),
+    }
+    if let Some(kv) = &ctrl.kv {
+        kv.erase();
     }
     let status = if ndas {
         sanitize_status::COMPLETED_NO_DEALLOC

@@ -44,9 +44,13 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
     let page: Vec<u8> = match id.cns {
         Cns::NAMESPACE => match id.nsid {
             NSID_ALL => common_namespace().as_bytes().to_vec(),
-            nsid => namespace(&*ctrl.namespace(nsid).ok_or_else(Fail::namespace)?)
-                .as_bytes()
-                .to_vec(),
+            nsid => {
+                let mut id = namespace(&*ctrl.namespace(nsid).ok_or_else(Fail::namespace)?);
+                if let Some(fdp) = &ctrl.fdp {
+                    fdp.identify_namespace(&mut id);
+                }
+                id.as_bytes().to_vec()
+            }
         },
         Cns::CONTROLLER => controller(ctrl).as_bytes().to_vec(),
         Cns::ACTIVE_NSID_LIST => {
@@ -72,6 +76,12 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             }
             match id.csi {
                 Csi::NVM => super::pi::nvm_namespace().as_bytes().to_vec(),
+                Csi::KV => match ctrl.namespace(id.nsid) {
+                    Some(ns) if ns.kind == super::ns::NsKind::Kv => {
+                        super::kv::identify_namespace(ctrl, &ns).as_bytes().to_vec()
+                    }
+                    _ => return Err(Fail::field(field::CDW11 + 3)),
+                },
                 _ => return Err(Fail::field(field::CDW11 + 3)),
             }
         }
@@ -79,11 +89,16 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             // Zeroes: no limits on Verify, Write Zeroes, Write
             // Uncorrectable or Dataset Management sizes.
             Csi::NVM => IdentifyNvmController::default().as_bytes().to_vec(),
+            // The KV command set defines no controller fields: zeroes.
+            Csi::KV if ctrl.kv.is_some() => vec![0u8; IDENTIFY_NBYTES],
             _ => return Err(Fail::field(field::CDW11 + 3)),
         },
         Cns::IO_CMDSET => {
             let mut v = IoCommandSetVectors::default();
             v.iocsc[0] = 1 << Csi::NVM.0;
+            if ctrl.kv.is_some() {
+                v.iocsc[0] |= 1 << Csi::KV.0;
+            }
             v.as_bytes().to_vec()
         }
         // One controller (CNTID 1), attached to the one namespace.
@@ -171,6 +186,7 @@ pub(super) fn controller(ctrl: &RamCtrl) -> IdentifyController {
     c.subnqn[..n].copy_from_slice(&nqn[..n]);
     // One operational power state of at most 1 W.
     c.psd[0].mp = 100;
+    super::directive::identify_controller(ctrl, &mut c);
     c
 }
 

@@ -31,6 +31,8 @@
 //! in the specification (extended LBA format PIF): formats 1, 3 and 4 carry
 //! 16b guard PI (8 bytes), formats 5 and 6 carry 64b guard PI (16 bytes).
 //! Format NVM (see the format module) changes all of these at run time.
+//! | `kv`   | 0 or 1 (default 0) | a Key Value namespace (CSI 1) instead of NVM, see the kv module |
+//! | `fdp`, `fdp.*` | see the fdp module | Flexible Data Placement: endurance group, reclaim groups and handles |
 //!
 //! The namespace holds `size / data size` blocks. Block memory is taken on
 //! first write (see the media module), so a large ramdisk costs only what
@@ -44,10 +46,13 @@
 
 mod admin;
 mod ctrl;
+mod directive;
 mod errlog;
+mod fdp;
 mod features;
 mod format;
 mod identify;
+mod kv;
 mod log;
 mod media;
 mod ns;
@@ -96,7 +101,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         uri: uri.raw.clone(),
         dtype: DevType::Ramdisk,
         nsid: opts.nsid,
-        csi: 0,
+        csi: ctrl.ns().kind.csi().0,
         subnqn: ctrl.subnqn().to_string(),
     };
     Ok(Backend {

@@ -104,6 +104,10 @@ pub(super) struct Params {
     pub pi: u8,
     /// Protection information in the first bytes of metadata (DPS bit 3).
     pub pil: bool,
+    /// Flexible Data Placement (`fdp`, `fdp.*`).
+    pub fdp: super::fdp::FdpParams,
+    /// A Key Value namespace (`kv=1`).
+    pub kv: bool,
 }
 
 impl Params {
@@ -116,6 +120,8 @@ impl Params {
             extended: false,
             pi: 0,
             pil: false,
+            fdp: Default::default(),
+            kv: false,
         };
         for (i, (key, value)) in uri.params.iter().enumerate() {
             if uri.params[..i].iter().any(|(k, _)| k == key) {
@@ -163,10 +169,28 @@ impl Params {
                         _ => return Err(bad(format!("pil={value:?} is not 0 or 1"))),
                     }
                 }
-                _ => return Err(bad(format!("unknown key {key:?}"))),
+                "kv" => {
+                    p.kv = match value.as_str() {
+                        "0" => false,
+                        "1" => true,
+                        _ => return Err(bad(format!("kv={value:?} is not 0 or 1"))),
+                    }
+                }
+                k if p.fdp.parse(k, value)? => {}
+                _ => {
+                    return Err(bad(format!(
+                        "unknown key {key:?} (also kv=0|1, fdp=0|1, fdp.*)"
+                    )));
+                }
             }
         }
         let shape = p.shape();
+        p.fdp.validate(shape.ds)?;
+        if p.kv && p.fdp.enabled {
+            return Err(bad(
+                "kv=1 and fdp=1 exclude each other: FDP places logical blocks".into(),
+            ));
+        }
         if p.extended && shape.ms == 0 {
             return Err(bad(format!(
                 "ext=1 needs an LBA format with metadata (lbaf 1, 3 or 4), but lbaf {} has none",

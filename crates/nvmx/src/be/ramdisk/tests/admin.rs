@@ -95,7 +95,12 @@ fn identify_controller_describes_the_ramdisk() {
     );
     assert_eq!((id.sqes, id.cqes), (0x66, 0x44));
     assert!(id.has_volatile_write_cache());
-    assert_eq!(id.oacs, nvmx_spec::identify::oacs::FORMAT_NVM);
+    // Format NVM and Directives (Identify and Streams) are the optional
+    // admin features.
+    assert_eq!(
+        id.oacs,
+        nvmx_spec::identify::oacs::FORMAT_NVM | nvmx_spec::identify::oacs::DIRECTIVES
+    );
     assert_eq!((id.sanicap, id.fna), (0x7, 0x4));
     for bit in [
         oncs::COMPARE,
@@ -239,7 +244,7 @@ fn identify_lists_descriptors_and_command_set_structures() {
             id.csi
         );
     }
-    for cns in [Cns::NVM_SET_LIST, Cns(0xff)] {
+    for cns in [Cns::NVM_SET_LIST, Cns::ALLOCATED_NSID_LIST, Cns(0xff)] {
         let (st, _) = identify(
             &c,
             Identify {
