@@ -69,6 +69,11 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             }
             match id.csi {
                 Csi::NVM => IdentifyNvmNamespace::default().as_bytes().to_vec(),
+                Csi::ZONED => super::zoned::identify_namespace(
+                    ctrl.namespace(id.nsid).ok_or_else(|| Fail::field(field::CDW11 + 3))?,
+                )?
+                .as_bytes()
+                .to_vec(),
                 _ => return Err(Fail::field(field::CDW11 + 3)),
             }
         }
@@ -76,11 +81,17 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             // Zeroes: no limits on Verify, Write Zeroes, Write
             // Uncorrectable or Dataset Management sizes.
             Csi::NVM => IdentifyNvmController::default().as_bytes().to_vec(),
+            Csi::ZONED if ctrl.namespaces().any(|ns| ns.zones.is_some()) => {
+                super::zoned::identify_controller().as_bytes().to_vec()
+            }
             _ => return Err(Fail::field(field::CDW11 + 3)),
         },
         Cns::IO_CMDSET => {
             let mut v = IoCommandSetVectors::default();
             v.iocsc[0] = 1 << Csi::NVM.0;
+            if ctrl.namespaces().any(|ns| ns.zones.is_some()) {
+                v.iocsc[0] |= 1 << Csi::ZONED.0;
+            }
             v.as_bytes().to_vec()
         }
         _ => return Err(Fail::field(field::CDW10)),

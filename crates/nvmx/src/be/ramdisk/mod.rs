@@ -44,6 +44,7 @@ mod ns;
 mod nvm;
 mod params;
 mod stats;
+mod zoned;
 
 #[cfg(test)]
 mod tests;
@@ -84,7 +85,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         uri: uri.raw.clone(),
         dtype: DevType::Ramdisk,
         nsid: opts.nsid,
-        csi: 0,
+        csi: ctrl.ns.kind.csi().0,
         subnqn: ctrl.subnqn().to_string(),
     };
     Ok(Backend {

@@ -16,6 +16,8 @@ use crate::error::Result;
 pub(super) enum NsKind {
     /// The NVM command set: logical blocks, Read and Write.
     Nvm,
+    /// The Zoned Namespace command set (see the zoned module).
+    Zoned,
 }
 
 impl NsKind {
@@ -23,6 +25,7 @@ impl NsKind {
     pub const fn csi(self) -> Csi {
         match self {
             NsKind::Nvm => Csi::NVM,
+            NsKind::Zoned => Csi::ZONED,
         }
     }
 }
@@ -47,6 +50,8 @@ pub(super) struct Namespace {
     pub nguid: [u8; 16],
     /// IEEE extended unique identifier.
     pub eui64: [u8; 8],
+    /// The zones, for a zoned namespace.
+    pub zones: Option<Box<super::zoned::Zones>>,
 }
 
 impl Namespace {
@@ -77,6 +82,7 @@ impl Namespace {
             media: Media::new(nsze, shape.ds, shape.ms)?,
             nguid,
             eui64,
+            zones: None,
         })
     }
 

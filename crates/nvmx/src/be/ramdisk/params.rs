@@ -77,6 +77,8 @@ pub(super) struct Params {
     pub mdts: u8,
     /// Whether metadata is interleaved with the data (extended LBA).
     pub extended: bool,
+    /// Zoned namespace parameters (`zoned=1`), see the zoned module.
+    pub zoned: Option<super::zoned::ZoneParams>,
 }
 
 impl Params {
@@ -87,6 +89,7 @@ impl Params {
             lbaf: 0,
             mdts: DEFAULT_MDTS,
             extended: false,
+            zoned: None,
         };
         for (i, (key, value)) in uri.params.iter().enumerate() {
             if uri.params[..i].iter().any(|(k, _)| k == key) {
@@ -121,6 +124,7 @@ impl Params {
                         _ => return Err(bad(format!("ext={value:?} is not 0 or 1"))),
                     }
                 }
+                k if super::zoned::PARAM_KEYS.contains(&k) => {}
                 _ => return Err(bad(format!("unknown key {key:?}"))),
             }
         }
@@ -140,6 +144,7 @@ impl Params {
                 ),
             ));
         }
+        p.zoned = super::zoned::ZoneParams::from_uri(uri, shape.ds, nbytes)?;
         Ok(p)
     }
 
