@@ -11,6 +11,7 @@ mod cmd_idfy;
 mod cmd_info;
 mod cmd_lblk;
 mod cmd_library;
+mod cmd_zoned;
 mod error;
 mod output;
 
@@ -64,6 +65,9 @@ enum Cmd {
     /// Logical-block I/O: info, read, write, write-zeros, compare.
     #[command(subcommand)]
     Lblk(cmd_lblk::Lblk),
+    /// Zoned namespaces: zone management, append and reports.
+    #[command(subcommand)]
+    Zoned(cmd_zoned::Zoned),
 }
 
 fn run(cli: &Cli) -> CliResult {
@@ -76,6 +80,7 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::IdfyNs(a) => cmd_idfy::idfy_ns(&p, a),
         Cmd::LibraryInfo => cmd_library::library_info(&p),
         Cmd::Lblk(l) => cmd_lblk::run(&p, l),
+        Cmd::Zoned(z) => cmd_zoned::run(&p, z),
     }
 }
 

@@ -469,18 +469,16 @@ impl Device {
 
     /// The descriptors of every zone in `state`.
     pub fn zones_in_state(&self, state: ZoneState) -> Result<Vec<ZoneDescriptor>> {
-        let filter = filter_for_state(state).ok_or_else(|| {
-            Error::invalid("zone state", format!("{state} has no report filter"))
-        })?;
+        let filter = filter_for_state(state)
+            .ok_or_else(|| Error::invalid("zone state", format!("{state} has no report filter")))?;
         let rep = self.report_zones(0, filter, None, false, true)?;
         Ok(rep.entries.into_iter().map(|e| e.descr).collect())
     }
 
     /// The lowest zone in `state`, if any.
     pub fn first_zone_in_state(&self, state: ZoneState) -> Result<Option<ZoneDescriptor>> {
-        let filter = filter_for_state(state).ok_or_else(|| {
-            Error::invalid("zone state", format!("{state} has no report filter"))
-        })?;
+        let filter = filter_for_state(state)
+            .ok_or_else(|| Error::invalid("zone state", format!("{state} has no report filter")))?;
         let rep = self.report_zones(0, filter, Some(1), false, true)?;
         Ok(rep.entries.first().map(|e| e.descr))
     }
@@ -572,8 +570,7 @@ impl Queue {
         tag: u64,
     ) -> Result<(), Rejected> {
         let dev = self.device();
-        if let Err(error) =
-            dev.check_lba_io(zslba, nlb, data.len(), meta.as_ref().map(|m| m.len()))
+        if let Err(error) = dev.check_lba_io(zslba, nlb, data.len(), meta.as_ref().map(|m| m.len()))
         {
             return Err(Rejected {
                 error,

@@ -194,7 +194,11 @@ fn check_write_pointer_rules(dev: &Device) {
     dev.zone_reset(z).unwrap();
     assert_eq!(wp(dev, z), z);
     assert_eq!(st(write_at(dev, z + 1, 0)), cs(sc_cmd::ZONE_INVALID_WRITE));
-    assert_eq!(state(dev, z), ZoneState::EMPTY, "a refused write opens nothing");
+    assert_eq!(
+        state(dev, z),
+        ZoneState::EMPTY,
+        "a refused write opens nothing"
+    );
     write_at(dev, z, 3).unwrap();
     assert_eq!(wp(dev, z), z + 4);
     assert_eq!(st(write_at(dev, z, 0)), cs(sc_cmd::ZONE_INVALID_WRITE));
@@ -245,7 +249,9 @@ fn check_append(dev: &Device) {
     }
     assert_eq!(wp(dev, z), expect);
     // The library refuses a non-zone-start before the device sees it ...
-    let e = dev.zone_append(z + 1, 0, &block(dev, 0, 0), None).unwrap_err();
+    let e = dev
+        .zone_append(z + 1, 0, &block(dev, 0, 0), None)
+        .unwrap_err();
     assert!(matches!(e, Error::Invalid { what: "zslba", .. }), "{e}");
     // ... and the device refuses it with Invalid Field.
     let mut cmd = Command::new(0x7d, 0);
@@ -292,7 +298,11 @@ fn check_select_all(dev: &Device) {
     );
     dev.zone_mgmt_all(ZoneSendAction::FINISH).unwrap();
     assert_eq!(dev.zones_in_state(ZoneState::FULL).unwrap().len(), 3);
-    assert_eq!(state(dev, g.zslba(3)), ZoneState::EMPTY, "finish-all skips empty zones");
+    assert_eq!(
+        state(dev, g.zslba(3)),
+        ZoneState::EMPTY,
+        "finish-all skips empty zones"
+    );
     dev.zone_mgmt_all(ZoneSendAction::RESET).unwrap();
     assert_eq!(
         dev.zones_in_state(ZoneState::EMPTY).unwrap().len() as u64,
@@ -332,7 +342,11 @@ fn check_reports(dev: &Device) {
     assert_eq!(from.entries.len(), 2);
     assert_eq!(from.entries[0].descr.zslba, g.zslba(2));
     assert_eq!(from.entries[0].descr.state(), ZoneState::FULL);
-    assert_eq!(from.nr_zones, g.nzones - 2, "not partial: every zone from there");
+    assert_eq!(
+        from.nr_zones,
+        g.nzones - 2,
+        "not partial: every zone from there"
+    );
     // Partial: the header counts what came back.
     let part = dev
         .report_zones(0, ZrasFilter::EMPTY, Some(3), false, true)
@@ -340,17 +354,41 @@ fn check_reports(dev: &Device) {
     assert_eq!((part.nr_zones, part.entries.len()), (3, 3));
     // Raw: a buffer for one descriptor, non-partial, counts all matches.
     let mut buf = vec![0u8; 128];
-    dev.zone_mgmt_recv(0, ZoneRecvAction::REPORT, ZrasFilter::EMPTY, false, &mut buf)
-        .unwrap();
-    assert_eq!(u64::from_le_bytes(buf[..8].try_into().unwrap()), g.nzones - 3);
+    dev.zone_mgmt_recv(
+        0,
+        ZoneRecvAction::REPORT,
+        ZrasFilter::EMPTY,
+        false,
+        &mut buf,
+    )
+    .unwrap();
+    assert_eq!(
+        u64::from_le_bytes(buf[..8].try_into().unwrap()),
+        g.nzones - 3
+    );
     dev.zone_mgmt_recv(0, ZoneRecvAction::REPORT, ZrasFilter::EMPTY, true, &mut buf)
         .unwrap();
     assert_eq!(u64::from_le_bytes(buf[..8].try_into().unwrap()), 1);
     // Checked before the device: small buffers, bad start, bad filter.
     let e = dev
-        .zone_mgmt_recv(0, ZoneRecvAction::REPORT, ZrasFilter::ALL, false, &mut [0u8; 32])
+        .zone_mgmt_recv(
+            0,
+            ZoneRecvAction::REPORT,
+            ZrasFilter::ALL,
+            false,
+            &mut [0u8; 32],
+        )
         .unwrap_err();
-    assert!(matches!(e, Error::Invalid { what: "report buffer", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Invalid {
+                what: "report buffer",
+                ..
+            }
+        ),
+        "{e}"
+    );
     let e = dev
         .report_zones(g.nzones * g.zsze, ZrasFilter::ALL, None, false, false)
         .unwrap_err();
@@ -358,9 +396,21 @@ fn check_reports(dev: &Device) {
     let e = dev
         .report_zones(0, ZrasFilter(9), None, false, false)
         .unwrap_err();
-    assert!(matches!(e, Error::Invalid { what: "report filter", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Invalid {
+                what: "report filter",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert_eq!(
-        dev.first_zone_in_state(ZoneState::FULL).unwrap().unwrap().zslba,
+        dev.first_zone_in_state(ZoneState::FULL)
+            .unwrap()
+            .unwrap()
+            .zslba,
         g.zslba(2)
     );
     assert_eq!(dev.first_empty_zone().unwrap().unwrap().zslba, 0);
@@ -377,7 +427,10 @@ fn check_active_limit(dev: &Device, g: &ZoneGeometry) {
     }
     let next = g.zslba(u64::from(mar));
     assert_eq!(st(dev.zone_open(next)), cs(sc_cmd::TOO_MANY_ACTIVE_ZONES));
-    assert_eq!(st(write_at(dev, next, 0)), cs(sc_cmd::TOO_MANY_ACTIVE_ZONES));
+    assert_eq!(
+        st(write_at(dev, next, 0)),
+        cs(sc_cmd::TOO_MANY_ACTIVE_ZONES)
+    );
     assert_eq!(
         st(dev.zone_append(next, 0, &block(dev, 0, 1), None)),
         cs(sc_cmd::TOO_MANY_ACTIVE_ZONES)
@@ -449,7 +502,11 @@ fn ramdisk_namespace_identification_names_the_zoned_command_set() {
 #[test]
 fn ramdisk_zone_state_transitions_follow_the_table() {
     let bad = check_transitions(&open(SMALL));
-    assert!(bad.is_empty(), "transitions that differ:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "transitions that differ:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -569,7 +626,10 @@ fn ramdisk_read_only_and_offline_zones() {
     // Offline: from read only only; then reads fail too.
     dev.zone_offline(ro).unwrap();
     assert_eq!(state(&dev, ro), ZoneState::OFFLINE);
-    assert_eq!(st(dev.read(ro, 0, &mut buf, None)), cs(sc_cmd::ZONE_OFFLINE));
+    assert_eq!(
+        st(dev.read(ro, 0, &mut buf, None)),
+        cs(sc_cmd::ZONE_OFFLINE)
+    );
     assert_eq!(st(write_at(&dev, ro, 0)), cs(sc_cmd::ZONE_OFFLINE));
     // A read crossing into the offline zone fails as well.
     let mut two = vec![0u8; 8192];
@@ -604,7 +664,11 @@ fn ramdisk_zone_descriptor_extensions() {
     let ext: Vec<u8> = (0..128).map(|i| i as u8 ^ 0x5a).collect();
     dev.zone_set_descriptor_extension(g.zslba(1), &ext).unwrap();
     let d = dev.zone_descriptor(g.zslba(1)).unwrap();
-    assert_eq!(d.state(), ZoneState::CLOSED, "setting an extension closes the zone");
+    assert_eq!(
+        d.state(),
+        ZoneState::CLOSED,
+        "setting an extension closes the zone"
+    );
     assert!(d.has_extension());
     let rep = dev
         .report_zones(0, ZrasFilter::ALL, None, true, false)
@@ -633,7 +697,16 @@ fn ramdisk_zone_descriptor_extensions() {
     let e = plain
         .report_zones(0, ZrasFilter::ALL, None, true, false)
         .unwrap_err();
-    assert!(matches!(e, Error::Invalid { what: "extended report", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Invalid {
+                what: "extended report",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 /// The ZRWA steps both the ramdisk and QEMU are checked with: returns what
@@ -648,7 +721,11 @@ fn zrwa_steps(dev: &Device) -> Vec<String> {
             u64::MAX => "-".to_string(),
             w => format!("+{}", w - z),
         };
-        log.push(format!("{what}: {r:x?} {} wp{wp} za {:#x}", d.state(), d.za));
+        log.push(format!(
+            "{what}: {r:x?} {} wp{wp} za {:#x}",
+            d.state(),
+            d.za
+        ));
     };
     dev.zone_reset(z).unwrap();
     note("open zrwa", st(dev.zone_open_zrwa(z)));
@@ -718,10 +795,16 @@ fn ramdisk_zoned_parameters_are_checked() {
     for (uri, what) in [
         ("8MiB?zone_size=1MiB", "needs zoned=1"),
         ("8MiB?zoned=2", "not 0 or 1"),
-        ("8MiB?zoned=1&zone_size=1MiB&zone_cap=2MiB", "larger than zone_size"),
+        (
+            "8MiB?zoned=1&zone_size=1MiB&zone_cap=2MiB",
+            "larger than zone_size",
+        ),
         ("8MiB?zoned=1&zone_size=16MiB", "larger than the ramdisk"),
         ("8MiB?zoned=1&zde=65", "multiple of 64"),
-        ("8MiB?zoned=1&max_open=4&max_active=2", "larger than max_active"),
+        (
+            "8MiB?zoned=1&max_open=4&max_active=2",
+            "larger than max_active",
+        ),
         ("8MiB?zoned=1&zrwa=1MiB", "half the zone capacity"),
         ("8MiB?zoned=1&zrwafg=0", "zrwafg"),
     ] {
@@ -789,8 +872,8 @@ fn guest_devices(test: &str) -> Vec<(&'static str, Device)> {
                 be: Some(be.into()),
                 ..Default::default()
             };
-            let dev = Device::open(&cdev, &opts)
-                .unwrap_or_else(|e| panic!("open {cdev} with {be}: {e}"));
+            let dev =
+                Device::open(&cdev, &opts).unwrap_or_else(|e| panic!("open {cdev} with {be}: {e}"));
             (be, dev)
         })
         .collect()

@@ -70,7 +70,8 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             match id.csi {
                 Csi::NVM => IdentifyNvmNamespace::default().as_bytes().to_vec(),
                 Csi::ZONED => super::zoned::identify_namespace(
-                    ctrl.namespace(id.nsid).ok_or_else(|| Fail::field(field::CDW11 + 3))?,
+                    ctrl.namespace(id.nsid)
+                        .ok_or_else(|| Fail::field(field::CDW11 + 3))?,
                 )?
                 .as_bytes()
                 .to_vec(),

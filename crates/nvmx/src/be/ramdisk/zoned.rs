@@ -55,8 +55,8 @@ use nvmx_spec::log::{ChangedZoneList, GetLogPage};
 use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{sc, sc_cmd, sct};
 use nvmx_spec::zoned::{
-    ZoneDescriptor, ZoneMgmtRecv, ZoneMgmtSend, ZoneRecvAction, ZoneReportHeader,
-    ZoneSendAction, ZoneState, ZoneType, ZrasFilter, za,
+    ZoneDescriptor, ZoneMgmtRecv, ZoneMgmtSend, ZoneRecvAction, ZoneReportHeader, ZoneSendAction,
+    ZoneState, ZoneType, ZrasFilter, za,
 };
 use zerocopy::IntoBytes;
 
@@ -148,26 +148,25 @@ impl ZoneParams {
             })
         };
         let zone_nbytes = size("zone_size", DEFAULT_ZONE_NBYTES)?;
-        let p = ZoneParams {
-            zone_nbytes,
-            cap_nbytes: size("zone_cap", zone_nbytes)?,
-            max_open: num("max_open")?,
-            max_active: num("max_active")?,
-            zde_nbytes: num("zde")?,
-            zrwa_nbytes: size("zrwa", 0).or_else(|e| match get("zrwa") {
-                Some("0") => Ok(0),
-                _ => Err(e),
-            })?,
-            zrwafg: match get("zrwafg") {
-                None => 1,
-                Some(v) => v
-                    .parse::<u16>()
-                    .ok()
-                    .filter(|&g| g > 0)
-                    .ok_or_else(|| bad(format!("zrwafg={v:?} is not a block count 1..65535")))?,
-            },
-            ro_zones: num("ro_zones")?,
-        };
+        let p =
+            ZoneParams {
+                zone_nbytes,
+                cap_nbytes: size("zone_cap", zone_nbytes)?,
+                max_open: num("max_open")?,
+                max_active: num("max_active")?,
+                zde_nbytes: num("zde")?,
+                zrwa_nbytes: size("zrwa", 0).or_else(|e| match get("zrwa") {
+                    Some("0") => Ok(0),
+                    _ => Err(e),
+                })?,
+                zrwafg: match get("zrwafg") {
+                    None => 1,
+                    Some(v) => v.parse::<u16>().ok().filter(|&g| g > 0).ok_or_else(|| {
+                        bad(format!("zrwafg={v:?} is not a block count 1..65535"))
+                    })?,
+                },
+                ro_zones: num("ro_zones")?,
+            };
         let ds = u64::from(ds);
         if !p.zone_nbytes.is_multiple_of(ds) || !p.cap_nbytes.is_multiple_of(ds) {
             return Err(bad(format!(
@@ -283,9 +282,12 @@ pub(super) fn namespace(nsid: u32, p: &Params, z: ZoneParams) -> Result<Namespac
     let zcap = z.cap_nbytes / ds;
     let ro = u64::from(z.ro_zones).min(nzones);
     let mut zones = Vec::new();
-    zones
-        .try_reserve_exact(nzones as usize)
-        .map_err(|_| Error::invalid("ramdisk size", format!("{nzones} zones do not fit in memory")))?;
+    zones.try_reserve_exact(nzones as usize).map_err(|_| {
+        Error::invalid(
+            "ramdisk size",
+            format!("{nzones} zones do not fit in memory"),
+        )
+    })?;
     let mut changed = Vec::new();
     for i in 0..nzones {
         let zslba = i * zsze;
@@ -392,7 +394,10 @@ impl ZoneSet {
             && zs.max_active != 0
             && self.count(ZoneState::is_active) >= zs.max_active
         {
-            return Err(Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::TOO_MANY_ACTIVE_ZONES));
+            return Err(Fail::dnr(
+                sct::COMMAND_SPECIFIC,
+                sc_cmd::TOO_MANY_ACTIVE_ZONES,
+            ));
         }
         let mut closed = None;
         if zs.max_open != 0 && self.count(ZoneState::is_open) >= zs.max_open {
@@ -605,10 +610,7 @@ fn append(
 }
 
 fn invalid_transition() -> Fail {
-    Fail::dnr(
-        sct::COMMAND_SPECIFIC,
-        sc_cmd::INVALID_ZONE_STATE_TRANSITION,
-    )
+    Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_ZONE_STATE_TRANSITION)
 }
 
 /// Zone Management Send.
@@ -702,7 +704,10 @@ fn set_zde(zs: &Zones, set: &mut ZoneSet, idx: usize, data: &DataBuf<'_>) -> Res
         return Err(invalid_transition().lba(zs.zslba(idx)));
     }
     if zs.max_active != 0 && set.count(ZoneState::is_active) >= zs.max_active {
-        return Err(Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::TOO_MANY_ACTIVE_ZONES));
+        return Err(Fail::dnr(
+            sct::COMMAND_SPECIFIC,
+            sc_cmd::TOO_MANY_ACTIVE_ZONES,
+        ));
     }
     set.ext[idx * zs.zde..(idx + 1) * zs.zde].copy_from_slice(src);
     let z = &mut set.zones[idx];
@@ -749,7 +754,10 @@ fn send_all(zs: &Zones, set: &mut ZoneSet, zsa: ZoneSendAction) -> Result<(), Fa
         ZoneSendAction::OPEN => {
             let closed = set.count(|s| s == ZoneState::CLOSED);
             if zs.max_open != 0 && set.count(ZoneState::is_open) + closed > zs.max_open {
-                return Err(Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::TOO_MANY_OPEN_ZONES));
+                return Err(Fail::dnr(
+                    sct::COMMAND_SPECIFIC,
+                    sc_cmd::TOO_MANY_OPEN_ZONES,
+                ));
             }
             each(set, &[ZoneState::CLOSED], &|s, i| {
                 s.zones[i].state = ZoneState::EXPLICIT_OPEN;
@@ -855,7 +863,10 @@ fn mgmt_recv(zs: &Zones, cmd: &Command, mut data: DataBuf<'_>) -> Exec {
 /// Identify I/O Command Set specific Namespace (CNS 05h) for the Zoned
 /// command set.
 pub(super) fn identify_namespace(ns: &Namespace) -> Result<IdentifyZonedNamespace, Fail> {
-    let zs = ns.zones.as_deref().ok_or_else(|| Fail::field(field::CDW11 + 3))?;
+    let zs = ns
+        .zones
+        .as_deref()
+        .ok_or_else(|| Fail::field(field::CDW11 + 3))?;
     let limit = |n: u32| if n == 0 { u32::MAX } else { n - 1 };
     let mut id = IdentifyZonedNamespace {
         ozcs: 0x1 | if zs.zrwasz > 0 { 0x2 } else { 0 },
