@@ -349,13 +349,13 @@ fn append(p: &Printer, a: &AppendArgs) -> CliResult {
     } else {
         None
     };
+    let alba = dev
+        .zone_append(a.slba, a.nlb, &data, meta.as_deref())
+        .map_err(|e| CliError::command("append", e))?;
     p.comment(&format!(
         "Zone Append nlb: {} to zslba: {:#018x}",
         a.nlb, a.slba
     ))?;
-    let alba = dev
-        .zone_append(a.slba, a.nlb, &data, meta.as_deref())
-        .map_err(|e| CliError::command("append", e))?;
     p.comment(&format!("Appended to slba: {alba:#018x}"))?;
     print_keyed(
         p,
