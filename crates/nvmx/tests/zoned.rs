@@ -758,7 +758,7 @@ fn ramdisk_zrwa_writes_and_flushes() {
         "flush +9: Some((0, 2)) EOPEN wp+8 za 0x8",
         "write +8: None EOPEN wp+8 za 0x8",
         "flush +15: None EOPEN wp+16 za 0x8",
-        "append: Some((0, 2)) EOPEN wp+16 za 0x8",
+        "append: Some((1, b6)) EOPEN wp+16 za 0x8",
         "finish: None FULL wp- za 0x0",
         "reset: None EMPTY wp+0 za 0x0",
     ];

@@ -36,8 +36,11 @@
 //! - Zones made read only by `ro_zones` are what the controller "changed":
 //!   they are listed in the Changed Zone List log until it is read. Host
 //!   commands never add to the list. No Asynchronous Event is raised.
-//! - Zone Append takes no ZRWA zone (Invalid Field); Zone Append's size
-//!   limit is MDTS (ZASL 0).
+//! - Zone Append to a zone with a ZRWA fails with Invalid Zone Operation
+//!   Request, as on QEMU; Zone Append's size limit is MDTS (ZASL 0).
+//! - There are as many ZRWA resources as active resources (NUMZRWA = MAR);
+//!   an open asking for one when all are taken fails with ZRWA Resources
+//!   Unavailable.
 //! - With a ZRWA, a write may land anywhere in `[wp, wp + 2 * zrwasz)`; the
 //!   part beyond `wp + zrwasz` implicitly flushes the write pointer forward
 //!   (rounded up to the flush granularity).
@@ -374,6 +377,11 @@ impl ZoneSet {
         self.zones.iter().filter(|z| f(z.state)).count() as u32
     }
 
+    /// How many zones have the attribute bit `bit` set.
+    fn count_za(&self, bit: u8) -> u32 {
+        self.zones.iter().filter(|z| z.za & bit != 0).count() as u32
+    }
+
     /// Takes the resources to open zone `idx` (Empty, Closed or implicitly
     /// opened) and opens it, explicitly or implicitly. Returns the zone that
     /// was implicitly closed to make room, if any.
@@ -589,7 +597,7 @@ fn append(
         return Err(f.lba(rw.slba));
     }
     if z.za & za::ZRWAV != 0 {
-        return Err(Fail::field(field::CDW10).lba(rw.slba));
+        return Err(Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_ZONE_OPERATION).lba(rw.slba));
     }
     if z.wp + n > zs.write_end(idx) {
         return Err(Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::ZONE_BOUNDARY_ERROR).lba(rw.slba));
@@ -639,6 +647,12 @@ fn mgmt_send(zs: &Zones, cmd: &Command, data: DataBuf<'_>) -> Exec {
             if s.zsaso && set.zones[idx].wp != zs.zslba(idx) {
                 // A ZRWA goes only to a zone with nothing written.
                 return Err(invalid_transition().lba(s.slba));
+            }
+            if s.zsaso && zs.max_active != 0 && set.count_za(za::ZRWAV) >= zs.max_active {
+                return Err(
+                    Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::ZRWA_RESOURCES_UNAVAILABLE)
+                        .lba(s.slba),
+                );
             }
             set.open(zs, idx, true)?;
             if s.zsaso {
