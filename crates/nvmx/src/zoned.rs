@@ -555,6 +555,9 @@ impl Device {
     }
 }
 
+// `Rejected` carries the buffers back by value, as for every submission
+// (see the queue module).
+#[allow(clippy::result_large_err)]
 impl Queue {
     /// Submits a Zone Append of `nlb + 1` blocks from `data` to the zone
     /// starting at `zslba`. The LBA the device chose comes back in the
