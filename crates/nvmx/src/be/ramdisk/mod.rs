@@ -22,6 +22,7 @@
 //! | `lbaf` | 0-4 (default 0) | active LBA format: 512, 512+8, 4096, 4096+8, 4096+64 bytes |
 //! | `mdts` | 0-32 (default 7) | maximum transfer, 2^mdts pages of 4 KiB; 0 is no limit |
 //! | `ext`  | 0 or 1 (default 0) | metadata interleaved with data (extended LBA) |
+//! | `zoned` | 0 or 1 (default 0) | a zoned namespace; more keys in the zoned module |
 //!
 //! The namespace holds `size / data size` blocks. Block memory is taken on
 //! first write (see the media module), so a large ramdisk costs only what
