@@ -73,5 +73,33 @@ for mine, theirs, fields in [
 sys.exit(1 if bad else 0)
 PY
 done
+# Controller registers (BAR0 through sysfs; the suite boots with
+# iomem=relaxed so a bound controller's BAR can be mapped).
+ctrl=${NVMX_DEV_NVM4K_CTRL:-}
+# nvme-cli 2.3 exits 1 after printing the registers, so its status is
+# ignored and its output checked instead.
+if [[ -n $ctrl ]] && "$nvmx" show-regs "$ctrl" --output json >"$tmp/nvmx-regs.json" &&
+    { nvme show-regs "$ctrl" -o json >"$tmp/cli-regs.json" || true; } &&
+    grep -q '"cap"' "$tmp/cli-regs.json"; then
+    if python3 - "$tmp" <<'PY'; then ok "NVM4K: show-regs equals nvme-cli's"; else fail "NVM4K: show-regs differs from nvme-cli's"; fi
+import json, sys
+d = sys.argv[1]
+mine = json.load(open(f"{d}/nvmx-regs.json"))["regs"]
+theirs = json.load(open(f"{d}/cli-regs.json"))
+def num(v):
+    return int(v, 0) if isinstance(v, str) else v
+bad = 0
+for f in ["cap", "cc", "csts", "aqa"]:
+    if f not in theirs:
+        print(f"  nvme-cli printed no {f!r}: {sorted(theirs)}")
+        bad += 1
+    elif num(mine[f]) != num(theirs[f]):
+        print(f"  {f}: nvmx {mine[f]} != nvme-cli {theirs[f]}")
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+else
+    fail "NVM4K: show-regs did not run"
+fi
 echo "xcheck: $fails failure(s)"
 exit $((fails > 0))

@@ -81,6 +81,10 @@ pub struct DevArgs {
     /// NVMe-oF host NQN.
     #[arg(long, value_name = "NQN", help_heading = "Fabrics options")]
     pub hostnqn: Option<String>,
+    /// Write even to a device that holds a mounted file system, swap or a
+    /// device-mapper/LVM volume (and run destructive commands).
+    #[arg(long, help_heading = "Open options")]
+    pub force: bool,
 }
 
 impl DevArgs {
@@ -131,6 +135,24 @@ impl DevArgs {
     /// Opens `uri` with these options.
     pub fn open(&self, uri: &str) -> CliResult<Device> {
         Ok(Device::open(uri, &self.to_options()?)?)
+    }
+
+    /// Opens `uri` for a command that changes what the device stores:
+    /// refused, naming why, when the device is in use (a mounted file
+    /// system, swap, a device-mapper holder) and `--force` was not given.
+    pub fn open_for_write(&self, uri: &str) -> CliResult<Device> {
+        self.check_not_in_use(uri)?;
+        self.open(uri)
+    }
+
+    /// Refuses a device in use unless `--force`.
+    pub fn check_not_in_use(&self, uri: &str) -> CliResult {
+        match nvmx::in_use(uri) {
+            Some(why) if !self.force => Err(crate::error::CliError::new(format!(
+                "refusing to write to {uri}: {why}; pass --force to write anyway"
+            ))),
+            _ => Ok(()),
+        }
     }
 }
 

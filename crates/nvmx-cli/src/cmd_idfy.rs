@@ -102,7 +102,7 @@ fn run(dev: &Device, idfy: &Identify) -> CliResult<nvmx::Buffer> {
 }
 
 /// Writes the raw data to `--data-output` when given.
-fn save(p: &Printer, path: Option<&Path>, data: &[u8]) -> CliResult {
+pub(crate) fn save(p: &Printer, path: Option<&Path>, data: &[u8]) -> CliResult {
     if let Some(path) = path {
         std::fs::write(path, data)
             .map_err(|e| CliError::file("writing --data-output", path, &e))?;
@@ -112,7 +112,7 @@ fn save(p: &Printer, path: Option<&Path>, data: &[u8]) -> CliResult {
 }
 
 /// Reads a structure from the Identify data.
-fn decode<T: FromBytes>(buf: &[u8]) -> CliResult<T> {
+pub(crate) fn decode<T: FromBytes>(buf: &[u8]) -> CliResult<T> {
     T::read_from_prefix(buf).map(|(v, _)| v).map_err(|_| {
         CliError::new(format!(
             "identify returned {} bytes, fewer than the structure needs",
@@ -122,7 +122,7 @@ fn decode<T: FromBytes>(buf: &[u8]) -> CliResult<T> {
 }
 
 /// Prints `value` under the top-level key `key`.
-fn print_keyed<T: Serialize>(p: &Printer, key: &'static str, value: T) -> CliResult {
+pub(crate) fn print_keyed<T: Serialize>(p: &Printer, key: &'static str, value: T) -> CliResult {
     p.print(&BTreeMap::from([(key, value)]))?;
     Ok(())
 }
@@ -273,6 +273,19 @@ pub fn idfy_ctrlr(p: &Printer, a: &IdfyCtrlrArgs) -> CliResult {
     let buf = run(&dev, &cmd)?;
     save(p, a.out.data_output.as_deref(), &buf)?;
     print_keyed(p, "idfy_ctrlr", decode::<IdentifyController>(&buf)?)
+}
+
+/// `nvmx idfy-cs URI`: Identify CNS 0x1C, the I/O command set
+/// combinations.
+pub fn idfy_cs(p: &Printer, a: &IdfyCtrlrArgs) -> CliResult {
+    let dev = a.dev.open(&a.uri.uri)?;
+    let cmd = Identify {
+        cns: Cns::IO_CMDSET,
+        ..Identify::controller()
+    };
+    let buf = run(&dev, &cmd)?;
+    save(p, a.out.data_output.as_deref(), &buf)?;
+    print_decoded(p, &cmd, &buf)
 }
 
 /// `nvmx idfy-ns URI`.

@@ -43,6 +43,15 @@ pub enum Lblk {
     WriteUncor(RangeOnlyArgs),
     /// Compare blocks with --data-input; a mismatch fails with Compare Failure.
     Compare(CompareArgs),
+    /// Write blocks with a directive (--dtype, --dspec): streams or data placement.
+    #[command(name = "write-dir")]
+    WriteDir(crate::cmd_dir::WriteDirArgs),
+    /// Directive Send: enable or disable a directive, release streams.
+    #[command(name = "dir-send")]
+    DirSend(crate::cmd_dir::DirSendArgs),
+    /// Directive Receive: directive and streams parameters, stream status and allocation.
+    #[command(name = "dir-receive")]
+    DirReceive(crate::cmd_dir::DirRecvArgs),
 }
 
 /// The LBA range of a command.
@@ -278,6 +287,9 @@ pub fn run(p: &Printer, cmd: &Lblk) -> CliResult {
         Lblk::WriteZeros(a) => no_data(p, a, false),
         Lblk::WriteUncor(a) => no_data(p, a, true),
         Lblk::Compare(a) => compare(p, a),
+        Lblk::WriteDir(a) => crate::cmd_dir::write_dir(p, a),
+        Lblk::DirSend(a) => crate::cmd_dir::dir_send(p, a),
+        Lblk::DirReceive(a) => crate::cmd_dir::dir_recv(p, a),
     }
 }
 
@@ -310,7 +322,7 @@ pub(crate) fn read(p: &Printer, a: &ReadArgs) -> CliResult {
 
 /// `lblk write` (also `zoned write`).
 pub(crate) fn write(p: &Printer, a: &WriteArgs) -> CliResult {
-    let dev = a.dev.open(&a.uri.uri)?;
+    let dev = a.dev.open_for_write(&a.uri.uri)?;
     let r = a.range;
     let (g, sizes) = Sizes::check(&dev, r)?;
     if a.meta_input.is_some() && sizes.meta.is_none() {
@@ -371,7 +383,7 @@ fn compare(p: &Printer, a: &CompareArgs) -> CliResult {
 }
 
 fn no_data(p: &Printer, a: &RangeOnlyArgs, uncor: bool) -> CliResult {
-    let dev = a.dev.open(&a.uri.uri)?;
+    let dev = a.dev.open_for_write(&a.uri.uri)?;
     let r = a.range;
     let g = dev.geometry()?.clone();
     let (what, key) = if uncor {

@@ -7,10 +7,19 @@
 //! 2 for a command line that does not parse).
 
 mod args;
+mod cmd_ctrl;
+mod cmd_dir;
+mod cmd_fdp;
+mod cmd_feature;
+mod cmd_file;
 mod cmd_idfy;
 mod cmd_info;
+mod cmd_kvs;
 mod cmd_lblk;
 mod cmd_library;
+mod cmd_log;
+mod cmd_passthru;
+mod cmd_xdd;
 mod cmd_zoned;
 mod error;
 mod output;
@@ -59,12 +68,78 @@ enum Cmd {
     /// Identify Namespace.
     #[command(name = "idfy-ns")]
     IdfyNs(cmd_idfy::IdfyNsArgs),
+    /// Identify I/O Command Set data structure (CNS 0x1C): the command set
+    /// combinations the controller supports.
+    #[command(name = "idfy-cs")]
+    IdfyCs(cmd_idfy::IdfyCtrlrArgs),
     /// Print the library version, build and backend configurations.
     #[command(name = "library-info")]
     LibraryInfo,
     /// Logical-block I/O: info, read, write, write-zeros, compare.
     #[command(subcommand)]
     Lblk(cmd_lblk::Lblk),
+    /// Get Log Page with any log identifier (SMART and error logs decoded).
+    Log(cmd_log::LogArgs),
+    /// The error information log, decoded.
+    #[command(name = "log-erri")]
+    LogErri(cmd_log::LogErriArgs),
+    /// The SMART / health log, decoded.
+    #[command(name = "log-health")]
+    LogHealth(cmd_log::LogHealthArgs),
+    /// Get Features with any feature identifier.
+    #[command(name = "feature-get")]
+    FeatureGet(cmd_feature::FeatureGetArgs),
+    /// Set Features with any feature identifier.
+    #[command(name = "feature-set")]
+    FeatureSet(cmd_feature::FeatureSetArgs),
+    /// Raw admin command passthrough (every dword settable).
+    Padc(cmd_passthru::PassthruArgs),
+    /// Raw I/O command passthrough (every dword settable).
+    Pioc(cmd_passthru::PassthruArgs),
+    /// Dataset Management of one range with any attributes.
+    Dsm(cmd_ctrl::DsmArgs),
+    /// Reset the controller (needs the controller node on Linux).
+    #[command(name = "ctrlr-reset")]
+    CtrlrReset(cmd_ctrl::CtrlArgs),
+    /// Reset the NVM subsystem, where the controller supports it.
+    #[command(name = "subsystem-reset")]
+    SubsystemReset(cmd_ctrl::CtrlArgs),
+    /// Rescan the controller's namespaces.
+    #[command(name = "ns-rescan")]
+    NsRescan(cmd_ctrl::CtrlArgs),
+    /// Print the controller registers (CAP, VS, CC, CSTS, ...).
+    #[command(name = "show-regs")]
+    ShowRegs(cmd_ctrl::CtrlArgs),
+    /// Copy bytes between files, devices and ramdisks, like dd (sync, async).
+    #[command(subcommand)]
+    Xdd(cmd_xdd::Xdd),
+    /// Whole-file transfers through the file backends: write-read, dump, load, copy.
+    #[command(subcommand)]
+    File(cmd_file::FileCmd),
+    /// Key Value command set: idfy-ns, store, retrieve, delete, exist, list.
+    #[command(subcommand)]
+    Kvs(cmd_kvs::Kvs),
+    /// FDP Configurations log (LID 0x20) of an endurance group.
+    #[command(name = "log-fdp-config")]
+    LogFdpConfig(cmd_fdp::ConfigArgs),
+    /// Reclaim Unit Handle Usage log (LID 0x21) of an endurance group.
+    #[command(name = "log-ruhu")]
+    LogRuhu(cmd_fdp::RuhuArgs),
+    /// FDP Statistics log (LID 0x22) of an endurance group.
+    #[command(name = "log-fdp-stats")]
+    LogFdpStats(cmd_fdp::StatsArgs),
+    /// FDP Events log (LID 0x23) of an endurance group.
+    #[command(name = "log-fdp-events")]
+    LogFdpEvents(cmd_fdp::EventsArgs),
+    /// Reclaim unit handle status (I/O Management Receive).
+    #[command(name = "fdp-ruhs")]
+    FdpRuhs(cmd_fdp::RuhsArgs),
+    /// Reclaim unit handle update (I/O Management Send).
+    #[command(name = "fdp-ruhu")]
+    FdpRuhu(cmd_fdp::RuhuUpdateArgs),
+    /// Enable or disable FDP events of a placement handle (Set Features 0x1E).
+    #[command(name = "set-fdp-events")]
+    SetFdpEvents(cmd_fdp::SetEventsArgs),
     /// Zoned namespaces: zone management, append and reports.
     #[command(subcommand)]
     Zoned(cmd_zoned::Zoned),
@@ -78,8 +153,31 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::Idfy(a) => cmd_idfy::idfy(&p, a),
         Cmd::IdfyCtrlr(a) => cmd_idfy::idfy_ctrlr(&p, a),
         Cmd::IdfyNs(a) => cmd_idfy::idfy_ns(&p, a),
+        Cmd::IdfyCs(a) => cmd_idfy::idfy_cs(&p, a),
         Cmd::LibraryInfo => cmd_library::library_info(&p),
         Cmd::Lblk(l) => cmd_lblk::run(&p, l),
+        Cmd::Log(a) => cmd_log::log(&p, a),
+        Cmd::LogErri(a) => cmd_log::log_erri(&p, a),
+        Cmd::LogHealth(a) => cmd_log::log_health(&p, a),
+        Cmd::FeatureGet(a) => cmd_feature::feature_get(&p, a),
+        Cmd::FeatureSet(a) => cmd_feature::feature_set(&p, a),
+        Cmd::Padc(a) => cmd_passthru::passthru(&p, a, cmd_passthru::Queue::Admin),
+        Cmd::Pioc(a) => cmd_passthru::passthru(&p, a, cmd_passthru::Queue::Io),
+        Cmd::Dsm(a) => cmd_ctrl::dsm(&p, a),
+        Cmd::CtrlrReset(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::Reset),
+        Cmd::SubsystemReset(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::SubsystemReset),
+        Cmd::NsRescan(a) => cmd_ctrl::pseudo(&p, a, cmd_ctrl::Op::Rescan),
+        Cmd::ShowRegs(a) => cmd_ctrl::show_regs(&p, a),
+        Cmd::Xdd(x) => cmd_xdd::run(&p, x),
+        Cmd::File(f) => cmd_file::run(&p, f),
+        Cmd::Kvs(k) => cmd_kvs::run(&p, k),
+        Cmd::LogFdpConfig(a) => cmd_fdp::log_config(&p, a),
+        Cmd::LogRuhu(a) => cmd_fdp::log_ruhu(&p, a),
+        Cmd::LogFdpStats(a) => cmd_fdp::log_stats(&p, a),
+        Cmd::LogFdpEvents(a) => cmd_fdp::log_events(&p, a),
+        Cmd::FdpRuhs(a) => cmd_fdp::ruhs(&p, a),
+        Cmd::FdpRuhu(a) => cmd_fdp::ruhu(&p, a),
+        Cmd::SetFdpEvents(a) => cmd_fdp::set_events(&p, a),
         Cmd::Zoned(z) => cmd_zoned::run(&p, z),
     }
 }

@@ -23,7 +23,9 @@ pub const STORE_COMPRESS: u8 = 1 << 2;
 /// Retrieve option: return the value as stored, without decompressing (RO bit 0).
 pub const RETRIEVE_RAW: u8 = 1 << 0;
 
-/// Command specific status codes (SCT 1) of the KV command set.
+/// Status codes of the KV command set. They sit in the generic status
+/// type (SCT 0), in the range the base specification leaves to I/O
+/// command sets (0x80 and up), as SPDK's generic status list has them.
 pub mod status {
     /// Invalid value size.
     pub const INVALID_VALUE_SIZE: u8 = 0x85;

@@ -34,6 +34,7 @@ pub mod opcode;
 pub mod status;
 
 pub mod copy;
+pub mod directive;
 pub mod dsm;
 pub mod fdp;
 pub mod feature;

@@ -54,6 +54,11 @@ pub mod sc {
     pub const NS_WRITE_PROTECTED: u8 = 0x20;
     /// Command interrupted.
     pub const COMMAND_INTERRUPTED: u8 = 0x21;
+    /// Flexible Data Placement is disabled in the endurance group (TP4146).
+    pub const FDP_DISABLED: u8 = 0x29;
+    /// Invalid placement handle list: a placement identifier given to I/O
+    /// Management Send is not valid for the namespace (TP4146).
+    pub const INVALID_PLACEMENT_HANDLE_LIST: u8 = 0x2a;
     /// LBA out of range.
     pub const LBA_OUT_OF_RANGE: u8 = 0x80;
     /// Capacity exceeded.
@@ -245,6 +250,8 @@ impl Status {
                 0x22 => "Transient Transport Error",
                 0x23 => "Command Prohibited by Command and Feature Lockdown",
                 0x24 => "Admin Command Media Not Ready",
+                0x29 => "FDP Disabled",
+                0x2a => "Invalid Placement Handle List",
                 0x80 => "LBA Out of Range",
                 0x81 => "Capacity Exceeded",
                 0x82 => "Namespace Not Ready",

@@ -1,9 +1,12 @@
-//! Typed admin functions on [`Device`]: Identify, Get Log Page, Get and
-//! Set Features. Admin commands are synchronous.
+//! Typed admin functions on [`Device`]: Identify (any CNS, and the
+//! namespace and controller lists), Get Log Page, Get and Set Features.
+//! Admin commands are synchronous.
 
 use nvmx_spec::Command;
 use nvmx_spec::Completion;
+use nvmx_spec::identify::{Cns, ControllerList, Identify, NamespaceList};
 use nvmx_spec::opcode::AdminOpcode;
+use zerocopy::FromBytes;
 
 use crate::be::DataBuf;
 use crate::device::Device;
@@ -23,6 +26,72 @@ impl Device {
         cmd.cdw10 = u32::from(cns);
         cmd.cdw11 = u32::from(csi) << 24;
         self.cmd_admin(&mut cmd, DataBuf::In(&mut buf[..4096]))
+    }
+
+    /// Identify with every field of the command settable: CNS, NSID,
+    /// CNTID, CNS specific identifier, CSI and UUID index. `buf` must hold
+    /// 4096 bytes.
+    pub fn identify_with(&self, id: &Identify, buf: &mut [u8]) -> Result<Completion> {
+        if buf.len() < 4096 {
+            return Err(Error::invalid(
+                "identify buffer",
+                format!("{} bytes; Identify returns 4096", buf.len()),
+            ));
+        }
+        if id.uuid > 0x7f {
+            return Err(Error::invalid(
+                "UUID index",
+                format!("{}; the field has 7 bits (0-127)", id.uuid),
+            ));
+        }
+        let mut cmd = id.to_command();
+        self.cmd_admin(&mut cmd, DataBuf::In(&mut buf[..4096]))
+    }
+
+    /// Every active namespace of the controller (Identify CNS 0x02, read
+    /// 1024 identifiers at a time until a list comes back short).
+    pub fn active_namespaces(&self) -> Result<Vec<u32>> {
+        let mut all = Vec::new();
+        let mut buf = vec![0u8; 4096];
+        let mut after = 0u32;
+        loop {
+            let id = Identify {
+                nsid: after,
+                cns: Cns::ACTIVE_NSID_LIST,
+                ..Identify::controller()
+            };
+            self.identify_with(&id, &mut buf)?;
+            let list = NamespaceList::read_from_bytes(&buf[..])
+                .map_err(|_| Error::invalid("identify", "short namespace list"))?;
+            let before = all.len();
+            all.extend(list.iter());
+            let got = all.len() - before;
+            match all.last() {
+                Some(&last) if got == 1024 && last < 0xffff_fffe => after = last,
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    /// The controllers of the NVM subsystem with an id at or above
+    /// `from` (Identify CNS 0x13), or, with `nsid`, those attached to that
+    /// namespace (CNS 0x12).
+    pub fn controller_list(&self, nsid: Option<u32>, from: u16) -> Result<Vec<u16>> {
+        let id = Identify {
+            nsid: nsid.unwrap_or(0),
+            cns: if nsid.is_some() {
+                Cns::NS_CONTROLLER_LIST
+            } else {
+                Cns::CONTROLLER_LIST
+            },
+            cntid: from,
+            ..Identify::controller()
+        };
+        let mut buf = vec![0u8; 4096];
+        self.identify_with(&id, &mut buf)?;
+        let list = ControllerList::read_from_bytes(&buf[..])
+            .map_err(|_| Error::invalid("identify", "short controller list"))?;
+        Ok(list.ids().to_vec())
     }
 
     /// Get Log Page `lid` into `buf` (a multiple of 4 bytes), starting at

@@ -302,6 +302,11 @@ impl Device {
         Error::check(opc, cpl)
     }
 
+    /// The device's admin interface.
+    pub(crate) fn admin_if(&self) -> &dyn crate::be::Admin {
+        &*self.inner.admin
+    }
+
     /// Runs an admin command. A non-success status comes back as
     /// [`Error::Status`].
     pub fn cmd_admin(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion> {
@@ -420,7 +425,7 @@ impl Device {
 /// Whether an I/O opcode changes what is stored: the host-to-controller
 /// ones, plus those that change data without a transfer (Write
 /// Uncorrectable, Write Zeroes, Copy, Zone Management Send, KV Delete).
-pub(crate) fn writes_media(opc: u8) -> bool {
+pub fn writes_media(opc: u8) -> bool {
     crate::be::Direction::of_opcode(opc) == crate::be::Direction::ToDevice
         || matches!(opc, 0x04 | 0x08 | 0x19 | 0x10)
 }

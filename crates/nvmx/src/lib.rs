@@ -38,10 +38,13 @@ pub mod be;
 pub mod buf;
 pub mod caps;
 pub mod device;
+pub mod directive;
 pub mod enumerate;
 pub mod error;
+pub mod fdp;
 pub mod geo;
 pub mod ident;
+pub mod kv;
 pub mod opts;
 pub mod platform;
 pub mod queue;
@@ -49,18 +52,22 @@ pub mod uri;
 pub mod zoned;
 
 mod admin;
+mod copy;
 mod nvm;
+mod pseudo;
 
 pub use nvmx_spec as spec;
 
 pub use buf::Buffer;
 pub use caps::Caps;
+pub use copy::CopyRanges;
 pub use device::Device;
 pub use enumerate::enumerate;
 pub use error::{Error, Result};
 pub use geo::Geometry;
 pub use ident::{DevType, Ident};
 pub use opts::Options;
+pub use platform::in_use;
 pub use queue::{Completed, Queue, Rejected};
 pub use uri::Uri;
 

@@ -36,8 +36,20 @@ impl Device {
         data: &mut [u8],
         meta: Option<&mut [u8]>,
     ) -> Result<Completion> {
+        self.read_flags(slba, nlb, data, meta, IoFlags::NONE)
+    }
+
+    /// Reads with control flags (FUA, LR, PRACT/PRCHK).
+    pub fn read_flags(
+        &self,
+        slba: u64,
+        nlb: u16,
+        data: &mut [u8],
+        meta: Option<&mut [u8]>,
+        flags: IoFlags,
+    ) -> Result<Completion> {
         self.check_lba_io(slba, nlb, data.len(), meta.as_ref().map(|m| m.len()))?;
-        let mut cmd = self.rw(NvmOpcode::READ, slba, nlb, IoFlags::NONE);
+        let mut cmd = self.rw(NvmOpcode::READ, slba, nlb, flags);
         self.cmd_io(
             &mut cmd,
             DataBuf::In(data),

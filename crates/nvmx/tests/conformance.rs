@@ -71,6 +71,46 @@ fn sync_write_read_compare_round_trip() {
     });
 }
 
+/// Force Unit Access and Limited Retry: data written with FUA reads back
+/// (file and block interfaces follow the write with fdatasync), sync and
+/// through a queue.
+#[test]
+fn fua_writes_and_reads_round_trip() {
+    use nvmx::spec::cmd::{IoFlags, NvmRw};
+    each(|t, dev| {
+        let bs = dev.geometry().unwrap().lba_nbytes as usize;
+        let mut data = vec![0u8; 2 * bs];
+        fill_random(&mut data, 0xf0a);
+        dev.write_flags(30, 1, &data, None, IoFlags::FUA).unwrap();
+        let mut back = vec![0u8; 2 * bs];
+        dev.read_flags(30, 1, &mut back, None, IoFlags::FUA | IoFlags::LR)
+            .unwrap();
+        assert_eq!(first_difference(&data, &back), None, "{}", t.be);
+        let mut q = dev.queue(4).unwrap();
+        let mut b = dev.alloc(bs).unwrap();
+        fill_random(&mut b, 0xf0b);
+        let cmd = NvmRw {
+            opc: 0x01,
+            nsid: dev.nsid(),
+            slba: 40,
+            nlb: 0,
+            flags: IoFlags::FUA,
+            ..Default::default()
+        }
+        .to_command();
+        q.submit(cmd, Some(b), None, 1).unwrap();
+        q.drain().unwrap();
+        q.pop().unwrap().result.unwrap();
+        let mut back = vec![0u8; bs];
+        dev.read(40, 0, &mut back, None).unwrap();
+        let mut want = vec![0u8; bs];
+        fill_random(&mut want, 0xf0b);
+        if t.moves_data {
+            assert_eq!(first_difference(&want, &back), None, "{} queued FUA", t.be);
+        }
+    });
+}
+
 #[test]
 fn vectored_write_then_read_scatters_in_order() {
     each(|t, dev| {

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use nvmx_spec::{Command, Completion};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ident::Ident;
 
 /// Which way a command moves data, from the opcode's two low bits (NVMe 2.0
@@ -209,6 +209,46 @@ pub trait Admin: Send + Sync {
     /// Runs one admin command, with the same completion rules as
     /// [`SyncIo::cmd_io`].
     fn cmd_admin(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion>;
+
+    /// Runs a controller operation that is not an NVMe command (a reset,
+    /// a namespace rescan). The default: the interface has none.
+    fn pseudo(&self, op: Pseudo) -> Result<()> {
+        Err(Error::unsupported(
+            self.id(),
+            format!("{op}: this interface cannot reach a controller"),
+        ))
+    }
+
+    /// Reads the controller registers (BAR0: CAP, VS, CC, CSTS, ...).
+    /// The default: the interface cannot.
+    fn registers(&self) -> Result<nvmx_spec::regs::ControllerRegisters> {
+        Err(Error::unsupported(
+            self.id(),
+            "controller registers: this interface cannot read them",
+        ))
+    }
+}
+
+/// Controller operations that are not NVMe commands: the kernel or the
+/// driver performs them (xNVMe calls them pseudo commands).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pseudo {
+    /// Controller reset (CC.EN cleared and set again).
+    ControllerReset,
+    /// NVM subsystem reset (NSSR register), where CAP.NSSRS allows it.
+    SubsystemReset,
+    /// Rescan of the controller's namespaces.
+    NamespaceRescan,
+}
+
+impl std::fmt::Display for Pseudo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Pseudo::ControllerReset => "controller reset",
+            Pseudo::SubsystemReset => "subsystem reset",
+            Pseudo::NamespaceRescan => "namespace rescan",
+        })
+    }
 }
 
 /// A raw buffer address handed to an [`AsyncEngine`]: the queue keeps the
@@ -258,6 +298,13 @@ impl RawBuf {
 /// One finished command as an engine reports it: the slot it was submitted
 /// with, and its completion or the error that kept it from running.
 pub type EngineSink<'a> = dyn FnMut(u32, Result<Completion>) + 'a;
+
+/// Whether a read or write asks for Force Unit Access (CDW12 bit 30): the
+/// data must be on stable media when the command completes. Interfaces
+/// over files and block devices honour it with `fdatasync` after a write.
+pub(crate) const fn is_fua(cmd: &Command) -> bool {
+    cmd.cdw12 & (1 << 30) != 0
+}
 
 /// Whether an engine that turns NVMe commands into file I/O handles `opc`
 /// as a plain read or write (moving data only, never separate metadata).

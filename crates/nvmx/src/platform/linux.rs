@@ -141,3 +141,10 @@ pub static CONFIGS: &[&BackendConfig] = &[
     &common::RAMDISK,
     &common::RAMDISK_THRPOOL,
 ];
+
+/// Why the device at `path` is in use: a mounted file system, swap, or a
+/// device-mapper/md/LVM holder on it or a partition of it; `None` for
+/// files, ramdisks and unused devices. Tools check this before writing.
+pub fn in_use(path: &str) -> Option<String> {
+    crate::be::linux::dev::inuse::in_use(path)
+}

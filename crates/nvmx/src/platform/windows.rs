@@ -34,3 +34,11 @@ pub fn classify_path(path: &str) -> Result<Option<Target>> {
         Err(_) => Ok(None),
     }
 }
+
+/// Why the device at `path` is in use (a mounted file system, ...), so
+/// that tools refuse to write to it. Not checked on this platform yet:
+/// always `None`.
+pub fn in_use(path: &str) -> Option<String> {
+    let _ = path;
+    None
+}

@@ -155,6 +155,16 @@ impl FileNs {
         Ok(Ok((off, len)))
     }
 
+    /// Makes a Force Unit Access write durable before it completes.
+    fn fua(&self, cmd: &Command) -> Result<()> {
+        if crate::be::is_fua(cmd) {
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io("fdatasync", &self.path, e))?;
+        }
+        Ok(())
+    }
+
     fn write_zeroes_at(&self, mut off: u64, mut len: u64) -> Result<()> {
         // Page aligned, so that a file opened with O_DIRECT takes it.
         #[repr(C, align(4096))]
@@ -269,6 +279,7 @@ impl SyncIo for FileNs {
                 self.check_direct(buf.as_ptr(), buf.len())?;
                 os::write_all_at(&self.file, buf, off)
                     .map_err(|e| Error::io("pwrite", &self.path, e))?;
+                self.fua(cmd)?;
                 Ok(Completion::success(0))
             }
             NvmOpcode::COMPARE => {
@@ -330,7 +341,8 @@ impl SyncIo for FileNs {
                     self.check_direct(s.as_ptr(), s.len())?;
                 }
                 os::write_vectored_all_at(&self.file, iov, off)
-                    .map_err(|e| Error::io("pwritev", &self.path, e))?
+                    .map_err(|e| Error::io("pwritev", &self.path, e))?;
+                self.fua(cmd)?;
             }
         }
         Ok(Completion::success(0))

@@ -354,7 +354,7 @@ impl AsyncEngine for PosixAio {
         }
         let op = match NvmOpcode(cmd.opc) {
             NvmOpcode::READ => Op::Read,
-            NvmOpcode::WRITE => Op::Write,
+            NvmOpcode::WRITE if !crate::be::is_fua(cmd) => Op::Write,
             NvmOpcode::FLUSH if !self.flush_is_sync => {
                 let info = SlotInfo {
                     op: Op::Fsync,

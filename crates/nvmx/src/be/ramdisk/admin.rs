@@ -18,6 +18,8 @@ pub(super) const SUPPORTED: &[AdminOpcode] = &[
     AdminOpcode::IDENTIFY,
     AdminOpcode::SET_FEATURES,
     AdminOpcode::GET_FEATURES,
+    AdminOpcode::DIRECTIVE_SEND,
+    AdminOpcode::DIRECTIVE_RECV,
 ];
 
 /// Runs the admin command `cmd`.
@@ -27,6 +29,8 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, data: DataBuf<'_>) -> Exec {
         AdminOpcode::GET_LOG_PAGE => log::exec(ctrl, cmd, data),
         AdminOpcode::GET_FEATURES => features::get(ctrl, cmd, data),
         AdminOpcode::SET_FEATURES => features::set(ctrl, cmd, data),
+        AdminOpcode::DIRECTIVE_SEND => super::directive::send(ctrl, cmd, data),
+        AdminOpcode::DIRECTIVE_RECV => super::directive::recv(ctrl, cmd, data),
         _ => Err(Fail::opcode()),
     }
 }

@@ -152,6 +152,12 @@ pub struct RamCtrl {
     pub(super) features: Mutex<Features>,
     /// When the controller was created (power-on hours, timestamp).
     pub(super) created: Instant,
+    /// Flexible Data Placement, with `fdp=1`.
+    pub(super) fdp: Option<super::fdp::Fdp>,
+    /// The key-value pairs of a KV namespace, with `kv=1`.
+    pub(super) kv: Option<super::kv::KvSpace>,
+    /// Directive settings of the namespace.
+    pub(super) directives: super::directive::Directives,
 }
 
 impl std::fmt::Debug for RamCtrl {
@@ -180,6 +186,12 @@ impl RamCtrl {
             stats: Stats::default(),
             features: Mutex::new(Features::default()),
             created: Instant::now(),
+            fdp: params
+                .fdp
+                .enabled
+                .then(|| super::fdp::Fdp::new(params.fdp, params.shape().ds, params.shape().ms)),
+            kv: params.kv.then(super::kv::KvSpace::default),
+            directives: Default::default(),
         })
     }
 
@@ -224,6 +236,7 @@ impl RamCtrl {
         match ns.kind {
             NsKind::Nvm => nvm::exec(self, ns, cmd, data, meta).map(u64::from),
             NsKind::Zoned => zoned::exec(self, ns, cmd, data, meta),
+            NsKind::Kv => super::kv::exec(self, ns, cmd, data).map(u64::from),
         }
     }
 
@@ -291,5 +304,23 @@ impl Admin for RamCtrl {
     fn cmd_admin(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion> {
         let r = admin::exec(self, cmd, data).map(u64::from);
         self.complete(cmd, SQID_ADMIN, r)
+    }
+
+    /// A reset returns the features to their defaults, as a controller
+    /// reset does to values that were not saved (the ramdisk saves none);
+    /// the media, a namespace's contents, survive. There is nothing to
+    /// rescan: the namespace never changes.
+    fn pseudo(&self, op: crate::be::Pseudo) -> Result<()> {
+        match op {
+            crate::be::Pseudo::ControllerReset | crate::be::Pseudo::SubsystemReset => {
+                *self.features() = Features::default();
+                Ok(())
+            }
+            crate::be::Pseudo::NamespaceRescan => Ok(()),
+        }
+    }
+
+    fn registers(&self) -> Result<nvmx_spec::regs::ControllerRegisters> {
+        Ok(super::regs::registers(self))
     }
 }

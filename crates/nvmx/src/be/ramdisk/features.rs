@@ -129,6 +129,9 @@ fn timestamp(ctrl: &RamCtrl, f: &Features) -> [u8; TIMESTAMP_BYTES] {
 /// Runs Get Features.
 pub(super) fn get(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec {
     let gf = GetFeatures::from_command(cmd);
+    if let Some(r) = super::fdp::get_feature(ctrl, &gf, &mut data) {
+        return r;
+    }
     let caps = capabilities(gf.fid).ok_or_else(|| Fail::field(field::CDW10))?;
     if gf.fid == FeatureId::ERROR_RECOVERY {
         check_nsid(ctrl, gf.nsid)?;
@@ -179,6 +182,9 @@ pub(super) fn get(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec 
 /// Runs Set Features.
 pub(super) fn set(ctrl: &RamCtrl, cmd: &Command, data: DataBuf<'_>) -> Exec {
     let sf = SetFeatures::from_command(cmd);
+    if let Some(r) = super::fdp::set_feature(ctrl, &sf, &data) {
+        return r;
+    }
     capabilities(sf.fid).ok_or_else(|| Fail::field(field::CDW10))?;
     if sf.save {
         return Err(

@@ -3,11 +3,12 @@
 
 use nvmx_spec::Command;
 use nvmx_spec::identify::{
-    Cns, IDENTIFY_NBYTES, Identify, IdentifyController, IdentifyNamespace, IdentifyNvmController,
-    IdentifyNvmNamespace, IoCommandSetVectors, LbaFormat, NamespaceList, NsIdType, oncs,
+    Cns, ControllerList, IDENTIFY_NBYTES, Identify, IdentifyController, IdentifyNamespace,
+    IdentifyNvmController, IdentifyNvmNamespace, IoCommandSetVectors, LbaFormat, NamespaceList,
+    NsIdType, oncs,
 };
 use nvmx_spec::opcode::Csi;
-use zerocopy::IntoBytes;
+use zerocopy::{FromZeros, IntoBytes};
 
 use super::admin::out_buf;
 use super::ctrl::{Exec, Fail, IEEE_OUI_BE, NSID_ALL, RamCtrl, VID, field};
@@ -41,9 +42,13 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
     let page: Vec<u8> = match id.cns {
         Cns::NAMESPACE => match id.nsid {
             NSID_ALL => common_namespace().as_bytes().to_vec(),
-            nsid => namespace(ctrl.namespace(nsid).ok_or_else(Fail::namespace)?)
-                .as_bytes()
-                .to_vec(),
+            nsid => {
+                let mut id = namespace(ctrl.namespace(nsid).ok_or_else(Fail::namespace)?);
+                if let Some(fdp) = &ctrl.fdp {
+                    fdp.identify_namespace(&mut id);
+                }
+                id.as_bytes().to_vec()
+            }
         },
         Cns::CONTROLLER => controller(ctrl).as_bytes().to_vec(),
         Cns::ACTIVE_NSID_LIST => {
@@ -69,6 +74,12 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             }
             match id.csi {
                 Csi::NVM => IdentifyNvmNamespace::default().as_bytes().to_vec(),
+                Csi::KV => match ctrl.namespace(id.nsid) {
+                    Some(ns) if ns.kind == super::ns::NsKind::Kv => {
+                        super::kv::identify_namespace(ctrl, ns).as_bytes().to_vec()
+                    }
+                    _ => return Err(Fail::field(field::CDW11 + 3)),
+                },
                 Csi::ZONED => super::zoned::identify_namespace(
                     ctrl.namespace(id.nsid)
                         .ok_or_else(|| Fail::field(field::CDW11 + 3))?,
@@ -82,6 +93,8 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             // Zeroes: no limits on Verify, Write Zeroes, Write
             // Uncorrectable or Dataset Management sizes.
             Csi::NVM => IdentifyNvmController::default().as_bytes().to_vec(),
+            // The KV command set defines no controller fields: zeroes.
+            Csi::KV if ctrl.kv.is_some() => vec![0u8; IDENTIFY_NBYTES],
             Csi::ZONED if ctrl.namespaces().any(|ns| ns.zones.is_some()) => {
                 super::zoned::identify_controller().as_bytes().to_vec()
             }
@@ -90,10 +103,25 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
         Cns::IO_CMDSET => {
             let mut v = IoCommandSetVectors::default();
             v.iocsc[0] = 1 << Csi::NVM.0;
+            if ctrl.kv.is_some() {
+                v.iocsc[0] |= 1 << Csi::KV.0;
+            }
             if ctrl.namespaces().any(|ns| ns.zones.is_some()) {
                 v.iocsc[0] |= 1 << Csi::ZONED.0;
             }
             v.as_bytes().to_vec()
+        }
+        // One controller (CNTID 1), attached to the one namespace.
+        Cns::CONTROLLER_LIST | Cns::NS_CONTROLLER_LIST => {
+            if id.cns == Cns::NS_CONTROLLER_LIST {
+                ctrl.namespace(id.nsid).ok_or_else(Fail::namespace)?;
+            }
+            let mut list = ControllerList::new_zeroed();
+            if id.cntid <= 1 {
+                list.numid = 1;
+                list.ids[0] = 1;
+            }
+            list.as_bytes().to_vec()
         }
         _ => return Err(Fail::field(field::CDW10)),
     };
@@ -166,6 +194,7 @@ pub(super) fn controller(ctrl: &RamCtrl) -> IdentifyController {
     c.subnqn[..n].copy_from_slice(&nqn[..n]);
     // One operational power state of at most 1 W.
     c.psd[0].mp = 100;
+    super::directive::identify_controller(ctrl, &mut c);
     c
 }
 

@@ -41,7 +41,11 @@ const SPARE_THRESHOLD: u8 = 10;
 pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec {
     let glp = GetLogPage::from_command(cmd);
     let page: Vec<u8> = match glp.lid {
-        LogPageId::SUPPORTED_LOG_PAGES => supported_log_pages().as_bytes().to_vec(),
+        LogPageId::SUPPORTED_LOG_PAGES => {
+            let mut l = supported_log_pages();
+            super::fdp::supported_logs(ctrl, &mut l);
+            l.as_bytes().to_vec()
+        }
         LogPageId::ERROR_INFO => error_info(&ctrl.error_log()),
         LogPageId::SMART_HEALTH => {
             if !matches!(glp.nsid, 0 | NSID_ALL) && ctrl.namespace(glp.nsid).is_none() {
@@ -60,11 +64,14 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             }
             commands_supported().as_bytes().to_vec()
         }
-        _ => {
-            return Err(
-                Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_LOG_PAGE).at(field::CDW10, 0)
-            );
-        }
+        _ => match super::fdp::log_page(ctrl, &glp) {
+            Some(page) => page?,
+            None => {
+                return Err(
+                    Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_LOG_PAGE).at(field::CDW10, 0)
+                );
+            }
+        },
     };
     if glp.ot {
         return Err(Fail::field(field::CDW14 + 2));

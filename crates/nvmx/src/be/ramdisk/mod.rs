@@ -22,6 +22,8 @@
 //! | `lbaf` | 0-4 (default 0) | active LBA format: 512, 512+8, 4096, 4096+8, 4096+64 bytes |
 //! | `mdts` | 0-32 (default 7) | maximum transfer, 2^mdts pages of 4 KiB; 0 is no limit |
 //! | `ext`  | 0 or 1 (default 0) | metadata interleaved with data (extended LBA) |
+//! | `kv`   | 0 or 1 (default 0) | a Key Value namespace (CSI 1) instead of NVM, see the kv module |
+//! | `fdp`, `fdp.*` | see the fdp module | Flexible Data Placement: endurance group, reclaim groups and handles |
 //! | `zoned` | 0 or 1 (default 0) | a zoned namespace; more keys in the zoned module |
 //!
 //! The namespace holds `size / data size` blocks. Block memory is taken on
@@ -32,18 +34,22 @@
 //! controller and its command dispatch), `ns` (namespaces and their command
 //! set), `nvm` (NVM command set I/O), `admin`, `identify`, `log`, `features`
 //! (admin commands), `errlog` and `stats` (error log and SMART counters),
-//! `media` (block storage).
+//! `media` (block storage), `regs` (the controller registers it reports).
 
 mod admin;
 mod ctrl;
+mod directive;
 mod errlog;
+mod fdp;
 mod features;
 mod identify;
+mod kv;
 mod log;
 mod media;
 mod ns;
 mod nvm;
 mod params;
+mod regs;
 mod stats;
 mod zoned;
 

@@ -16,6 +16,8 @@ use crate::error::Result;
 pub(super) enum NsKind {
     /// The NVM command set: logical blocks, Read and Write.
     Nvm,
+    /// The Key Value command set: Store, Retrieve, Delete, Exist, List.
+    Kv,
     /// The Zoned Namespace command set (see the zoned module).
     Zoned,
 }
@@ -25,6 +27,7 @@ impl NsKind {
     pub const fn csi(self) -> Csi {
         match self {
             NsKind::Nvm => Csi::NVM,
+            NsKind::Kv => Csi::KV,
             NsKind::Zoned => Csi::ZONED,
         }
     }
@@ -74,7 +77,7 @@ impl Namespace {
         eui64[3..8].copy_from_slice(&(nsze ^ (u64::from(nsid) << 36)).to_be_bytes()[3..8]);
         Ok(Namespace {
             nsid,
-            kind: NsKind::Nvm,
+            kind: if p.kv { NsKind::Kv } else { NsKind::Nvm },
             lbaf: p.lbaf,
             shape,
             extended: p.extended,

@@ -57,6 +57,8 @@ pub(super) fn exec(
         NvmOpcode::VERIFY => verify(ctrl, ns, cmd),
         NvmOpcode::DSM => dsm(ns, cmd, data),
         NvmOpcode::COPY => copy(ctrl, ns, cmd, data),
+        NvmOpcode::IO_MGMT_RECV => super::fdp::io_mgmt_recv(ctrl, ns, cmd, data),
+        NvmOpcode::IO_MGMT_SEND => super::fdp::io_mgmt_send(ctrl, ns, cmd, data),
         _ => Err(Fail::opcode()),
     }
 }
@@ -73,6 +75,8 @@ pub(super) const SUPPORTED: &[(NvmOpcode, bool)] = &[
     (NvmOpcode::DSM, true),
     (NvmOpcode::VERIFY, false),
     (NvmOpcode::COPY, true),
+    (NvmOpcode::IO_MGMT_RECV, false),
+    (NvmOpcode::IO_MGMT_SEND, false),
 ];
 
 /// The status for a media failure.
@@ -176,9 +180,11 @@ fn write(
     let n = rw_range(ns, &rw)?;
     check_mdts(ctrl, ns, n)?;
     check_buffers(ns, "Write", n, &data, &meta)?;
+    let plan = super::directive::plan_write(ctrl, &rw)?;
     ns.media
         .write(rw.slba, n, blocks_out(ns, &data, &meta))
         .map_err(|e| media_fail(ctrl, e))?;
+    super::directive::commit_write(ctrl, ns, plan, n);
     ctrl.stats.written(n * ns.ds(), true);
     Ok(0)
 }

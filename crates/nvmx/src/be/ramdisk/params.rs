@@ -77,6 +77,10 @@ pub(super) struct Params {
     pub mdts: u8,
     /// Whether metadata is interleaved with the data (extended LBA).
     pub extended: bool,
+    /// Flexible Data Placement (`fdp`, `fdp.*`).
+    pub fdp: super::fdp::FdpParams,
+    /// A Key Value namespace (`kv=1`).
+    pub kv: bool,
     /// Zoned namespace parameters (`zoned=1`), see the zoned module.
     pub zoned: Option<super::zoned::ZoneParams>,
 }
@@ -89,6 +93,8 @@ impl Params {
             lbaf: 0,
             mdts: DEFAULT_MDTS,
             extended: false,
+            fdp: Default::default(),
+            kv: false,
             zoned: None,
         };
         for (i, (key, value)) in uri.params.iter().enumerate() {
@@ -124,11 +130,29 @@ impl Params {
                         _ => return Err(bad(format!("ext={value:?} is not 0 or 1"))),
                     }
                 }
+                "kv" => {
+                    p.kv = match value.as_str() {
+                        "0" => false,
+                        "1" => true,
+                        _ => return Err(bad(format!("kv={value:?} is not 0 or 1"))),
+                    }
+                }
+                k if p.fdp.parse(k, value)? => {}
                 k if super::zoned::PARAM_KEYS.contains(&k) => {}
-                _ => return Err(bad(format!("unknown key {key:?}"))),
+                _ => {
+                    return Err(bad(format!(
+                        "unknown key {key:?} (also kv=0|1, fdp=0|1, fdp.*, zoned=1 and its keys)"
+                    )));
+                }
             }
         }
         let shape = p.shape();
+        p.fdp.validate(shape.ds)?;
+        if p.kv && p.fdp.enabled {
+            return Err(bad(
+                "kv=1 and fdp=1 exclude each other: FDP places logical blocks".into(),
+            ));
+        }
         if p.extended && shape.ms == 0 {
             return Err(bad(format!(
                 "ext=1 needs an LBA format with metadata (lbaf 1, 3 or 4), but lbaf {} has none",
@@ -145,6 +169,11 @@ impl Params {
             ));
         }
         p.zoned = super::zoned::ZoneParams::from_uri(uri, shape.ds, nbytes)?;
+        if p.zoned.is_some() && (p.kv || p.fdp.enabled) {
+            return Err(bad(
+                "zoned=1 excludes kv=1 and fdp=1: the namespace has one command set".into(),
+            ));
+        }
         Ok(p)
     }
 

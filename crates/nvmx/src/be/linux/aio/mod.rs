@@ -471,7 +471,7 @@ impl AsyncEngine for LibAio {
         let opc = NvmOpcode(cmd.opc);
         let (op, lio) = match opc {
             NvmOpcode::READ => (Op::Read, IOCB_CMD_PREAD),
-            NvmOpcode::WRITE => (Op::Write, IOCB_CMD_PWRITE),
+            NvmOpcode::WRITE if !crate::be::is_fua(cmd) => (Op::Write, IOCB_CMD_PWRITE),
             NvmOpcode::FLUSH if !self.flush_is_sync => {
                 let info = SlotInfo {
                     op: Op::Fdsync,

@@ -235,6 +235,16 @@ fn open_flags(opts: &Options) -> i32 {
 }
 
 impl BlockDev {
+    /// Makes a Force Unit Access write durable before it completes.
+    fn fua(&self, cmd: &Command) -> Result<()> {
+        if crate::be::is_fua(cmd) {
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io("fdatasync", &self.path, e))?;
+        }
+        Ok(())
+    }
+
     /// Opens the block device at `path` with the access mode and O_DIRECT
     /// setting of `opts`.
     pub fn open(path: &str, opts: &Options) -> Result<BlockDev> {
@@ -512,6 +522,7 @@ impl SyncIo for BlockDev {
                 self.file
                     .write_all_at(buf, off)
                     .map_err(|e| Error::io("pwrite", &self.path, e))?;
+                self.fua(cmd)?;
                 Ok(Completion::success(0))
             }
             NvmOpcode::COMPARE => {
@@ -585,6 +596,7 @@ impl SyncIo for BlockDev {
                 }
                 crate::be::file::unix::write_vectored_all_at(&self.file, iov, off)
                     .map_err(|e| Error::io("pwritev", &self.path, e))?;
+                self.fua(cmd)?;
             }
         }
         Ok(Completion::success(0))

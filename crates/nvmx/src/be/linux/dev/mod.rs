@@ -22,6 +22,7 @@
 //! [`enumerate_at`] takes the sysfs root as a parameter, so the walk is
 //! tested against a fake tree.
 
+pub mod inuse;
 pub mod sysfs;
 
 pub use crate::enumerate::{EnumEntry, EnumKind};

@@ -748,6 +748,24 @@ impl Admin for NvmeDev {
         // `user_buf` refused a read-only buffer the kernel would write.
         unsafe { self.submit(NVME_IOCTL_ADMIN64_CMD, "NVME_IOCTL_ADMIN64_CMD", &mut pt) }
     }
+
+    fn pseudo(&self, op: crate::be::Pseudo) -> Result<()> {
+        match op {
+            crate::be::Pseudo::ControllerReset => self.controller_reset(),
+            crate::be::Pseudo::SubsystemReset => self.subsystem_reset(),
+            crate::be::Pseudo::NamespaceRescan => self.rescan(),
+        }
+    }
+
+    fn registers(&self) -> Result<nvmx_spec::regs::ControllerRegisters> {
+        let dir = self.sysfs_dir.as_deref().ok_or_else(|| {
+            Error::unsupported(
+                "nvme",
+                format!("controller registers of {}: no sysfs entry", self.path),
+            )
+        })?;
+        read_registers(dir)
+    }
 }
 
 #[cfg(test)]

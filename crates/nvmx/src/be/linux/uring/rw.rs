@@ -317,7 +317,7 @@ impl AsyncEngine for UringRw {
         }
         let kind = match NvmOpcode(cmd.opc) {
             NvmOpcode::READ => Kind::Read,
-            NvmOpcode::WRITE => Kind::Write,
+            NvmOpcode::WRITE if !crate::be::is_fua(cmd) => Kind::Write,
             NvmOpcode::FLUSH => Kind::Fsync,
             _ => {
                 // No io_uring operation has this command's meaning on a

@@ -95,7 +95,8 @@ fn identify_controller_describes_the_ramdisk() {
     );
     assert_eq!((id.sqes, id.cqes), (0x66, 0x44));
     assert!(id.has_volatile_write_cache());
-    assert_eq!(id.oacs, 0);
+    // Directives (Identify and Streams) are the one optional admin feature.
+    assert_eq!(id.oacs, nvmx_spec::identify::oacs::DIRECTIVES);
     for bit in [
         oncs::COMPARE,
         oncs::WRITE_UNCORRECTABLE,
@@ -232,7 +233,7 @@ fn identify_lists_descriptors_and_command_set_structures() {
             id.csi
         );
     }
-    for cns in [Cns::NVM_SET_LIST, Cns::CONTROLLER_LIST, Cns(0xff)] {
+    for cns in [Cns::NVM_SET_LIST, Cns::ALLOCATED_NSID_LIST, Cns(0xff)] {
         let (st, _) = identify(
             &c,
             Identify {

@@ -1,0 +1,771 @@
+//! Flexible Data Placement on the ramdisk.
+//!
+//! `?fdp=1` puts the namespace in endurance group 1 with FDP enabled under
+//! one FDP configuration (index 0). The other keys follow QEMU's `nvme-subsys`
+//! and `nvme-ns` properties:
+//!
+//! | key        | default | meaning |
+//! |------------|---------|---------|
+//! | `fdp`      | 0       | 1 enables FDP |
+//! | `fdp.nrg`  | 1       | reclaim groups, 1 to 32 |
+//! | `fdp.nruh` | 8       | reclaim unit handles, 1 to 128 |
+//! | `fdp.runs` | 1M      | reclaim unit nominal size: bytes, or with K/M/G (binary) |
+//! | `fdp.ruhs` | all     | the namespace's placement handles: RUH ids separated by `;` or `,` |
+//!
+//! The model keeps, per reclaim group and handle, the reclaim unit being
+//! filled as its remaining writable blocks (RUAMW). A write takes blocks
+//! from the unit its placement identifier selects; when the unit fills,
+//! the handle moves to a fresh, erased unit and the write goes on there
+//! (Media Bytes Erased grows by RUNS). Host Bytes with Metadata Written
+//! and Media Bytes with Metadata Written both grow by each write's data
+//! and metadata bytes: RAM needs no garbage collection, so nothing is
+//! written twice.
+//!
+//! A write without a directive uses placement handle 0 of reclaim group
+//! 0. A write with an invalid placement identifier does too, and logs an
+//! Invalid Placement Identifier host event, as TP4146 has it. A reclaim
+//! unit handle update of a partly written unit logs a Reclaim Unit Not
+//! Fully Written host event. Events are logged only when the host enabled
+//! them for the placement handle (FDP Events feature); the log keeps the
+//! newest 63 of each kind. The ramdisk never reallocates media or resets,
+//! so it logs no controller events.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use nvmx_spec::Command;
+use nvmx_spec::cmd::{NvmRw, dtype};
+use nvmx_spec::fdp::{
+    FdpConfigDescriptor, FdpConfigLogHeader, FdpEvent, FdpEventType, FdpEventsLogHeader,
+    FdpStatsLog, IoMgmtRecv, IoMgmtRecvOp, IoMgmtSend, IoMgmtSendOp, RuhDescriptor, RuhType,
+    RuhUsageDescriptor, RuhUsageLogHeader, fdp_event_flags, placement_id, ruha,
+};
+use nvmx_spec::feature::{FdpEventsSelect, FdpMode, FeatureId, GetFeatures, Select, SetFeatures};
+use nvmx_spec::identify::{IdentifyController, IdentifyNamespace, ctratt};
+use nvmx_spec::log::{GetLogPage, LogPageId, SupportedLogPages};
+use nvmx_spec::status::{sc, sc_cmd, sct};
+use zerocopy::IntoBytes;
+
+use super::admin::{in_buf, out_buf};
+use super::ctrl::{Exec, Fail, RamCtrl, field};
+use super::ns::Namespace;
+use crate::be::DataBuf;
+use crate::error::{Error, Result};
+
+/// The endurance group the namespace belongs to when FDP is on.
+pub(super) const ENDGID: u16 = 1;
+/// Events kept per log (host, controller): what a 4 KiB log holds.
+const MAX_EVENTS: usize = 63;
+/// Largest number of reclaim groups.
+const MAX_NRG: u16 = 32;
+/// Largest number of reclaim unit handles (the handle set is a `u128`).
+const MAX_NRUH: u16 = 128;
+
+/// The event types the FDP Events feature knows, in the order Get
+/// Features lists them.
+const EVENT_TYPES: [FdpEventType; 6] = [
+    FdpEventType::RU_NOT_FULLY_WRITTEN,
+    FdpEventType::RU_TIME_LIMIT_EXCEEDED,
+    FdpEventType::CTRL_RESET_MODIFIED_RUHS,
+    FdpEventType::INVALID_PID,
+    FdpEventType::MEDIA_REALLOCATED,
+    FdpEventType::IMPLICIT_RUH_MODIFIED,
+];
+
+/// The FDP shape from the URI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct FdpParams {
+    /// `fdp=1` was given.
+    pub enabled: bool,
+    /// Some `fdp.*` key was given.
+    pub keyed: bool,
+    /// Number of reclaim groups.
+    pub nrg: u16,
+    /// Number of reclaim unit handles.
+    pub nruh: u16,
+    /// Reclaim unit nominal size in bytes.
+    pub runs: u64,
+    /// The reclaim unit handles the namespace's placement handles name,
+    /// as a set (placement handle i is the i-th lowest); `None` is all.
+    pub ruhs: Option<u128>,
+}
+
+impl Default for FdpParams {
+    fn default() -> Self {
+        FdpParams {
+            enabled: false,
+            keyed: false,
+            nrg: 1,
+            nruh: 8,
+            runs: 1 << 20,
+            ruhs: None,
+        }
+    }
+}
+
+fn bad(why: String) -> Error {
+    Error::invalid(
+        "ramdisk parameter",
+        format!(
+            "{why}; FDP parameters: fdp=0|1, fdp.nrg=1..{MAX_NRG}, fdp.nruh=1..{MAX_NRUH}, \
+             fdp.runs=SIZE (e.g. 1M), fdp.ruhs=ID;ID;..."
+        ),
+    )
+}
+
+fn parse_size(key: &str, value: &str) -> Result<u64> {
+    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+    let (num, unit) = value.split_at(digits);
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return Err(bad(format!("{key}={value:?}: unknown unit {unit:?}"))),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| bad(format!("{key}={value:?} is not a size")))
+}
+
+impl FdpParams {
+    /// Takes one `fdp` or `fdp.*` URI parameter; `false` if `key` is not one.
+    pub fn parse(&mut self, key: &str, value: &str) -> Result<bool> {
+        let num = |max: u16| -> Result<u16> {
+            value
+                .parse::<u16>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| bad(format!("{key}={value:?} is not a number from 1 to {max}")))
+        };
+        match key {
+            "fdp" => {
+                self.enabled = match value {
+                    "0" => false,
+                    "1" => true,
+                    _ => return Err(bad(format!("fdp={value:?} is not 0 or 1"))),
+                };
+                return Ok(true);
+            }
+            "fdp.nrg" => self.nrg = num(MAX_NRG)?,
+            "fdp.nruh" => self.nruh = num(MAX_NRUH)?,
+            "fdp.runs" => self.runs = parse_size(key, value)?,
+            "fdp.ruhs" => {
+                let mut set = 0u128;
+                for id in value.split([';', ',']).filter(|s| !s.is_empty()) {
+                    let id: u16 = id
+                        .parse()
+                        .ok()
+                        .filter(|&n| n < MAX_NRUH)
+                        .ok_or_else(|| bad(format!("fdp.ruhs: {id:?} is not a handle id")))?;
+                    if set & 1 << id != 0 {
+                        return Err(bad(format!("fdp.ruhs names handle {id} twice")));
+                    }
+                    set |= 1 << id;
+                }
+                if set == 0 {
+                    return Err(bad("fdp.ruhs names no handle".into()));
+                }
+                self.ruhs = Some(set);
+            }
+            _ => return Ok(false),
+        }
+        self.keyed = true;
+        Ok(true)
+    }
+
+    /// Checks the parameters together, for blocks of `ds` data bytes.
+    pub fn validate(&self, ds: u32) -> Result<()> {
+        if self.keyed && !self.enabled {
+            return Err(bad("fdp.* parameters need fdp=1".into()));
+        }
+        if !self.enabled {
+            return Ok(());
+        }
+        if self.runs < u64::from(ds) || !self.runs.is_multiple_of(u64::from(ds)) {
+            return Err(bad(format!(
+                "fdp.runs={} is not a whole number of {ds}-byte blocks",
+                self.runs
+            )));
+        }
+        if let Some(set) = self.ruhs {
+            let top = 127 - set.leading_zeros() as u16;
+            if top >= self.nruh {
+                return Err(bad(format!(
+                    "fdp.ruhs names handle {top}, but fdp.nruh={} has handles 0..{}",
+                    self.nruh,
+                    self.nruh - 1
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reclaim group identifier format: bits that name the reclaim group.
+    pub fn rgif(&self) -> u8 {
+        match self.nrg {
+            0 | 1 => 0,
+            n => (16 - (n - 1).leading_zeros()) as u8,
+        }
+    }
+
+    /// The reclaim unit handle of each placement handle, in order.
+    pub fn placement_handles(&self) -> Vec<u16> {
+        match self.ruhs {
+            None => (0..self.nruh).collect(),
+            Some(set) => (0..MAX_NRUH).filter(|&i| set & 1 << i != 0).collect(),
+        }
+    }
+}
+
+/// What the FDP model changes as commands run.
+#[derive(Debug)]
+struct FdpState {
+    /// FDP mode: enabled (the FDP Mode feature).
+    enabled: bool,
+    /// Blocks left in the reclaim unit each handle fills, `[rg * nruh + ruh]`.
+    ruamw: Vec<u64>,
+    /// Host bytes with metadata written.
+    hbmw: u128,
+    /// Media bytes with metadata written.
+    mbmw: u128,
+    /// Media bytes erased.
+    mbe: u128,
+    /// Host events, oldest first.
+    host_events: VecDeque<FdpEvent>,
+    /// Controller events, oldest first.
+    ctrl_events: VecDeque<FdpEvent>,
+    /// Enabled events per placement handle: bit i is `EVENT_TYPES[i]`.
+    filters: Vec<u8>,
+}
+
+/// The FDP model of a ramdisk.
+#[derive(Debug)]
+pub(super) struct Fdp {
+    p: FdpParams,
+    /// Reclaim unit handle of each placement handle.
+    phs: Vec<u16>,
+    /// Blocks per reclaim unit.
+    ru_blocks: u64,
+    /// Data and metadata bytes per block, for the byte counters.
+    block_bytes: u64,
+    state: Mutex<FdpState>,
+}
+
+/// Where a write's blocks go, decided before the data moves.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Placement {
+    rg: u16,
+    ph: u16,
+    /// The placement identifier given, when it was invalid.
+    invalid_pid: Option<u16>,
+}
+
+impl Fdp {
+    /// The model for `p`, on a namespace of `ds` + `ms` byte blocks.
+    pub fn new(p: FdpParams, ds: u32, ms: u16) -> Fdp {
+        let phs = p.placement_handles();
+        let ru_blocks = p.runs / u64::from(ds);
+        let n = usize::from(p.nrg) * usize::from(p.nruh);
+        Fdp {
+            state: Mutex::new(FdpState {
+                enabled: true,
+                ruamw: vec![ru_blocks; n],
+                hbmw: 0,
+                mbmw: 0,
+                mbe: 0,
+                host_events: VecDeque::new(),
+                ctrl_events: VecDeque::new(),
+                filters: vec![0; phs.len()],
+            }),
+            p,
+            phs,
+            ru_blocks,
+            block_bytes: u64::from(ds) + u64::from(ms),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, FdpState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether FDP is enabled (FDP Mode feature).
+    pub fn enabled(&self) -> bool {
+        self.state().enabled
+    }
+
+    /// The reclaim group and placement handle of `pid`, when valid.
+    fn parse_pid(&self, pid: u16) -> Option<(u16, u16)> {
+        let rgif = self.p.rgif();
+        let (rg, ph) = match rgif {
+            0 => (0, pid),
+            r => (pid >> (16 - u32::from(r)), pid & (u16::MAX >> r)),
+        };
+        (rg < self.p.nrg && usize::from(ph) < self.phs.len()).then_some((rg, ph))
+    }
+
+    fn slot(&self, rg: u16, ph: u16) -> usize {
+        usize::from(rg) * usize::from(self.p.nruh) + usize::from(self.phs[usize::from(ph)])
+    }
+
+    /// Decides where a write goes: DTYPE 2 with a placement identifier,
+    /// or the default placement.
+    pub fn place(&self, rw: &NvmRw) -> std::result::Result<Placement, Fail> {
+        let st = self.state();
+        if rw.dtype == dtype::DATA_PLACEMENT && !st.enabled {
+            return Err(Fail::field(field::CDW12 + 2));
+        }
+        if rw.dtype != dtype::DATA_PLACEMENT {
+            return Ok(Placement {
+                rg: 0,
+                ph: 0,
+                invalid_pid: None,
+            });
+        }
+        Ok(match self.parse_pid(rw.dspec) {
+            Some((rg, ph)) => Placement {
+                rg,
+                ph,
+                invalid_pid: None,
+            },
+            None => Placement {
+                rg: 0,
+                ph: 0,
+                invalid_pid: Some(rw.dspec),
+            },
+        })
+    }
+
+    /// Accounts `n` blocks written at `place` by namespace `nsid`.
+    pub fn written(&self, ctrl: &RamCtrl, nsid: u32, place: Placement, n: u64) {
+        let mut st = self.state();
+        if !st.enabled {
+            return;
+        }
+        if let Some(pid) = place.invalid_pid {
+            let ev = self.event(ctrl, FdpEventType::INVALID_PID, nsid, pid, None);
+            log_event(&mut st, 0, ev, true);
+        }
+        let slot = self.slot(place.rg, place.ph);
+        let mut left = n;
+        while left > 0 {
+            let room = st.ruamw[slot];
+            if left < room {
+                st.ruamw[slot] -= left;
+                break;
+            }
+            // This unit is full: the handle moves to a freshly erased one.
+            left -= room;
+            st.ruamw[slot] = self.ru_blocks;
+            st.mbe += u128::from(self.p.runs);
+        }
+        let bytes = u128::from(n * self.block_bytes);
+        st.hbmw += bytes;
+        st.mbmw += bytes;
+    }
+
+    fn event(
+        &self,
+        ctrl: &RamCtrl,
+        etype: FdpEventType,
+        nsid: u32,
+        pid: u16,
+        loc: Option<(u16, u16)>,
+    ) -> FdpEvent {
+        let mut e = FdpEvent {
+            etype: etype.0,
+            flags: fdp_event_flags::PIV | fdp_event_flags::NSIDV,
+            pid,
+            nsid,
+            ..Default::default()
+        };
+        let ms = ctrl.created.elapsed().as_millis() as u64;
+        e.timestamp[..6].copy_from_slice(&ms.to_le_bytes()[..6]);
+        if let Some((rg, ruh)) = loc {
+            e.flags |= fdp_event_flags::LV;
+            e.rgid = rg;
+            e.ruhid = ruh as u8;
+        }
+        e
+    }
+
+    /// The Identify Controller bits: FDP and endurance groups.
+    pub fn identify_controller(&self, c: &mut IdentifyController) {
+        c.ctratt |= ctratt::FDP | ctratt::ENDURANCE_GROUPS;
+        c.endgidmax = ENDGID;
+    }
+
+    /// The Identify Namespace bits: the endurance group.
+    pub fn identify_namespace(&self, id: &mut IdentifyNamespace) {
+        id.endgid = ENDGID;
+    }
+}
+
+/// Logs `ev` if the event is enabled on placement handle `ph`.
+fn log_event(st: &mut FdpState, ph: u16, ev: FdpEvent, host: bool) {
+    let Some(bit) = EVENT_TYPES.iter().position(|t| t.0 == ev.etype) else {
+        return;
+    };
+    if st
+        .filters
+        .get(usize::from(ph))
+        .is_none_or(|f| f & 1 << bit == 0)
+    {
+        return;
+    }
+    let q = if host {
+        &mut st.host_events
+    } else {
+        &mut st.ctrl_events
+    };
+    if q.len() == MAX_EVENTS {
+        q.pop_front();
+    }
+    q.push_back(ev);
+}
+
+/// The FDP model, or Invalid Command Opcode when the ramdisk has none.
+fn model(ctrl: &RamCtrl) -> std::result::Result<&Fdp, Fail> {
+    ctrl.fdp.as_ref().ok_or_else(Fail::opcode)
+}
+
+/// The FDP model when it is enabled; FDP Disabled otherwise.
+fn enabled(ctrl: &RamCtrl) -> std::result::Result<&Fdp, Fail> {
+    let fdp = model(ctrl)?;
+    if !fdp.enabled() {
+        return Err(Fail::dnr(sct::GENERIC, sc::FDP_DISABLED));
+    }
+    Ok(fdp)
+}
+
+/// I/O Management Receive: reclaim unit handle status.
+pub(super) fn io_mgmt_recv(
+    ctrl: &RamCtrl,
+    _ns: &Namespace,
+    cmd: &Command,
+    mut data: DataBuf<'_>,
+) -> Exec {
+    let fdp = enabled(ctrl)?;
+    let r = IoMgmtRecv::from_command(cmd);
+    let nbytes = (u64::from(r.numd) + 1) * 4;
+    match r.mo {
+        IoMgmtRecvOp::NONE => return Ok(0),
+        IoMgmtRecvOp::RUH_STATUS => {}
+        _ => return Err(Fail::field(field::CDW10)),
+    }
+    let buf = out_buf(&mut data, nbytes, "I/O Management Receive")?;
+    let st = fdp.state();
+    let mut page = vec![0u8; 16];
+    let n = usize::from(fdp.p.nrg) * fdp.phs.len();
+    page[14..16].copy_from_slice(&(n as u16).to_le_bytes());
+    for rg in 0..fdp.p.nrg {
+        for (ph, &ruh) in fdp.phs.iter().enumerate() {
+            let d = nvmx_spec::fdp::RuhStatusDescriptor {
+                pid: placement_id(rg, ph as u16, fdp.p.rgif()),
+                ruhid: ruh,
+                earutr: 0,
+                ruamw: st.ruamw[fdp.slot(rg, ph as u16)],
+                ..Default::default()
+            };
+            page.extend_from_slice(d.as_bytes());
+        }
+    }
+    copy_window(buf, nbytes, &page, 0);
+    Ok(0)
+}
+
+/// I/O Management Send: reclaim unit handle update.
+pub(super) fn io_mgmt_send(
+    ctrl: &RamCtrl,
+    ns: &Namespace,
+    cmd: &Command,
+    data: DataBuf<'_>,
+) -> Exec {
+    let fdp = enabled(ctrl)?;
+    let s = IoMgmtSend::from_command(cmd);
+    match s.mo {
+        IoMgmtSendOp::NONE => return Ok(0),
+        IoMgmtSendOp::RUH_UPDATE => {}
+        _ => return Err(Fail::field(field::CDW10)),
+    }
+    let npids = usize::from(s.mos) + 1;
+    let raw = in_buf(&data, npids * 2, "Reclaim Unit Handle Update")?;
+    let mut targets = Vec::with_capacity(npids);
+    for p in raw.chunks_exact(2) {
+        let pid = u16::from_le_bytes([p[0], p[1]]);
+        let (rg, ph) = fdp
+            .parse_pid(pid)
+            .ok_or_else(|| Fail::dnr(sct::GENERIC, sc::INVALID_PLACEMENT_HANDLE_LIST))?;
+        targets.push((pid, rg, ph));
+    }
+    let mut st = fdp.state();
+    for (pid, rg, ph) in targets {
+        let slot = fdp.slot(rg, ph);
+        if st.ruamw[slot] < fdp.ru_blocks {
+            let ruh = fdp.phs[usize::from(ph)];
+            let ev = fdp.event(
+                ctrl,
+                FdpEventType::RU_NOT_FULLY_WRITTEN,
+                ns.nsid,
+                pid,
+                Some((rg, ruh)),
+            );
+            log_event(&mut st, ph, ev, true);
+            st.ruamw[slot] = fdp.ru_blocks;
+            st.mbe += u128::from(fdp.p.runs);
+        }
+    }
+    Ok(0)
+}
+
+/// Copies the window of `page` from `lpo` into the first `nbytes` of `buf`,
+/// zero filling past the page's end.
+fn copy_window(buf: &mut [u8], nbytes: u64, page: &[u8], lpo: usize) {
+    let want = buf.len().min(usize::try_from(nbytes).unwrap_or(usize::MAX));
+    let src = page.get(lpo..).unwrap_or_default();
+    let n = src.len().min(want);
+    buf[..n].copy_from_slice(&src[..n]);
+    buf[n..want].fill(0);
+}
+
+/// Marks the FDP log pages supported when the ramdisk has FDP.
+pub(super) fn supported_logs(ctrl: &RamCtrl, l: &mut SupportedLogPages) {
+    if ctrl.fdp.is_some() {
+        for lid in [
+            LogPageId::FDP_CONFIG,
+            LogPageId::RUH_USAGE,
+            LogPageId::FDP_STATS,
+            LogPageId::FDP_EVENTS,
+        ] {
+            l.lids[usize::from(lid.0)] = 1;
+        }
+    }
+}
+
+/// Builds an FDP log page; `None` when `lid` is not one or the ramdisk has
+/// no FDP.
+pub(super) fn log_page(
+    ctrl: &RamCtrl,
+    glp: &GetLogPage,
+) -> Option<std::result::Result<Vec<u8>, Fail>> {
+    if !matches!(
+        glp.lid,
+        LogPageId::FDP_CONFIG | LogPageId::RUH_USAGE | LogPageId::FDP_STATS | LogPageId::FDP_EVENTS
+    ) {
+        return None;
+    }
+    let fdp = ctrl.fdp.as_ref()?;
+    if glp.lsi != ENDGID {
+        return Some(Err(Fail::field(field::CDW11 + 2)));
+    }
+    let st = fdp.state();
+    let p = &fdp.p;
+    Some(Ok(match glp.lid {
+        LogPageId::FDP_CONFIG => {
+            let ds = 64 + 4 * usize::from(p.nruh);
+            let mut out = FdpConfigLogHeader {
+                ncfg: 0,
+                version: 0,
+                size: (16 + ds) as u32,
+                ..Default::default()
+            }
+            .as_bytes()
+            .to_vec();
+            let d = FdpConfigDescriptor {
+                ds: ds as u16,
+                fdpa: 0x80 | p.rgif(),
+                vss: 0,
+                nrg: u32::from(p.nrg),
+                nruh: p.nruh,
+                maxpids: p.nruh - 1,
+                nns: 1,
+                runs: p.runs,
+                erutl: 0,
+                ..Default::default()
+            };
+            out.extend_from_slice(d.as_bytes());
+            for _ in 0..p.nruh {
+                let r = RuhDescriptor {
+                    ruht: RuhType::INITIALLY_ISOLATED.0,
+                    rsvd1: [0; 3],
+                };
+                out.extend_from_slice(r.as_bytes());
+            }
+            out
+        }
+        LogPageId::RUH_USAGE => {
+            let mut out = RuhUsageLogHeader {
+                nruh: p.nruh,
+                ..Default::default()
+            }
+            .as_bytes()
+            .to_vec();
+            for ruh in 0..p.nruh {
+                let used = fdp.phs.contains(&ruh);
+                let d = RuhUsageDescriptor {
+                    ruha: if used {
+                        ruha::HOST_SPECIFIED
+                    } else {
+                        ruha::UNUSED
+                    },
+                    ..Default::default()
+                };
+                out.extend_from_slice(d.as_bytes());
+            }
+            out
+        }
+        LogPageId::FDP_STATS => FdpStatsLog {
+            hbmw: st.hbmw.to_le_bytes(),
+            mbmw: st.mbmw.to_le_bytes(),
+            mbe: st.mbe.to_le_bytes(),
+            ..Default::default()
+        }
+        .as_bytes()
+        .to_vec(),
+        _ => {
+            let q = if glp.lsp & 1 == 1 {
+                &st.host_events
+            } else {
+                &st.ctrl_events
+            };
+            let mut out = FdpEventsLogHeader {
+                nevents: q.len() as u32,
+                ..Default::default()
+            }
+            .as_bytes()
+            .to_vec();
+            for e in q {
+                out.extend_from_slice(e.as_bytes());
+            }
+            out
+        }
+    }))
+}
+
+/// Get Features for the FDP features; `None` for other features or when
+/// the ramdisk has no FDP.
+pub(super) fn get_feature(
+    ctrl: &RamCtrl,
+    gf: &GetFeatures,
+    data: &mut DataBuf<'_>,
+) -> Option<Exec> {
+    let fdp = ctrl.fdp.as_ref()?;
+    Some(match gf.fid {
+        FeatureId::FDP_MODE => get_mode(fdp, gf),
+        FeatureId::FDP_EVENTS => get_events(ctrl, fdp, gf, data),
+        _ => return None,
+    })
+}
+
+/// Capabilities (Select = 3): changeable (bit 2), namespace specific (bit 1).
+const CAP_CHANGEABLE: u32 = 1 << 2;
+const CAP_NS_SPECIFIC: u32 = 1 << 1;
+
+fn get_mode(fdp: &Fdp, gf: &GetFeatures) -> Exec {
+    if gf.cdw11 as u16 != ENDGID {
+        return Err(Fail::field(field::CDW11));
+    }
+    let enabled = match gf.sel {
+        Select::CURRENT => fdp.enabled(),
+        Select::DEFAULT | Select::SAVED => true,
+        Select::SUPPORTED_CAPS => return Ok(CAP_CHANGEABLE),
+        _ => return Err(Fail::field(field::CDW10 + 1)),
+    };
+    Ok(FdpMode {
+        fdpe: enabled,
+        fdpcidx: 0,
+    }
+    .to_cdw12())
+}
+
+fn get_events(ctrl: &RamCtrl, fdp: &Fdp, gf: &GetFeatures, data: &mut DataBuf<'_>) -> Exec {
+    ctrl.namespace(gf.nsid).ok_or_else(Fail::namespace)?;
+    if gf.sel == Select::SUPPORTED_CAPS {
+        return Ok(CAP_CHANGEABLE | CAP_NS_SPECIFIC);
+    }
+    let sel = FdpEventsSelect::from_cdw11(gf.cdw11);
+    if usize::from(sel.phndl) >= fdp.phs.len() {
+        return Err(Fail::field(field::CDW11));
+    }
+    let n = usize::from(sel.noet).min(EVENT_TYPES.len());
+    let buf = out_buf(data, (n * 2) as u64, "Get Features FDP Events")?;
+    let filter = match gf.sel {
+        Select::CURRENT => fdp.state().filters[usize::from(sel.phndl)],
+        Select::DEFAULT | Select::SAVED => 0,
+        _ => return Err(Fail::field(field::CDW10 + 1)),
+    };
+    for (i, (d, t)) in buf.chunks_exact_mut(2).zip(EVENT_TYPES).take(n).enumerate() {
+        d[0] = t.0;
+        d[1] = (filter >> i) & 1;
+    }
+    Ok(n as u32)
+}
+
+/// Set Features for the FDP features; `None` for other features or when
+/// the ramdisk has no FDP.
+pub(super) fn set_feature(ctrl: &RamCtrl, sf: &SetFeatures, data: &DataBuf<'_>) -> Option<Exec> {
+    let fdp = ctrl.fdp.as_ref()?;
+    if !matches!(sf.fid, FeatureId::FDP_MODE | FeatureId::FDP_EVENTS) {
+        return None;
+    }
+    if sf.save {
+        return Some(Err(Fail::dnr(
+            sct::COMMAND_SPECIFIC,
+            sc_cmd::FEATURE_NOT_SAVEABLE,
+        )
+        .at(field::CDW10 + 3, 7)));
+    }
+    Some(if sf.fid == FeatureId::FDP_MODE {
+        set_mode(fdp, sf)
+    } else {
+        set_events(ctrl, fdp, sf, data)
+    })
+}
+
+/// Enables or disables FDP. Either way every handle starts over on an
+/// empty reclaim unit and the events are dropped, as after a
+/// reconfiguration.
+fn set_mode(fdp: &Fdp, sf: &SetFeatures) -> Exec {
+    if sf.cdw11 as u16 != ENDGID {
+        return Err(Fail::field(field::CDW11));
+    }
+    let mode = FdpMode::from_cdw0(sf.cdw12);
+    if mode.fdpcidx != 0 {
+        return Err(Fail::field(field::CDW12 + 1));
+    }
+    let mut st = fdp.state();
+    st.enabled = mode.fdpe;
+    st.ruamw.fill(fdp.ru_blocks);
+    st.host_events.clear();
+    st.ctrl_events.clear();
+    Ok(0)
+}
+
+fn set_events(ctrl: &RamCtrl, fdp: &Fdp, sf: &SetFeatures, data: &DataBuf<'_>) -> Exec {
+    ctrl.namespace(sf.nsid).ok_or_else(Fail::namespace)?;
+    let sel = FdpEventsSelect::from_cdw11(sf.cdw11);
+    if usize::from(sel.phndl) >= fdp.phs.len() {
+        return Err(Fail::field(field::CDW11));
+    }
+    if sel.noet == 0 {
+        return Err(Fail::field(field::CDW11 + 2));
+    }
+    let types = in_buf(data, usize::from(sel.noet), "Set Features FDP Events")?;
+    let mut mask = 0u8;
+    for t in types {
+        let bit = EVENT_TYPES
+            .iter()
+            .position(|e| e.0 == *t)
+            .ok_or_else(|| Fail::field(field::CDW11 + 2))?;
+        mask |= 1 << bit;
+    }
+    let mut st = fdp.state();
+    let f = &mut st.filters[usize::from(sel.phndl)];
+    if sf.cdw12 & 1 == 1 {
+        *f |= mask;
+    } else {
+        *f &= !mask;
+    }
+    Ok(0)
+}
