@@ -807,6 +807,7 @@ fn ramdisk_zoned_parameters_are_checked() {
         ),
         ("8MiB?zoned=1&zrwa=1MiB", "half the zone capacity"),
         ("8MiB?zoned=1&zrwafg=0", "zrwafg"),
+        ("8MiB?zoned=1&kv=1", "excludes kv=1"),
     ] {
         let e = Device::open(uri, &Options::default()).unwrap_err();
         assert!(e.to_string().contains(what), "{uri}: {e}");
