@@ -196,6 +196,9 @@ impl Device {
             inputs.flbas_extended = ns.flbas & 0x10 != 0;
             inputs.dps = ns.dps;
         }
+        if let (Some(ns), true) = (&ns, inputs.csi == nvmx_spec::opcode::Csi::ZONED.0) {
+            inputs.nzone = crate::zoned::nzone_of(self, ns);
+        }
         let geo = Geometry::derive(&inputs);
         Ok(Identity { ctrlr, ns, geo })
     }

@@ -49,6 +49,7 @@ pub mod opts;
 pub mod platform;
 pub mod queue;
 pub mod uri;
+pub mod zoned;
 
 mod admin;
 mod copy;

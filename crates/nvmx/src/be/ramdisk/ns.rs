@@ -18,6 +18,8 @@ pub(super) enum NsKind {
     Nvm,
     /// The Key Value command set: Store, Retrieve, Delete, Exist, List.
     Kv,
+    /// The Zoned Namespace command set (see the zoned module).
+    Zoned,
 }
 
 impl NsKind {
@@ -26,6 +28,7 @@ impl NsKind {
         match self {
             NsKind::Nvm => Csi::NVM,
             NsKind::Kv => Csi::KV,
+            NsKind::Zoned => Csi::ZONED,
         }
     }
 }
@@ -50,6 +53,8 @@ pub(super) struct Namespace {
     pub nguid: [u8; 16],
     /// IEEE extended unique identifier.
     pub eui64: [u8; 8],
+    /// The zones, for a zoned namespace.
+    pub zones: Option<Box<super::zoned::Zones>>,
 }
 
 impl Namespace {
@@ -80,6 +85,7 @@ impl Namespace {
             media: Media::new(nsze, shape.ds, shape.ms)?,
             nguid,
             eui64,
+            zones: None,
         })
     }
 

@@ -81,6 +81,8 @@ pub(super) struct Params {
     pub fdp: super::fdp::FdpParams,
     /// A Key Value namespace (`kv=1`).
     pub kv: bool,
+    /// Zoned namespace parameters (`zoned=1`), see the zoned module.
+    pub zoned: Option<super::zoned::ZoneParams>,
 }
 
 impl Params {
@@ -93,6 +95,7 @@ impl Params {
             extended: false,
             fdp: Default::default(),
             kv: false,
+            zoned: None,
         };
         for (i, (key, value)) in uri.params.iter().enumerate() {
             if uri.params[..i].iter().any(|(k, _)| k == key) {
@@ -135,9 +138,10 @@ impl Params {
                     }
                 }
                 k if p.fdp.parse(k, value)? => {}
+                k if super::zoned::PARAM_KEYS.contains(&k) => {}
                 _ => {
                     return Err(bad(format!(
-                        "unknown key {key:?} (also kv=0|1, fdp=0|1, fdp.*)"
+                        "unknown key {key:?} (also kv=0|1, fdp=0|1, fdp.*, zoned=1 and its keys)"
                     )));
                 }
             }
@@ -162,6 +166,12 @@ impl Params {
                     "{nbytes} bytes do not hold one {}-byte logical block",
                     shape.ds
                 ),
+            ));
+        }
+        p.zoned = super::zoned::ZoneParams::from_uri(uri, shape.ds, nbytes)?;
+        if p.zoned.is_some() && (p.kv || p.fdp.enabled) {
+            return Err(bad(
+                "zoned=1 excludes kv=1 and fdp=1: the namespace has one command set".into(),
             ));
         }
         Ok(p)
