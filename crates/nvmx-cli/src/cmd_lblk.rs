@@ -297,7 +297,8 @@ pub fn run(p: &Printer, cmd: &Lblk) -> CliResult {
     }
 }
 
-fn read(p: &Printer, a: &ReadArgs) -> CliResult {
+/// `lblk read` (also `zoned read`).
+pub(crate) fn read(p: &Printer, a: &ReadArgs) -> CliResult {
     let dev = a.dev.open(&a.uri.uri)?;
     let r = a.range;
     let (g, sizes) = Sizes::check(&dev, r)?;
@@ -323,7 +324,8 @@ fn read(p: &Printer, a: &ReadArgs) -> CliResult {
     print_keyed(p, "lblk_read", s)
 }
 
-fn write(p: &Printer, a: &WriteArgs) -> CliResult {
+/// `lblk write` (also `zoned write`).
+pub(crate) fn write(p: &Printer, a: &WriteArgs) -> CliResult {
     let dev = a.dev.open_for_write(&a.uri.uri)?;
     let r = a.range;
     let (g, sizes) = Sizes::check(&dev, r)?;

@@ -22,6 +22,7 @@ mod cmd_log;
 mod cmd_passthru;
 mod cmd_pi;
 mod cmd_xdd;
+mod cmd_zoned;
 mod error;
 mod output;
 
@@ -150,6 +151,9 @@ enum Cmd {
     /// Enable or disable FDP events of a placement handle (Set Features 0x1E).
     #[command(name = "set-fdp-events")]
     SetFdpEvents(cmd_fdp::SetEventsArgs),
+    /// Zoned namespaces: zone management, append and reports.
+    #[command(subcommand)]
+    Zoned(cmd_zoned::Zoned),
 }
 
 fn run(cli: &Cli) -> CliResult {
@@ -188,6 +192,7 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::FdpRuhs(a) => cmd_fdp::ruhs(&p, a),
         Cmd::FdpRuhu(a) => cmd_fdp::ruhu(&p, a),
         Cmd::SetFdpEvents(a) => cmd_fdp::set_events(&p, a),
+        Cmd::Zoned(z) => cmd_zoned::run(&p, z),
     }
 }
 

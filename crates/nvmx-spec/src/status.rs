@@ -91,6 +91,11 @@ pub mod sc_cmd {
     pub const WRITE_TO_RO_RANGE: u8 = 0x82;
     /// Command size limit exceeded (Copy).
     pub const CMD_SIZE_LIMIT_EXCEEDED: u8 = 0x83;
+    /// Invalid zone operation request (e.g. Zone Append to a zone with a
+    /// zone random write area).
+    pub const INVALID_ZONE_OPERATION: u8 = 0xb6;
+    /// Zone random write area resources unavailable.
+    pub const ZRWA_RESOURCES_UNAVAILABLE: u8 = 0xb7;
     /// Zoned boundary error.
     pub const ZONE_BOUNDARY_ERROR: u8 = 0xb8;
     /// Zone is full.
@@ -308,6 +313,8 @@ impl Status {
                 0x81 => "Invalid Protection Information",
                 0x82 => "Attempted Write to Read Only Range",
                 0x83 => "Command Size Limit Exceeded",
+                0xb6 => "Invalid Zone Operation Request",
+                0xb7 => "ZRWA Resources Unavailable",
                 0xb8 => "Zoned Boundary Error",
                 0xb9 => "Zone Is Full",
                 0xba => "Zone Is Read Only",

@@ -232,6 +232,9 @@ impl Device {
             inputs.dps = ns.dps;
             inputs.pif = self.read_pif(ns, idx);
         }
+        if let (Some(ns), true) = (&ns, inputs.csi == nvmx_spec::opcode::Csi::ZONED.0) {
+            inputs.nzone = crate::zoned::nzone_of(self, ns);
+        }
         let geo = Geometry::derive(&inputs);
         Ok(Identity { ctrlr, ns, geo })
     }

@@ -51,6 +51,7 @@ pub mod pi;
 pub mod platform;
 pub mod queue;
 pub mod uri;
+pub mod zoned;
 
 mod admin;
 mod copy;

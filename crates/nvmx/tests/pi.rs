@@ -549,6 +549,31 @@ fn format_and_sanitize_on_key_value_and_fdp_ramdisks() {
         status(dev.format(&FormatNvm::default())),
         (sct::COMMAND_SPECIFIC, sc_cmd::INVALID_FORMAT)
     );
+
+    // Zoned: no PI, no other size; a format empties the zones.
+    assert!(Device::open("8MiB?zoned=1&lbaf=1&pi=1", &Options::default()).is_err());
+    let dev = open("8MiB?zoned=1");
+    for f in [
+        FormatNvm {
+            pi: 1,
+            ..Default::default()
+        },
+        FormatNvm {
+            lbaf: 2,
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(
+            status(dev.format(&f)),
+            (sct::COMMAND_SPECIFIC, sc_cmd::INVALID_FORMAT),
+            "{f:?}"
+        );
+    }
+    dev.write(0, 0, &[1u8; 512], None).unwrap();
+    let dev = dev.format(&FormatNvm::default()).unwrap();
+    assert_eq!(dev.geometry().unwrap().geo_type, nvmx::geo::GeoType::Zoned);
+    // The first zone is empty again: a write at its start is accepted.
+    dev.write(0, 0, &[2u8; 512], None).unwrap();
 }
 
 #[test]

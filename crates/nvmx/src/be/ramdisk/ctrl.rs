@@ -23,7 +23,7 @@ use super::features::Features;
 use super::ns::{Namespace, NsKind};
 use super::params::Params;
 use super::stats::Stats;
-use super::{admin, nvm};
+use super::{admin, nvm, zoned};
 use crate::be::{Admin, DataBuf, SyncIo};
 use crate::error::{Error, Result};
 
@@ -181,7 +181,10 @@ impl RamCtrl {
     pub(super) fn new(params: Params) -> Result<RamCtrl> {
         Ok(RamCtrl {
             subnqn: format!("nqn.2026-11.io.nvmx:ramdisk:{}", params.nbytes),
-            ns: RwLock::new(Arc::new(Namespace::new_nvm(NSID, &params)?)),
+            ns: RwLock::new(Arc::new(match params.zoned {
+                Some(z) => zoned::namespace(NSID, &params, z)?,
+                None => Namespace::new_nvm(NSID, &params)?,
+            })),
             sanitize: Mutex::new(super::format::SanitizeState::default()),
             params,
             errors: Mutex::new(ErrorLog::default()),
@@ -234,22 +237,39 @@ impl RamCtrl {
         self.features.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn exec_io(&self, cmd: &Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Exec {
+    /// Runs an I/O command; `Ok` holds completion dwords 0 and 1 (Zone
+    /// Append returns an LBA in both).
+    fn exec_io(
+        &self,
+        cmd: &Command,
+        data: DataBuf<'_>,
+        meta: DataBuf<'_>,
+    ) -> std::result::Result<u64, Fail> {
         // Flush may name every namespace; RAM has nothing to write back.
         if cmd.nsid == NSID_ALL && cmd.opc == nvmx_spec::opcode::NvmOpcode::FLUSH.0 {
             return Ok(0);
         }
         let ns = self.namespace(cmd.nsid).ok_or_else(Fail::namespace)?;
         match ns.kind {
-            NsKind::Nvm => nvm::exec(self, &ns, cmd, data, meta),
-            NsKind::Kv => super::kv::exec(self, &ns, cmd, data),
+            NsKind::Nvm => nvm::exec(self, &ns, cmd, data, meta).map(u64::from),
+            NsKind::Zoned => zoned::exec(self, &ns, cmd, data, meta),
+            NsKind::Kv => super::kv::exec(self, &ns, cmd, data).map(u64::from),
         }
     }
 
     /// Turns a handler's result into the completion, recording failures.
-    fn complete(&self, cmd: &Command, sqid: u16, r: Exec) -> Result<Completion> {
+    fn complete(
+        &self,
+        cmd: &Command,
+        sqid: u16,
+        r: std::result::Result<u64, Fail>,
+    ) -> Result<Completion> {
         let mut cpl = match r {
-            Ok(cdw0) => Completion::success(cdw0),
+            Ok(dw) => {
+                let mut cpl = Completion::success(dw as u32);
+                cpl.cdw1 = (dw >> 32) as u32;
+                cpl
+            }
             Err(Fail::Host(e)) => return Err(e),
             Err(Fail::Status(f)) => {
                 self.error_log().record(ErrorRecord {
@@ -299,7 +319,7 @@ impl Admin for RamCtrl {
     }
 
     fn cmd_admin(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion> {
-        let r = admin::exec(self, cmd, data);
+        let r = admin::exec(self, cmd, data).map(u64::from);
         self.complete(cmd, SQID_ADMIN, r)
     }
 

@@ -29,7 +29,9 @@
 //! With FDP (`fdp=1`) the reclaim unit accounting keeps the data and
 //! metadata sizes the ramdisk was opened with, so Format NVM may change
 //! MSET, PI and PIL but not to an LBA format of another size (Invalid
-//! Format).
+//! Format). A zoned namespace (`zoned=1`) keeps its sizes too (its zones
+//! are given in bytes at open) and takes no PI; Format NVM and Sanitize
+//! bring every zone back to its initial state.
 //!
 //! With NDAS (no-deallocate after sanitize) the log reports status 4
 //! ("completed without deallocation"); the erased blocks still read as
@@ -86,10 +88,14 @@ pub(super) fn admin_effects(opc: AdminOpcode) -> u32 {
     }
 }
 
-/// A namespace like `old`, formatted anew: all blocks released.
+/// A namespace like `old`, formatted anew: all blocks released, every
+/// zone of a zoned namespace back to its initial state.
 fn reformatted(old: &Namespace, p: &Params) -> Result<Namespace, Fail> {
-    let mut ns =
-        Namespace::new_nvm(old.nsid, p).map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))?;
+    let ns = match p.zoned {
+        Some(z) => super::zoned::namespace(old.nsid, p, z),
+        None => Namespace::new_nvm(old.nsid, p),
+    };
+    let mut ns = ns.map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))?;
     // Identifiers survive a format.
     ns.nguid = old.nguid;
     ns.eui64 = old.eui64;
@@ -136,7 +142,11 @@ pub(super) fn format(ctrl: &RamCtrl, cmd: &Command) -> Exec {
         kv.erase();
         return Ok(0);
     }
-    if ctrl.fdp.is_some() && (shape.ds, shape.ms) != (old.shape.ds, old.shape.ms) {
+    let resized = (shape.ds, shape.ms) != (old.shape.ds, old.shape.ms);
+    if ctrl.fdp.is_some() && resized {
+        return Err(invalid_format().at(field::CDW10, 0));
+    }
+    if ctrl.params.zoned.is_some() && (resized || pi != 0) {
         return Err(invalid_format().at(field::CDW10, 0));
     }
     let ns = reformatted(&old, &p)?;

@@ -82,6 +82,13 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
                     }
                     _ => return Err(Fail::field(field::CDW11 + 3)),
                 },
+                Csi::ZONED => super::zoned::identify_namespace(
+                    &*ctrl
+                        .namespace(id.nsid)
+                        .ok_or_else(|| Fail::field(field::CDW11 + 3))?,
+                )?
+                .as_bytes()
+                .to_vec(),
                 _ => return Err(Fail::field(field::CDW11 + 3)),
             }
         }
@@ -91,6 +98,9 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             Csi::NVM => IdentifyNvmController::default().as_bytes().to_vec(),
             // The KV command set defines no controller fields: zeroes.
             Csi::KV if ctrl.kv.is_some() => vec![0u8; IDENTIFY_NBYTES],
+            Csi::ZONED if ctrl.namespaces().any(|ns| ns.zones.is_some()) => {
+                super::zoned::identify_controller().as_bytes().to_vec()
+            }
             _ => return Err(Fail::field(field::CDW11 + 3)),
         },
         Cns::IO_CMDSET => {
@@ -98,6 +108,9 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
             v.iocsc[0] = 1 << Csi::NVM.0;
             if ctrl.kv.is_some() {
                 v.iocsc[0] |= 1 << Csi::KV.0;
+            }
+            if ctrl.namespaces().any(|ns| ns.zones.is_some()) {
+                v.iocsc[0] |= 1 << Csi::ZONED.0;
             }
             v.as_bytes().to_vec()
         }

@@ -57,6 +57,10 @@ pub(super) fn exec(ctrl: &RamCtrl, cmd: &Command, mut data: DataBuf<'_>) -> Exec
         }
         LogPageId::FW_SLOT => firmware_slots().as_bytes().to_vec(),
         LogPageId::SANITIZE_STATUS => super::format::sanitize_log(ctrl).as_bytes().to_vec(),
+        LogPageId::CHANGED_ZONE_LIST => super::zoned::changed_zone_list(
+            &*ctrl.namespace(glp.nsid).ok_or_else(Fail::namespace)?,
+            &glp,
+        )?,
         LogPageId::CMD_EFFECTS => {
             if glp.csi != Csi::NVM {
                 return Err(Fail::field(field::CDW14 + 3));

@@ -33,6 +33,7 @@
 //! Format NVM (see the format module) changes all of these at run time.
 //! | `kv`   | 0 or 1 (default 0) | a Key Value namespace (CSI 1) instead of NVM, see the kv module |
 //! | `fdp`, `fdp.*` | see the fdp module | Flexible Data Placement: endurance group, reclaim groups and handles |
+//! | `zoned` | 0 or 1 (default 0) | a zoned namespace; more keys in the zoned module |
 //!
 //! The namespace holds `size / data size` blocks. Block memory is taken on
 //! first write (see the media module), so a large ramdisk costs only what
@@ -61,6 +62,7 @@ mod params;
 mod pi;
 mod regs;
 mod stats;
+mod zoned;
 
 #[cfg(test)]
 mod tests;

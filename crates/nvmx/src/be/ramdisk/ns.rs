@@ -18,6 +18,8 @@ pub(super) enum NsKind {
     Nvm,
     /// The Key Value command set: Store, Retrieve, Delete, Exist, List.
     Kv,
+    /// The Zoned Namespace command set (see the zoned module).
+    Zoned,
 }
 
 impl NsKind {
@@ -26,6 +28,7 @@ impl NsKind {
         match self {
             NsKind::Nvm => Csi::NVM,
             NsKind::Kv => Csi::KV,
+            NsKind::Zoned => Csi::ZONED,
         }
     }
 }
@@ -54,6 +57,8 @@ pub(super) struct Namespace {
     pub pi: u8,
     /// Protection information in the first bytes of metadata (DPS bit 3).
     pub pil: bool,
+    /// The zones, for a zoned namespace.
+    pub zones: Option<Box<super::zoned::Zones>>,
 }
 
 impl Namespace {
@@ -86,6 +91,7 @@ impl Namespace {
             eui64,
             pi: p.pi,
             pil: p.pil,
+            zones: None,
         })
     }
 

@@ -108,6 +108,8 @@ pub(super) struct Params {
     pub fdp: super::fdp::FdpParams,
     /// A Key Value namespace (`kv=1`).
     pub kv: bool,
+    /// Zoned namespace parameters (`zoned=1`), see the zoned module.
+    pub zoned: Option<super::zoned::ZoneParams>,
 }
 
 impl Params {
@@ -122,6 +124,7 @@ impl Params {
             pil: false,
             fdp: Default::default(),
             kv: false,
+            zoned: None,
         };
         for (i, (key, value)) in uri.params.iter().enumerate() {
             if uri.params[..i].iter().any(|(k, _)| k == key) {
@@ -177,9 +180,10 @@ impl Params {
                     }
                 }
                 k if p.fdp.parse(k, value)? => {}
+                k if super::zoned::PARAM_KEYS.contains(&k) => {}
                 _ => {
                     return Err(bad(format!(
-                        "unknown key {key:?} (also kv=0|1, fdp=0|1, fdp.*)"
+                        "unknown key {key:?} (also kv=0|1, fdp=0|1, fdp.*, zoned=1 and its keys)"
                     )));
                 }
             }
@@ -212,6 +216,18 @@ impl Params {
                     shape.ds
                 ),
             ));
+        }
+        p.zoned = super::zoned::ZoneParams::from_uri(uri, shape.ds, nbytes)?;
+        if p.zoned.is_some() && (p.kv || p.fdp.enabled) {
+            return Err(bad(
+                "zoned=1 excludes kv=1 and fdp=1: the namespace has one command set".into(),
+            ));
+        }
+        if p.zoned.is_some() && p.pi != 0 {
+            return Err(bad(format!(
+                "pi={} is not offered on a zoned namespace (zoned=1): its I/O carries no protection information",
+                p.pi
+            )));
         }
         Ok(p)
     }
