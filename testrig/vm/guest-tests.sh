@@ -22,6 +22,8 @@ while read -r bin; do
 done <"$list"
 echo "=== guest: cross-checks"
 bash "$here/guest-xcheck.sh" "$nvmx" || failed+=("cross-checks")
+echo "=== guest: zoned cross-checks"
+bash "$here/guest-xcheck-zoned.sh" "$nvmx" || failed+=("zoned cross-checks")
 if ((${#failed[@]})); then
     echo "guest: FAILED: ${failed[*]}"
     exit 1
