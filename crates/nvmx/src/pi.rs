@@ -29,7 +29,8 @@
 use nvmx_spec::Completion;
 use nvmx_spec::cmd::{IoFlags, NvmRw};
 use nvmx_spec::opcode::NvmOpcode;
-use nvmx_spec::pi::{PiFormat, PiType, crc16_t10dif, crc64_nvme_update};
+use nvmx_spec::pi::{Pi16, Pi64, PiFormat, PiType, crc16_t10dif, crc64_nvme_update};
+use zerocopy::{FromBytes, IntoBytes};
 
 use crate::be::DataBuf;
 use crate::device::Device;
@@ -149,20 +150,27 @@ impl PiLayout {
         }
     }
 
-    /// Decodes a tuple: (guard, apptag, reftag).
+    /// Decodes the tuple at the start of `t`; `None` when `t` is shorter
+    /// than a tuple.
     pub fn decode(&self, t: &[u8]) -> Option<PiTuple> {
         let t = t.get(..self.tuple_nbytes())?;
         Some(match self.format {
-            PiFormat::GUARD16 => PiTuple {
-                guard: u64::from(u16::from_be_bytes([t[0], t[1]])),
-                apptag: u16::from_be_bytes([t[2], t[3]]),
-                reftag: u64::from(u32::from_be_bytes([t[4], t[5], t[6], t[7]])),
-            },
-            _ => PiTuple {
-                guard: u64::from_be_bytes([t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]]),
-                apptag: u16::from_be_bytes([t[8], t[9]]),
-                reftag: u64::from_be_bytes([0, 0, t[10], t[11], t[12], t[13], t[14], t[15]]),
-            },
+            PiFormat::GUARD16 => {
+                let pi = Pi16::read_from_bytes(t).ok()?;
+                PiTuple {
+                    guard: u64::from(pi.guard()),
+                    apptag: pi.apptag(),
+                    reftag: u64::from(pi.reftag()),
+                }
+            }
+            _ => {
+                let pi = Pi64::read_from_bytes(t).ok()?;
+                PiTuple {
+                    guard: pi.guard(),
+                    apptag: pi.apptag(),
+                    reftag: pi.reftag(0),
+                }
+            }
         })
     }
 
@@ -181,15 +189,10 @@ impl PiLayout {
         };
         match self.format {
             PiFormat::GUARD16 => {
-                t[0..2].copy_from_slice(&(pi.guard as u16).to_be_bytes());
-                t[2..4].copy_from_slice(&pi.apptag.to_be_bytes());
-                t[4..8].copy_from_slice(&(pi.reftag as u32).to_be_bytes());
+                let tuple = Pi16::new(pi.guard as u16, pi.apptag, pi.reftag as u32);
+                t.copy_from_slice(tuple.as_bytes());
             }
-            _ => {
-                t[0..8].copy_from_slice(&pi.guard.to_be_bytes());
-                t[8..10].copy_from_slice(&pi.apptag.to_be_bytes());
-                t[10..16].copy_from_slice(&pi.reftag.to_be_bytes()[2..]);
-            }
+            _ => t.copy_from_slice(Pi64::new(pi.guard, pi.apptag, pi.reftag).as_bytes()),
         }
         Ok(())
     }
