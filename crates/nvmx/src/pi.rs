@@ -115,7 +115,7 @@ impl PiLayout {
         if self.first {
             0
         } else {
-            self.ms - self.tuple_nbytes()
+            self.ms.saturating_sub(self.tuple_nbytes())
         }
     }
 
