@@ -35,11 +35,12 @@ echo "guest-suite: $(wc -l <"$list") test binaries ($((SECONDS - start)) s)"
 
 boot=$SECONDS
 set +e
-# PI1 and PI1EXT carry metadata (separate, extended LBA); the nvme driver
+# The pi set (PI1, PI1EXT, PI2, PI3, PIF2) carries metadata and protection
+# information; FDP is the flexible data placement subsystem; the nvme driver
 # gets a poll queue so that --poll_io runs against real polled queues;
 # iomem=relaxed lets the register tests map BAR0 of a bound controller.
 NVMX_VM_APPEND="nvme.poll_queues=1 iomem=relaxed${NVMX_VM_APPEND:+ $NVMX_VM_APPEND}" \
-    NVMX_VM_DEVICES=${NVMX_VM_DEVICES:-nvm,ZNS,PI1,PI1EXT,FDP} "$here/run.sh" -- bash "$here/guest-tests.sh" "$list" "$repo/target/debug/nvmx"
+    NVMX_VM_DEVICES=${NVMX_VM_DEVICES:-nvm,ZNS,pi,FDP} "$here/run.sh" -- bash "$here/guest-tests.sh" "$list" "$repo/target/debug/nvmx"
 rc=$?
 set -e
 echo "guest-suite: guest finished with status $rc after $((SECONDS - boot)) s (total $((SECONDS - start)) s)"
