@@ -48,6 +48,14 @@ impl Device {
             CopyRanges::Format0(r) => (DESFMT_0, r.as_bytes()),
             CopyRanges::Format1(r) => (DESFMT_1, r.as_bytes()),
         };
+        // OCFS (Optional Copy Formats Supported) bit n: format n.
+        let ocfs = self.identify_controller()?.ocfs;
+        if ocfs & (1 << desfmt) == 0 {
+            return Err(Error::unsupported(
+                self.config().sync_id,
+                format!("copy source range format {desfmt}: the controller's OCFS is {ocfs:#x}"),
+            ));
+        }
         let mut c = *copy;
         c.nr = (n - 1) as u8;
         c.desfmt = desfmt;
