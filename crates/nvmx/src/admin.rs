@@ -5,6 +5,7 @@
 use nvmx_spec::Command;
 use nvmx_spec::Completion;
 use nvmx_spec::identify::{Cns, ControllerList, Identify, NamespaceList};
+use nvmx_spec::log::{GetLogPage, LogPageId, numd_for_nbytes};
 use nvmx_spec::opcode::AdminOpcode;
 use zerocopy::FromBytes;
 
@@ -94,6 +95,41 @@ impl Device {
         Ok(list.ids().to_vec())
     }
 
+    /// Get Log Page with every field of the command settable (LID, LSP,
+    /// LSI, offset or index, RAE, CSI, UUID, nsid): `glp.numd` is set from
+    /// `buf`, which must be a non-zero multiple of 4 bytes; a byte offset
+    /// must be a multiple of 4.
+    pub fn get_log(&self, glp: &GetLogPage, buf: &mut [u8]) -> Result<Completion> {
+        if buf.is_empty() || !buf.len().is_multiple_of(4) {
+            return Err(Error::invalid(
+                "log buffer",
+                format!("{} bytes; must be a non-zero multiple of 4", buf.len()),
+            ));
+        }
+        if !glp.ot && !glp.lpo.is_multiple_of(4) {
+            return Err(Error::invalid(
+                "log page offset",
+                format!("{} is not a multiple of 4", glp.lpo),
+            ));
+        }
+        if glp.lsp > 0x7f {
+            return Err(Error::invalid(
+                "log specific field",
+                format!("{:#x} does not fit LSP's 7 bits", glp.lsp),
+            ));
+        }
+        if glp.uuid > 0x7f {
+            return Err(Error::invalid(
+                "UUID index",
+                format!("{}; the field has 7 bits (0-127)", glp.uuid),
+            ));
+        }
+        let mut g = *glp;
+        g.numd = numd_for_nbytes(buf.len());
+        let mut cmd = g.to_command();
+        self.cmd_admin(&mut cmd, DataBuf::In(buf))
+    }
+
     /// Get Log Page `lid` into `buf` (a multiple of 4 bytes), starting at
     /// byte offset `lpo`, with log specific field `lsp` and Retain
     /// Asynchronous Event `rae`.
@@ -106,28 +142,13 @@ impl Device {
         rae: bool,
         buf: &mut [u8],
     ) -> Result<Completion> {
-        if buf.is_empty() || !buf.len().is_multiple_of(4) {
-            return Err(Error::invalid(
-                "log buffer",
-                format!("{} bytes; must be a non-zero multiple of 4", buf.len()),
-            ));
-        }
-        if !lpo.is_multiple_of(4) {
-            return Err(Error::invalid(
-                "log page offset",
-                format!("{lpo} is not a multiple of 4"),
-            ));
-        }
-        let numd = (buf.len() / 4 - 1) as u32;
-        let mut cmd = Command::new(AdminOpcode::GET_LOG_PAGE.0, nsid);
-        cmd.cdw10 = u32::from(lid)
-            | (u32::from(lsp & 0x7f) << 8)
-            | (u32::from(rae) << 15)
-            | ((numd & 0xffff) << 16);
-        cmd.cdw11 = numd >> 16;
-        cmd.cdw12 = lpo as u32;
-        cmd.cdw13 = (lpo >> 32) as u32;
-        self.cmd_admin(&mut cmd, DataBuf::In(buf))
+        let glp = GetLogPage {
+            lsp,
+            lpo,
+            rae,
+            ..GetLogPage::new(LogPageId(lid), nsid, buf.len())
+        };
+        self.get_log(&glp, buf)
     }
 
     /// Get Features `fid` with select `sel` (0 current, 1 default, 2

@@ -103,25 +103,12 @@ impl Device {
         endgid: u16,
         buf: &mut [u8],
     ) -> Result<Completion> {
-        if buf.is_empty() || !buf.len().is_multiple_of(4) {
-            return Err(Error::invalid(
-                "log buffer",
-                format!("{} bytes; must be a non-zero multiple of 4", buf.len()),
-            ));
-        }
-        if lsp > 0x7f {
-            return Err(Error::invalid(
-                "log specific field",
-                format!("{lsp:#x} does not fit LSP's 7 bits"),
-            ));
-        }
         let glp = GetLogPage {
             lsp,
             lsi: endgid,
             ..GetLogPage::new(lid, 0, buf.len())
         };
-        let mut cmd = glp.to_command();
-        self.cmd_admin(&mut cmd, DataBuf::In(buf))
+        self.get_log(&glp, buf)
     }
 
     /// The FDP Configurations log (LID 0x20) of endurance group `endgid`.

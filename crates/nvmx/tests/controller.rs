@@ -123,3 +123,29 @@ fn guest_controller_lists_its_namespaces() {
     let r = dev.registers().unwrap();
     assert!(r.cc.en() && r.csts.rdy() && r.cap.mqes() > 0);
 }
+
+#[test]
+fn get_log_checks_every_field_before_the_device() {
+    use nvmx::spec::log::{GetLogPage, LogPageId};
+    let dev = Device::open("4MiB", &Options::default()).unwrap();
+    let mut buf = vec![0u8; 512];
+    let smart = GetLogPage::new(LogPageId::SMART_HEALTH, 0xffff_ffff, 512);
+    dev.get_log(&smart, &mut buf).unwrap();
+    assert_eq!(buf[3], 100, "available spare 100%");
+    for (glp, what) in [
+        (GetLogPage { lsp: 0x80, ..smart }, "log specific field"),
+        (
+            GetLogPage {
+                uuid: 0x80,
+                ..smart
+            },
+            "UUID index",
+        ),
+        (GetLogPage { lpo: 2, ..smart }, "log page offset"),
+    ] {
+        let e = dev.get_log(&glp, &mut buf).unwrap_err();
+        assert!(e.to_string().contains(what), "{what}: {e}");
+    }
+    let e = dev.get_log(&smart, &mut buf[..6]).unwrap_err();
+    assert!(e.to_string().contains("multiple of 4"), "{e}");
+}
