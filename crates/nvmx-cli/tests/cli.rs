@@ -1,66 +1,11 @@
 //! Runs the built `nvmx` binary and checks its output, exit status and
 //! error messages.
 
+mod common;
+use common::*;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-/// Runs `nvmx` with `args`.
-fn nvmx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nvmx"))
-        .args(args)
-        .output()
-        .expect("nvmx runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Runs `nvmx` expecting success, and returns standard output.
-fn ok(args: &[&str]) -> String {
-    let o = nvmx(args);
-    assert!(o.status.success(), "nvmx {args:?} failed: {}", stderr(&o));
-    assert!(
-        o.stderr.is_empty(),
-        "nvmx {args:?} wrote to stderr: {}",
-        stderr(&o)
-    );
-    stdout(&o)
-}
-
-/// Runs `nvmx` expecting failure with exit status `code`, one line
-/// `nvmx: error: ...` on stderr containing every word of `words`, and
-/// nothing on stdout. Returns the line.
-fn fails(code: i32, args: &[&str], words: &[&str]) -> String {
-    let o = nvmx(args);
-    let err = stderr(&o);
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "nvmx {args:?}: stderr {err:?}, stdout {:?}",
-        stdout(&o)
-    );
-    assert_eq!(
-        err.lines().count(),
-        1,
-        "nvmx {args:?}: stderr is not one line: {err:?}"
-    );
-    assert!(err.ends_with('\n'));
-    assert!(err.starts_with("nvmx: error: "), "{err}");
-    for w in words {
-        assert!(err.contains(w), "nvmx {args:?}: {w:?} not in {err:?}");
-    }
-    assert!(
-        o.stdout.is_empty(),
-        "nvmx {args:?} printed {:?}",
-        stdout(&o)
-    );
-    err
-}
+use std::process::Command;
 
 /// A scratch directory for this test, removed when dropped.
 struct Scratch(PathBuf);
@@ -88,13 +33,6 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// The value of `key: value` on an indented line of YAML.
-fn yaml_value<'a>(yaml: &'a str, key: &str) -> Option<&'a str> {
-    let prefix = format!("{key}: ");
-    yaml.lines()
-        .find_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
 }
 
 #[test]
@@ -304,7 +242,7 @@ fn compare_against_zeroes() {
     let mut ones = vec![0u8; 4096];
     ones[1000] = 1;
     let ones = s.file("ones.bin", &ones);
-    fails(
+    fails_with(
         1,
         &[
             "lblk",
@@ -366,7 +304,7 @@ fn file_round_trip() {
         "--data-input",
         &input_path,
     ]);
-    fails(
+    fails_with(
         1,
         &[
             "lblk",
@@ -392,7 +330,7 @@ fn file_round_trip() {
 
     // A file that does not exist is opened only with --create.
     let new = s.path("new.img");
-    fails(1, &["info", &new], &["new.img"]);
+    fails_with(1, &["info", &new], &["new.img"]);
     ok(&["info", &new, "--create"]);
     assert!(std::path::Path::new(&new).exists());
 }
@@ -416,7 +354,7 @@ fn separate_metadata_formats() {
     ]);
     assert_eq!(std::fs::read(&mout).expect("meta-output written").len(), 16);
     let zeros = s.file("zeros.bin", &[0; 1024]);
-    fails(
+    fails_with(
         1,
         &[
             "lblk",
@@ -446,7 +384,7 @@ fn separate_metadata_formats() {
         &mzeros,
     ]);
     let mshort = s.file("mshort.bin", &[0; 4]);
-    fails(
+    fails_with(
         1,
         &[
             "lblk",
@@ -489,59 +427,59 @@ fn broken_pipe_is_not_an_error() {
 
 #[test]
 fn bad_backend_and_interface_names_list_the_known_ones() {
-    fails(
+    fails_with(
         1,
         &["info", "64MiB", "--be", "foo"],
         &["--be", "foo", "ramdisk", "emu_file"],
     );
-    fails(
+    fails_with(
         1,
         &["info", "64MiB", "--async", "nope"],
         &["--async", "nope", "thrpool"],
     );
-    fails(1, &["enum", "--be", ""], &["be", "empty"]);
+    fails_with(1, &["enum", "--be", ""], &["be", "empty"]);
 }
 
 #[test]
 fn bad_uris() {
-    fails(1, &["info", "1XB"], &["ramdisk size", "1XB"]);
+    fails_with(1, &["info", "1XB"], &["ramdisk size", "1XB"]);
     let s = Scratch::new("uris");
-    fails(1, &["info", s.0.to_str().unwrap()], &["directory"]);
+    fails_with(1, &["info", s.0.to_str().unwrap()], &["directory"]);
     let missing = s.path("does-not-exist.img");
-    fails(1, &["info", &missing], &["does-not-exist.img"]);
+    fails_with(1, &["info", &missing], &["does-not-exist.img"]);
 }
 
 #[test]
 fn bad_numbers_and_missing_arguments_are_usage_errors() {
-    fails(
+    fails_with(
         2,
         &["lblk", "read", "64MiB", "--slba", "zz", "--nlb", "0"],
         &["--slba", "zz", "not a number"],
     );
-    fails(2, &["lblk", "read", "64MiB", "--slba", "0"], &["--nlb"]);
-    fails(
+    fails_with(2, &["lblk", "read", "64MiB", "--slba", "0"], &["--nlb"]);
+    fails_with(
         2,
         &["lblk", "read", "64MiB", "--slba", "0", "--nlb", "65536"],
         &["--nlb", "65535"],
     );
-    fails(2, &["idfy", "64MiB"], &["--cns"]);
-    fails(2, &["info"], &["URI"]);
-    fails(
+    fails_with(2, &["idfy", "64MiB"], &["--cns"]);
+    fails_with(2, &["info"], &["URI"]);
+    fails_with(
         2,
         &["info", "64MiB", "--output", "xml"],
         &["--output", "xml"],
     );
-    fails(2, &["frobnicate"], &["frobnicate"]);
+    fails_with(2, &["frobnicate"], &["frobnicate"]);
 }
 
 #[test]
 fn bad_ranges_and_inputs() {
-    fails(
+    fails_with(
         1,
         &["lblk", "read", "64MiB", "--slba", "131072", "--nlb", "0"],
         &["LBA range", "131072"],
     );
-    fails(
+    fails_with(
         1,
         &[
             "lblk",
@@ -556,7 +494,7 @@ fn bad_ranges_and_inputs() {
     );
     let s = Scratch::new("inputs");
     let missing = s.path("missing.bin");
-    fails(
+    fails_with(
         1,
         &[
             "lblk",
@@ -572,7 +510,7 @@ fn bad_ranges_and_inputs() {
         &["--data-input", "missing.bin"],
     );
     let short = s.file("short.bin", &[1; 100]);
-    fails(
+    fails_with(
         1,
         &[
             "lblk",
@@ -587,7 +525,7 @@ fn bad_ranges_and_inputs() {
         ],
         &["--data-input", "100 bytes", "512"],
     );
-    fails(
+    fails_with(
         1,
         &[
             "lblk",
@@ -602,7 +540,7 @@ fn bad_ranges_and_inputs() {
         ],
         &["100 bytes"],
     );
-    fails(
+    fails_with(
         1,
         &[
             "lblk",
@@ -617,7 +555,7 @@ fn bad_ranges_and_inputs() {
         ],
         &["directory"],
     );
-    fails(
+    fails_with(
         1,
         &[
             "lblk",
@@ -636,18 +574,18 @@ fn bad_ranges_and_inputs() {
 
 #[test]
 fn bad_device_options() {
-    fails(1, &["info", "64MiB", "--dev-nsid", "0"], &["dev-nsid"]);
-    fails(
+    fails_with(1, &["info", "64MiB", "--dev-nsid", "0"], &["dev-nsid"]);
+    fails_with(
         1,
         &["info", "64MiB", "--dev-nsid", "one"],
         &["dev-nsid", "one"],
     );
-    fails(
+    fails_with(
         1,
         &["info", "64MiB", "--create-mode", "xyz"],
         &["create-mode", "xyz"],
     );
-    fails(
+    fails_with(
         1,
         &["info", "64MiB", "--rdonly", "--wronly"],
         &["rdonly", "wronly"],

@@ -2,43 +2,11 @@
 //! feature-get/set, padc, pioc, dsm, ctrlr-reset, subsystem-reset,
 //! ns-rescan, show-regs) on the ramdisk and checks output and errors.
 
+mod common;
+use common::*;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn nvmx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nvmx"))
-        .args(args)
-        .output()
-        .expect("nvmx runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Runs `nvmx` expecting success; returns standard output.
-fn ok(args: &[&str]) -> String {
-    let o = nvmx(args);
-    assert!(
-        o.status.success(),
-        "nvmx {args:?} failed: {}",
-        text(&o.stderr)
-    );
-    text(&o.stdout)
-}
-
-/// Runs `nvmx` expecting exit status `code` and one error line holding
-/// every word of `words`.
-fn fails(code: i32, args: &[&str], words: &[&str]) {
-    let o = nvmx(args);
-    let err = text(&o.stderr);
-    assert_eq!(o.status.code(), Some(code), "nvmx {args:?}: {err}");
-    assert!(err.starts_with("nvmx: error: "), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    for w in words {
-        assert!(err.contains(w), "nvmx {args:?}: {w:?} not in {err:?}");
-    }
-}
+use std::process::Command;
 
 fn tmp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("nvmx-cli-admin-{}-{name}", std::process::id()))
@@ -105,18 +73,18 @@ fn log_reads_any_page_raw_or_decoded_and_saves_it() {
         out.contains("lpo_nbytes: 4") && out.contains("nbytes: 8"),
         "{out}"
     );
-    fails(
+    fails_with(
         1,
         &["log", "1GiB", "--lid", "2", "--data-nbytes", "6"],
         &["--data-nbytes", "multiple of 4"],
     );
-    fails(
+    fails_with(
         1,
         &["log", "1GiB", "--lid", "2", "--lpo-nbytes", "2"],
         &["--lpo-nbytes"],
     );
     // A log the ramdisk does not have: the status is named.
-    fails(
+    fails_with(
         1,
         &["log", "1GiB", "--lid", "0x70"],
         &["get log page", "Invalid Log Page"],
@@ -130,8 +98,8 @@ fn log_erri_reads_the_error_log_within_its_size() {
         out.contains("entries read") && out.contains("erri: []"),
         "{out}"
     );
-    fails(1, &["log-erri", "1GiB", "--limit", "0"], &["--limit"]);
-    fails(
+    fails_with(1, &["log-erri", "1GiB", "--limit", "0"], &["--limit"]);
+    fails_with(
         1,
         &["log-erri", "1GiB", "--limit", "100000"],
         &["--limit", "ELPE"],
@@ -147,12 +115,12 @@ fn feature_get_decodes_known_features_and_capabilities() {
     );
     let out = ok(&["feature-get", "1GiB", "--fid", "0x6", "--sel", "3"]);
     assert!(out.contains("changeable: true"), "{out}");
-    fails(
+    fails_with(
         1,
         &["feature-get", "1GiB", "--fid", "0x6", "--sel", "4"],
         &["--sel"],
     );
-    fails(
+    fails_with(
         1,
         &["feature-get", "1GiB", "--fid", "0xfe"],
         &["get features", "Invalid Field"],
@@ -168,7 +136,7 @@ fn feature_set_changes_what_feature_get_reads() {
         out.contains("name: 'Volatile Write Cache'") && out.contains("save: false"),
         "{out}"
     );
-    fails(
+    fails_with(
         1,
         &[
             "feature-set",
@@ -181,7 +149,7 @@ fn feature_set_changes_what_feature_get_reads() {
         ],
         &["set features"],
     );
-    fails(
+    fails_with(
         1,
         &[
             "feature-set",
@@ -238,7 +206,7 @@ fn pioc_writes_and_reads_back_with_files() {
     assert!(out.contains("cmd:") && out.contains("data_head:"), "{out}");
     assert_eq!(std::fs::read(&output).unwrap(), data);
     // Reading past the end: the status is named.
-    fails(
+    fails_with(
         1,
         &[
             "pioc",
@@ -263,7 +231,7 @@ fn pioc_writes_and_reads_back_with_files() {
 fn passthrough_refuses_inconsistent_buffers_by_name() {
     let out = tmp("pt.out");
     let o = out.to_str().unwrap();
-    fails(
+    fails_with(
         1,
         &[
             "pioc",
@@ -277,33 +245,33 @@ fn passthrough_refuses_inconsistent_buffers_by_name() {
         ],
         &["--data-output", "--data-input"],
     );
-    fails(
+    fails_with(
         1,
         &["pioc", "1GiB", "--opcode", "0x02", "--data-input", o],
         &["--data-input", "--data-output"],
     );
-    fails(
+    fails_with(
         1,
         &["pioc", "1GiB", "--opcode", "0x02", "--data-output", o],
         &["--data-output", "--data-nbytes"],
     );
-    fails(
+    fails_with(
         1,
         &["pioc", "1GiB", "--opcode", "0x00", "--data-nbytes", "512"],
         &["transfers no data"],
     );
-    fails(1, &["pioc", "1GiB", "--opcode", "0x03"], &["both ways"]);
-    fails(
+    fails_with(1, &["pioc", "1GiB", "--opcode", "0x03"], &["both ways"]);
+    fails_with(
         1,
         &["pioc", "1GiB", "--opcode", "0x02", "--cdw6", "1"],
         &["--cdw6", "pointers"],
     );
-    fails(
+    fails_with(
         1,
         &["padc", "1GiB", "--opcode", "0x06", "--meta-output", o],
         &["metadata"],
     );
-    fails(
+    fails_with(
         1,
         &[
             "pioc",
@@ -337,7 +305,7 @@ fn padc_runs_identify_and_unknown_opcodes_fail_with_the_status() {
     std::fs::remove_file(&f).ok();
     // Identify Controller: the model number at bytes 24..64 is set.
     assert!(id[24..64].iter().any(|&b| b != b' ' && b != 0));
-    fails(
+    fails_with(
         1,
         &["padc", "1GiB", "--opcode", "0xc0"],
         &["admin passthrough", "Invalid Command Opcode"],
@@ -348,8 +316,8 @@ fn padc_runs_identify_and_unknown_opcodes_fail_with_the_status() {
 fn dsm_deallocates_a_range_and_checks_it() {
     let out = ok(&["dsm", "1GiB", "--slba", "0", "--llb", "8", "--ad"]);
     assert!(out.contains("ad true"), "{out}");
-    fails(1, &["dsm", "1GiB", "--slba", "0", "--llb", "0"], &["--llb"]);
-    fails(
+    fails_with(1, &["dsm", "1GiB", "--slba", "0", "--llb", "0"], &["--llb"]);
+    fails_with(
         1,
         &["dsm", "1MiB", "--slba", "2040", "--llb", "16"],
         &["exceeds", "2048 blocks"],
@@ -376,8 +344,8 @@ fn controller_operations_and_registers() {
     let img = tmp("regs.img");
     std::fs::write(&img, vec![0u8; 4096]).unwrap();
     let i = img.to_str().unwrap();
-    fails(1, &["show-regs", i], &["controller registers"]);
-    fails(1, &["ctrlr-reset", i], &["controller reset"]);
+    fails_with(1, &["show-regs", i], &["controller registers"]);
+    fails_with(1, &["ctrlr-reset", i], &["controller reset"]);
     std::fs::remove_file(&img).ok();
 }
 
@@ -436,18 +404,18 @@ fn writes_to_a_mounted_device_need_force() {
     let range = ["--slba", "0", "--nlb", "0"];
     for sub in ["write", "write-zeros", "write-uncor"] {
         let args: Vec<&str> = ["lblk", sub, &loopdev].into_iter().chain(range).collect();
-        fails(1, &args, &["refusing", "mounted at", &m, "--force"]);
+        fails_with(1, &args, &["refusing", "mounted at", &m, "--force"]);
     }
-    fails(
+    fails_with(
         1,
         &["dsm", &loopdev, "--slba", "0", "--llb", "1", "--ad"],
         &["mounted at"],
     );
-    fails(1, &["pioc", &loopdev, "--opcode", "0x08"], &["mounted at"]);
+    fails_with(1, &["pioc", &loopdev, "--opcode", "0x08"], &["mounted at"]);
     let src = tmp("xdd.src");
     std::fs::write(&src, vec![1u8; 4096]).unwrap();
     let s = src.to_str().unwrap();
-    fails(
+    fails_with(
         1,
         &[
             "xdd",

@@ -2,41 +2,8 @@
 //! ramdisks. Each run opens a fresh ramdisk, so every check is about one
 //! command's output or error.
 
-use std::process::{Command, Output};
-
-fn nvmx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nvmx"))
-        .args(args)
-        .output()
-        .expect("nvmx runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = nvmx(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "nvmx {args:?} failed: {err}");
-    assert!(o.stderr.is_empty(), "nvmx {args:?} wrote to stderr: {err}");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Runs `nvmx` expecting exit status 1 and one error line holding `words`.
-fn fails(args: &[&str], words: &[&str]) {
-    let o = nvmx(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "nvmx {args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("nvmx: error: "), "{err}");
-    for w in words {
-        assert!(err.contains(w), "nvmx {args:?}: {w:?} not in {err:?}");
-    }
-    assert!(o.stdout.is_empty());
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let mut a = args.to_vec();
-    a.extend(["--output", "json"]);
-    serde_json::from_str(&ok(&a)).expect("JSON output")
-}
+mod common;
+use common::*;
 
 const FDP: &str = "8MiB?lbaf=2&fdp=1&fdp.nrg=2&fdp.nruh=4&fdp.runs=64K&fdp.ruhs=0;2";
 

@@ -3,44 +3,8 @@
 //! each command shows its effect in its own output), and in the QEMU guest
 //! on the PI1 namespace when `NVMX_DEV_PI1_CDEV` is set.
 
-use std::process::{Command, Output};
-
-fn nvmx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nvmx"))
-        .args(args)
-        .output()
-        .expect("nvmx runs")
-}
-
-/// Runs `nvmx` expecting success; returns standard output.
-fn ok(args: &[&str]) -> String {
-    let o = nvmx(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "nvmx {args:?} failed: {err}");
-    assert!(err.is_empty(), "nvmx {args:?} wrote to stderr: {err}");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Runs `nvmx` expecting exit status 1 and one error line containing
-/// every word of `words`.
-fn fails(args: &[&str], words: &[&str]) -> String {
-    let o = nvmx(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(1), "nvmx {args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("nvmx: error: "), "{err}");
-    for w in words {
-        assert!(err.contains(w), "{w:?} not in {err:?}");
-    }
-    assert!(o.stdout.is_empty());
-    err
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let mut a = args.to_vec();
-    a.extend(["--output", "json"]);
-    serde_json::from_str(&ok(&a)).expect("JSON output")
-}
+mod common;
+use common::*;
 
 #[test]
 fn write_read_pi_round_trips_for_each_type_and_guard() {

@@ -6,51 +6,12 @@
 //! in-process by the unit tests of `cmd_xdd`. Here the data checks go
 //! through files.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn nvmx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nvmx"))
-        .args(args)
-        .output()
-        .expect("nvmx runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Runs `nvmx` expecting success and nothing on stderr; returns stdout.
-fn ok(args: &[&str]) -> String {
-    let o = nvmx(args);
-    assert!(o.status.success(), "nvmx {args:?} failed: {}", stderr(&o));
-    assert!(o.stderr.is_empty(), "nvmx {args:?}: stderr {}", stderr(&o));
-    String::from_utf8(o.stdout).expect("UTF-8 output")
-}
-
-/// Runs `nvmx` expecting exit status `code`, one line `nvmx: error: ...`
-/// holding every word of `words`, and nothing on stdout.
-fn fails(code: i32, args: &[&str], words: &[&str]) -> String {
-    let o = nvmx(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(code), "nvmx {args:?}: stderr {err:?}");
-    assert_eq!(err.lines().count(), 1, "nvmx {args:?}: {err:?}");
-    assert!(err.starts_with("nvmx: error: "), "{err}");
-    for w in words {
-        assert!(err.contains(w), "nvmx {args:?}: {w:?} not in {err:?}");
-    }
-    assert!(o.stdout.is_empty(), "nvmx {args:?} printed to stdout");
-    err
-}
-
-/// The value of `key: value` on a line of YAML.
-fn yaml_value<'a>(yaml: &'a str, key: &str) -> Option<&'a str> {
-    let prefix = format!("{key}: ");
-    yaml.lines()
-        .find_map(|l| l.trim_start().strip_prefix(prefix.as_str()))
-}
-
-fn json(text: &str) -> serde_json::Value {
+fn parse_json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
@@ -177,7 +138,7 @@ fn xdd_async_through_every_file_configuration() {
         for qdepth in ["1", "3", "16"] {
             let name = format!("{be}-{qdepth}");
             let out = s.path(&name);
-            let j = json(&ok(&[
+            let j = parse_json(&ok(&[
                 "xdd",
                 "async",
                 "--data-input",
@@ -205,7 +166,7 @@ fn xdd_async_through_every_file_configuration() {
     }
     // --async picks the file configuration that has it.
     let out = s.path("async-thrpool");
-    let j = json(&ok(&[
+    let j = parse_json(&ok(&[
         "xdd",
         "async",
         "--data-input",
@@ -374,10 +335,10 @@ fn xdd_refuses_bad_input() {
     };
     let check = |args: Vec<String>, words: &[&str]| {
         let a: Vec<&str> = args.iter().map(String::as_str).collect();
-        fails(1, &a, words)
+        fails_with(1, &a, words)
     };
     let missing = s.path("missing");
-    fails(
+    fails_with(
         1,
         &[
             "xdd",
@@ -415,7 +376,7 @@ fn xdd_refuses_bad_input() {
         &["--data-input", "needs 10240 bytes", "holds 10000"],
     );
     // Output devices do not grow.
-    fails(
+    fails_with(
         1,
         &[
             "xdd",
@@ -430,7 +391,7 @@ fn xdd_refuses_bad_input() {
         &["--data-output", "8KiB", "needs 10240", "holds 8192"],
     );
     // Block sizes of both ends count.
-    fails(
+    fails_with(
         1,
         &[
             "xdd",
@@ -447,7 +408,7 @@ fn xdd_refuses_bad_input() {
         &["--iosize 512", "4096-byte"],
     );
     for q in ["0", "2049"] {
-        fails(
+        fails_with(
             1,
             &[
                 "xdd",
@@ -467,12 +428,12 @@ fn xdd_refuses_bad_input() {
     // A refused copy leaves no output file behind.
     assert!(!Path::new(&out).exists(), "refused copies created {out}");
     // Command lines that do not parse exit with 2.
-    fails(
+    fails_with(
         2,
         &["xdd", "sync", "--data-input", &input, "--data-output", &out],
         &["--data-nbytes"],
     );
-    fails(
+    fails_with(
         2,
         &[
             "xdd",
@@ -486,7 +447,7 @@ fn xdd_refuses_bad_input() {
         ],
         &["1TB", "unit"],
     );
-    fails(
+    fails_with(
         2,
         &[
             "xdd",
@@ -516,7 +477,7 @@ fn file_write_read_round_trips() {
     assert_eq!(yaml_value(&y, "data_pattern"), Some("'anum'"), "{y}");
     assert_eq!(yaml_value(&y, "status"), Some("'ok'"), "{y}");
     assert_same(&s.read("wr"), &anum(12345), "write-read file");
-    let j = json(&ok(&[
+    let j = parse_json(&ok(&[
         "file",
         "write-read",
         &f,
@@ -566,7 +527,7 @@ fn file_dumps_write_the_pattern() {
             "json",
         ];
         args.extend_from_slice(extra);
-        let j = json(&ok(&args));
+        let j = parse_json(&ok(&args));
         let d = &j["file_dump"];
         assert_eq!(d["data_nbytes"], nbytes, "{name}");
         assert_eq!(d["nchunks"], 13, "{name}");
@@ -588,7 +549,7 @@ fn file_load_prints_size_and_checksum() {
     let f = s.file("in", &bytes);
     let sum = fnv1a(&bytes);
     for cmd in ["load-sync", "load-async"] {
-        let j = json(&ok(&[
+        let j = parse_json(&ok(&[
             "file", cmd, &f, "--iosize", "4K", "--output", "json",
         ]));
         assert_eq!(j["file_load"]["data_nbytes"], 70_007, "{cmd}");
@@ -610,7 +571,7 @@ fn file_load_prints_size_and_checksum() {
         if be == "posix_file" && !cfg!(unix) {
             continue;
         }
-        let j = json(&ok(&[
+        let j = parse_json(&ok(&[
             "file",
             "load-async",
             &f,
@@ -627,7 +588,7 @@ fn file_load_prints_size_and_checksum() {
         assert_eq!(j["file_load"]["checksum_fnv1a"].as_u64(), Some(sum), "{be}");
     }
     let empty = s.file("empty", b"");
-    let j = json(&ok(&["file", "load-async", &empty, "--output", "json"]));
+    let j = parse_json(&ok(&["file", "load-async", &empty, "--output", "json"]));
     assert_eq!(j["file_load"]["data_nbytes"], 0);
     assert_eq!(j["file_load"]["checksum_fnv1a"].as_u64(), Some(fnv1a(b"")));
 }
@@ -641,7 +602,7 @@ fn file_copy_copies_whole_files() {
         for cmd in ["copy-sync", "copy-async"] {
             let name = format!("{cmd}-{i}");
             let out = s.path(&name);
-            let j = json(&ok(&[
+            let j = parse_json(&ok(&[
                 "file", cmd, &input, &out, "--iosize", "16K", "--output", "json",
             ]));
             assert_eq!(j["file_copy"]["data_nbytes"], len, "{name}");
@@ -655,28 +616,28 @@ fn file_refuses_bad_input() {
     let s = Scratch::new("file-errors");
     let f = s.file("in", &data(5000, 9));
     let missing = s.path("missing");
-    fails(
+    fails_with(
         1,
         &["file", "load-sync", &missing],
         &["missing", "no such file"],
     );
-    fails(
+    fails_with(
         1,
         &["file", "copy-async", &missing, &s.path("o")],
         &["missing", "no such file"],
     );
-    fails(
+    fails_with(
         1,
         &["file", "load-sync", "64MiB"],
         &["64MiB", "not a regular file"],
     );
-    fails(1, &["file", "write-read", &s.path("w"), "0"], &["nothing"]);
-    fails(
+    fails_with(1, &["file", "write-read", &s.path("w"), "0"], &["nothing"]);
+    fails_with(
         1,
         &["file", "dump-sync", &s.path("d"), "--data-nbytes", "0"],
         &["--data-nbytes 0"],
     );
-    fails(
+    fails_with(
         1,
         &[
             "file",
@@ -689,18 +650,18 @@ fn file_refuses_bad_input() {
         ],
         &["--vec-cnt 0"],
     );
-    fails(
+    fails_with(
         1,
         &["file", "load-async", &f, "--qdepth", "0"],
         &["--qdepth 0"],
     );
-    fails(
+    fails_with(
         1,
         &["file", "load-sync", &f, "--iosize", "100"],
         &["--iosize 100", "512-byte"],
     );
-    fails(2, &["file", "dump-sync", &s.path("d")], &["--data-nbytes"]);
-    fails(2, &["file", "write-read", &s.path("w")], &["DATA_NBYTES"]);
+    fails_with(2, &["file", "dump-sync", &s.path("d")], &["--data-nbytes"]);
+    fails_with(2, &["file", "write-read", &s.path("w")], &["DATA_NBYTES"]);
     for made in ["w", "d", "o"] {
         assert!(
             !Path::new(&s.path(made)).exists(),

@@ -3,46 +3,12 @@
 //! ramdisk, so each command starts from empty zones (and, with
 //! `ro_zones`, read-only ones).
 
-use std::process::{Command, Output};
+mod common;
+use common::*;
 
 /// 4 zones of 256 blocks (capacity 192) with 64-byte extensions; the last
 /// zone is read only.
 const URI: &str = "4MiB?lbaf=2&zoned=1&zone_size=1MiB&zone_cap=768KiB&zde=64&ro_zones=1";
-
-fn nvmx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nvmx"))
-        .args(args)
-        .output()
-        .expect("nvmx runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = nvmx(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "nvmx {args:?} failed: {err}");
-    assert!(err.is_empty(), "nvmx {args:?} wrote to stderr: {err}");
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Expects exit status 1 and one error line holding every word.
-fn fails(args: &[&str], words: &[&str]) -> String {
-    let o = nvmx(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(1), "nvmx {args:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "{err:?}");
-    assert!(err.starts_with("nvmx: error: "), "{err}");
-    for w in words {
-        assert!(err.contains(w), "nvmx {args:?}: {w:?} not in {err:?}");
-    }
-    assert!(o.stdout.is_empty());
-    err
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let mut a = args.to_vec();
-    a.extend(["--output", "json"]);
-    serde_json::from_str(&ok(&a)).expect("JSON output")
-}
 
 #[test]
 fn report_prints_the_zones_in_xnvme_shape() {

@@ -1,0 +1,87 @@
+//! Helpers shared by the CLI tests: run the built `nvmx` binary and check
+//! its exit status, output and error line.
+
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+/// Runs `nvmx` with `args`.
+pub fn nvmx(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nvmx"))
+        .args(args)
+        .output()
+        .expect("nvmx runs")
+}
+
+/// Bytes as text (lossy).
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    text(&o.stdout)
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    text(&o.stderr)
+}
+
+/// Runs `nvmx` expecting success and nothing on standard error; returns
+/// standard output.
+pub fn ok(args: &[&str]) -> String {
+    let o = nvmx(args);
+    let err = stderr(&o);
+    assert!(o.status.success(), "nvmx {args:?} failed: {err}");
+    assert!(err.is_empty(), "nvmx {args:?} wrote to stderr: {err}");
+    stdout(&o)
+}
+
+/// Runs `nvmx` expecting exit status `code`, one line `nvmx: error: ...`
+/// on standard error holding every word of `words`, and nothing on
+/// standard output. Returns the line.
+pub fn fails_with(code: i32, args: &[&str], words: &[&str]) -> String {
+    let o = nvmx(args);
+    let err = stderr(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "nvmx {args:?}: stderr {err:?}, stdout {:?}",
+        stdout(&o)
+    );
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "nvmx {args:?}: not one line: {err:?}"
+    );
+    assert!(err.ends_with('\n'), "{err:?}");
+    assert!(err.starts_with("nvmx: error: "), "{err}");
+    for w in words {
+        assert!(err.contains(w), "nvmx {args:?}: {w:?} not in {err:?}");
+    }
+    assert!(
+        o.stdout.is_empty(),
+        "nvmx {args:?} printed {:?}",
+        stdout(&o)
+    );
+    err
+}
+
+/// [`fails_with`] exit status 1: a command that failed.
+pub fn fails(args: &[&str], words: &[&str]) -> String {
+    fails_with(1, args, words)
+}
+
+/// Runs `nvmx ... --output json` expecting success; the parsed output.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    let mut a = args.to_vec();
+    a.extend(["--output", "json"]);
+    serde_json::from_str(&ok(&a)).expect("JSON output")
+}
+
+/// The value of the first `key: value` line of YAML output.
+pub fn yaml_value<'a>(yaml: &'a str, key: &str) -> Option<&'a str> {
+    yaml.lines()
+        .find_map(|l| l.trim_start().strip_prefix(key)?.strip_prefix(": "))
+}
