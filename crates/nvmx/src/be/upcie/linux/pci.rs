@@ -337,13 +337,33 @@ impl PciSys {
         if !f.is_nvme() {
             return Err(Missing::NotNvme(addr, f.class).error("pci"));
         }
-        if !self.driver_registered(driver) && !self.module_loaded(driver.module()) {
-            return Err(Missing::ModuleNotLoaded(driver.module()).error("pci"));
-        }
+        // Without an IOMMU, loading vfio-pci would not help: say so first.
         if driver == Driver::VfioPci && (f.iommu_group.is_none() || !self.iommu_on()) {
             return Err(Missing::IommuOff.error("vfio"));
         }
+        if !self.driver_registered(driver) && !self.module_loaded(driver.module()) {
+            return Err(Missing::ModuleNotLoaded(driver.module()).error("pci"));
+        }
         Ok(())
+    }
+
+    /// [`PciSys::bind`], refusing first (unless `force`) a function whose
+    /// namespaces the kernel's NVMe driver has in use, with device nodes
+    /// under `dev` (`/dev`).
+    pub fn bind_checked(
+        &self,
+        addr: PciAddr,
+        driver: Driver,
+        force: bool,
+        dev: &Path,
+    ) -> Result<()> {
+        if !force
+            && driver != Driver::Nvme
+            && let Some(why) = self.in_use(addr, dev)?
+        {
+            return Err(Missing::InUse(addr, why).error("pci"));
+        }
+        self.bind(addr, driver)
     }
 
     /// Why the kernel's NVMe driver cannot let go of `addr`: a mounted
