@@ -176,9 +176,16 @@ impl fmt::Display for Missing {
 }
 
 impl Missing {
-    /// The library error for this, reported by interface `interface`.
+    /// The library error for this, found while setting up `interface`
+    /// (`vfio`, `uio`, or `pci` for moving functions between drivers):
+    /// `invalid vfio setup: IOMMU off: ...`.
     pub fn error(self, interface: &'static str) -> Error {
-        Error::unsupported(interface, self.to_string())
+        let what = match interface {
+            "vfio" => "vfio setup",
+            "uio" => "uio setup",
+            _ => "PCI driver setup",
+        };
+        Error::invalid(what, self.to_string())
     }
 }
 
