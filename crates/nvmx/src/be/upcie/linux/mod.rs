@@ -2,7 +2,7 @@
 //! uio_pci_generic.
 //!
 //! The driver core talks to a controller through
-//! [`DeviceBacking`](super::backing::DeviceBacking): 32-bit access to
+//! [`DeviceBacking`]: 32-bit access to
 //! BAR0 and DMA memory with the controller's address of it. Linux offers
 //! two ways for a process to get both:
 //!
