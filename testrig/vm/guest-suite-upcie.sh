@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The user-space driver's guest suite: build the upcie test binaries and
 # the CLI on the host, then boot the QEMU guest twice:
-#   1. without IOMMU, uio_pci_generic loaded: the uio backing (Identify by
-#      DMA, rebind to nvme), "vfio without IOMMU" refused, in-use refused;
+#   1. without IOMMU, uio_pci_generic loaded, 4 hugepages: the uio backing
+#      (Identify by DMA, a hugepage region, rebind to nvme); "vfio without
+#      IOMMU" and a device in use refused;
 #   2. with --iommu (vfio_pci, vfio_iommu_type1), uio_pci_generic not
-#      loaded: the vfio backing, "uio module absent" refused, in-use refused.
+#      loaded, no hugepages: the vfio backing (4 KiB page fallback); "uio
+#      module absent" and a device in use refused.
 # Each boot also runs guest-upcie.sh's CLI checks (nvmx driver, nvmx enum).
 # Boots take /tmp/nvmx-vm.lock so that they never overlap other guest runs.
 #
@@ -45,7 +47,7 @@ boot() { # NAME RUN.SH-OPTIONS...
     echo "guest-suite-upcie: boot $name finished with status $r after $((SECONDS - b)) s"
     ((r == 0)) || rc=1
 }
-boot uio --modules uio_pci_generic,vfio_pci
+boot uio --modules uio_pci_generic,vfio_pci --hugepages 4
 boot vfio --iommu
 echo "guest-suite-upcie: status $rc (total $((SECONDS - start)) s)"
 exit "$rc"

@@ -15,10 +15,10 @@ use std::sync::atomic::{Ordering, fence};
 use std::time::{Duration, Instant};
 
 use nvmx::be::upcie::backing::DeviceBacking;
-use nvmx::be::upcie::linux::DmaMem;
 use nvmx::be::upcie::linux::pci::{Driver, PciSys};
 use nvmx::be::upcie::linux::uio::UioBacking;
 use nvmx::be::upcie::linux::vfio::{IOVA_BASE, VfioBacking};
+use nvmx::be::upcie::linux::{DmaMem, hugepage};
 use nvmx::uri::PciAddr;
 
 /// Tests move devices between drivers: one at a time.
@@ -193,11 +193,24 @@ fn run_user_space(driver: Driver) {
             Driver::UioPciGeneric => {
                 let b = UioBacking::open(&pci, addr).unwrap_or_else(|e| panic!("uio open: {e}"));
                 let id = identify_by_dma(&b, &|n| b.dma_mem(n).unwrap());
-                // A region larger than one page: a hugepage, contiguous
-                // pages, or a named refusal.
+                // A region larger than one page: a hugepage when the boot
+                // has free ones (--hugepages), else contiguous pages by
+                // chance, else a refusal naming the missing hugepages.
+                let free = hugepage::pool().free;
                 match b.dma_mem(64 << 10) {
-                    Ok(m) => eprintln!("uio: 64 KiB region at {:#x}", m.iova()),
-                    Err(e) => assert!(e.to_string().contains("no hugepages"), "{e}"),
+                    Ok(m) => {
+                        eprintln!("uio: 64 KiB region: {} bytes at {:#x}", m.len(), m.iova());
+                        let off = 15 * 4096;
+                        assert_eq!(
+                            b.translate(m.addr() + off, 4096),
+                            Some(m.iova() + off as u64)
+                        );
+                    }
+                    Err(e) => {
+                        assert_eq!(free, 0, "{free} hugepages free, yet: {e}");
+                        assert!(e.to_string().contains("no hugepages"), "{e}");
+                        eprintln!("uio: 64 KiB region refused without hugepages: {e}");
+                    }
                 }
                 id
             }
@@ -209,6 +222,12 @@ fn run_user_space(driver: Driver) {
                     m
                 });
                 let big = b.dma_mem(3 << 20).unwrap();
+                eprintln!(
+                    "vfio: 3 MiB region: {} bytes at iova {:#x} ({} hugepages free)",
+                    big.len(),
+                    big.iova(),
+                    hugepage::pool().free
+                );
                 assert_eq!(
                     b.translate(big.addr() + (2 << 20), 4096),
                     Some(big.iova() + (2 << 20))
