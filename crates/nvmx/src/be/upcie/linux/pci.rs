@@ -604,6 +604,48 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_sysfs_write_says_permission_denied() {
+        let t = Tree::new("perm");
+        let a = t.nvme_function();
+        t.attr("module/uio_pci_generic/refcnt", "0");
+        let ovr = t.0.join("bus/pci/devices/0000:01:00.0/driver_override");
+        let mut perm = std::fs::metadata(&ovr).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o444);
+        std::fs::set_permissions(&ovr, perm).unwrap();
+        if std::fs::OpenOptions::new().write(true).open(&ovr).is_ok() {
+            eprintln!("skipped: running as root, file permissions do not apply");
+            return;
+        }
+        let e = PciSys::at(&t.0).bind(a, Driver::UioPciGeneric).unwrap_err();
+        assert!(e.to_string().contains("permission denied: writing"), "{e}");
+        assert!(e.to_string().contains("run as root"), "{e}");
+    }
+
+    #[test]
+    fn preferred_driver_follows_the_iommu_and_modules() {
+        let t = Tree::new("prefer");
+        t.nvme_function();
+        let pci = PciSys::at(&t.0);
+        let e = super::super::preferred_driver(&pci).unwrap_err();
+        assert!(e.to_string().contains("vfio_pci not loaded"), "{e}");
+        t.attr("module/uio_pci_generic/refcnt", "0");
+        assert_eq!(
+            super::super::preferred_driver(&pci).unwrap(),
+            Driver::UioPciGeneric
+        );
+        t.attr("module/vfio_pci/refcnt", "0");
+        assert_eq!(
+            super::super::preferred_driver(&pci).unwrap(),
+            Driver::VfioPci
+        );
+        std::fs::remove_dir_all(t.0.join("kernel/iommu_groups")).unwrap();
+        assert_eq!(
+            super::super::preferred_driver(&pci).unwrap(),
+            Driver::UioPciGeneric
+        );
+    }
+
+    #[test]
     fn parses_driver_names_users_type() {
         assert_eq!(Driver::parse("vfio_pci").unwrap(), Driver::VfioPci);
         assert_eq!(Driver::parse("uio").unwrap(), Driver::UioPciGeneric);
