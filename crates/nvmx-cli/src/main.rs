@@ -9,6 +9,7 @@
 mod args;
 mod cmd_ctrl;
 mod cmd_dir;
+mod cmd_driver;
 mod cmd_fdp;
 mod cmd_feature;
 mod cmd_file;
@@ -154,6 +155,10 @@ enum Cmd {
     /// Zoned namespaces: zone management, append and reports.
     #[command(subcommand)]
     Zoned(cmd_zoned::Zoned),
+    /// Move NVMe PCI functions between the kernel's nvme driver and
+    /// vfio-pci / uio_pci_generic (for the user-space driver); status.
+    #[command(subcommand)]
+    Driver(cmd_driver::DriverCmd),
 }
 
 fn run(cli: &Cli) -> CliResult {
@@ -193,6 +198,7 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::FdpRuhu(a) => cmd_fdp::ruhu(&p, a),
         Cmd::SetFdpEvents(a) => cmd_fdp::set_events(&p, a),
         Cmd::Zoned(z) => cmd_zoned::run(&p, z),
+        Cmd::Driver(d) => cmd_driver::run(&p, d),
     }
 }
 

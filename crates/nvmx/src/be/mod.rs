@@ -25,6 +25,9 @@ pub mod linux;
 #[cfg(unix)]
 pub mod posix_aio;
 pub mod ramdisk;
+/// The user-space NVMe PCIe driver: register access and DMA memory
+/// behind [`upcie::backing::DeviceBacking`], and its Linux backings.
+pub mod upcie;
 
 use std::time::Duration;
 

@@ -1,0 +1,3 @@
+pub mod backing;
+#[cfg(target_os = "linux")]
+pub mod linux;
