@@ -25,6 +25,7 @@ pub mod linux;
 #[cfg(unix)]
 pub mod posix_aio;
 pub mod ramdisk;
+pub mod upcie;
 
 use std::time::Duration;
 
@@ -142,6 +143,20 @@ pub trait SyncIo: Send + Sync {
     /// open as long as the device does, and a queue keeps its device open.
     #[cfg(unix)]
     fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+
+    /// The memory interface buffers for this device should come from
+    /// (the user-space driver's DMA memory); `None` means plain heap
+    /// memory.
+    fn memory(&self) -> Option<std::sync::Arc<dyn crate::buf::Memory>> {
+        None
+    }
+
+    /// This interface as `Any`, so an engine constructor can find the
+    /// concrete type behind it (the user-space driver's engine finds its
+    /// controller so).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
 

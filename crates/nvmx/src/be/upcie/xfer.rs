@@ -1,0 +1,271 @@
+//! Mapping a command's host buffers for the controller: data pointer
+//! (PRPs or an SGL), metadata pointer, and bounce buffers.
+//!
+//! A buffer in the backing's DMA memory (from `Device::alloc`) is handed
+//! to the controller where it lies. Any other buffer (heap memory given
+//! to a sync call) is bounced: copied into driver-owned DMA memory before
+//! the command and, for reads, copied back after it. PRP lists, SGL
+//! segments and bounce buffers live as long as the [`Xfer`] that the
+//! caller keeps until the command completes.
+
+use nvmx_spec::Command;
+use nvmx_spec::cmd::psdt;
+
+use super::backing::{DeviceBacking, DmaRegion};
+use super::prp::{self, PAGE};
+use super::sgl::{self, Desc};
+use super::dma;
+use crate::error::{Error, Result};
+
+/// Which data pointer the driver builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SglMode {
+    /// SGLs for buffers that are not contiguous for the controller, when
+    /// it supports SGLs; PRPs otherwise.
+    #[default]
+    Auto,
+    /// SGLs for every transfer, when the controller supports them.
+    Always,
+    /// PRPs only.
+    Never,
+}
+
+impl SglMode {
+    /// Parses the `sgl=` URI parameter.
+    pub fn parse(v: &str) -> Result<SglMode> {
+        match v {
+            "auto" => Ok(SglMode::Auto),
+            "always" | "1" => Ok(SglMode::Always),
+            "never" | "0" => Ok(SglMode::Never),
+            _ => Err(Error::invalid(
+                "sgl",
+                format!("{v:?}: use auto, always or never"),
+            )),
+        }
+    }
+}
+
+/// What the controller supports, from Identify Controller SGLS.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SglCaps {
+    /// SGLs for data (SGLS bits 1:0 non-zero).
+    pub data: bool,
+    /// MPTR holding an SGL descriptor (SGLS bit 19).
+    pub meta: bool,
+}
+
+impl SglCaps {
+    /// Decodes Identify Controller SGLS.
+    pub fn from_sgls(sgls: u32) -> SglCaps {
+        SglCaps {
+            data: sgls & 0b11 != 0,
+            meta: sgls & (1 << 19) != 0,
+        }
+    }
+}
+
+/// A host buffer to map.
+#[derive(Clone, Copy)]
+pub(crate) struct HostBuf<'a> {
+    /// Start address in this process.
+    pub addr: usize,
+    /// Length in bytes.
+    pub len: usize,
+    /// Its bytes, copied into a bounce buffer when one is needed.
+    pub bytes: Option<&'a [u8]>,
+}
+
+impl<'a> HostBuf<'a> {
+    /// A buffer given as a slice.
+    pub fn of(b: &'a [u8]) -> Option<HostBuf<'a>> {
+        (!b.is_empty()).then(|| HostBuf {
+            addr: b.as_ptr() as usize,
+            len: b.len(),
+            bytes: Some(b),
+        })
+    }
+}
+
+/// The memory a mapped command needs until it completes.
+#[derive(Debug, Default)]
+pub(crate) struct Xfer {
+    keep: Vec<DmaRegion>,
+    data_bounce: Option<DmaRegion>,
+    meta_bounce: Option<DmaRegion>,
+}
+
+impl Xfer {
+    /// Copies bounced data and metadata back into the host buffers (after
+    /// a command the controller wrote them).
+    pub fn copy_out(&self, data: Option<&mut [u8]>, meta: Option<&mut [u8]>) {
+        if let (Some(r), Some(d)) = (&self.data_bounce, data) {
+            dma::read(r, 0, d);
+        }
+        if let (Some(r), Some(m)) = (&self.meta_bounce, meta) {
+            dma::read(r, 0, m);
+        }
+    }
+
+    /// Bounce regions, for async completions that copy out themselves.
+    pub fn bounces(&self) -> (Option<&DmaRegion>, Option<&DmaRegion>) {
+        (self.data_bounce.as_ref(), self.meta_bounce.as_ref())
+    }
+
+    /// Fills `cmd`'s data pointer, metadata pointer and PSDT for `data`
+    /// and `meta`.
+    pub fn map(
+        backing: &dyn DeviceBacking,
+        cmd: &mut Command,
+        data: Option<HostBuf<'_>>,
+        meta: Option<HostBuf<'_>>,
+        mode: SglMode,
+        caps: SglCaps,
+    ) -> Result<Xfer> {
+        let mut x = Xfer::default();
+        cmd.prp1 = 0;
+        cmd.prp2 = 0;
+        cmd.mptr = 0;
+        cmd.set_psdt(psdt::PRP);
+        let mut use_sgl = false;
+        if let Some(d) = data {
+            let runs = if d.addr % 4 == 0 {
+                sgl::runs(backing, d.addr, d.len)
+            } else {
+                None
+            };
+            use_sgl = caps.data
+                && match mode {
+                    SglMode::Always => true,
+                    SglMode::Auto => runs.as_ref().is_some_and(|r| r.len() > 1),
+                    SglMode::Never => false,
+                };
+            if use_sgl {
+                let runs = match runs {
+                    Some(r) => r,
+                    None => {
+                        let b = x.bounce(backing, d)?;
+                        vec![(b, d.len as u32)]
+                    }
+                };
+                let npages = sgl::list_pages(runs.len());
+                let list = x.list_region(backing, npages)?;
+                let l = sgl::build(&runs, list);
+                x.write_descs(&l.list);
+                (cmd.prp1, cmd.prp2) = l.sgl1.to_dptr();
+                cmd.set_psdt(psdt::SGL_MPTR_CONTIG);
+            } else {
+                let entries = match prp::page_addrs(backing, d.addr, d.len) {
+                    Some(e) if d.addr % 4 == 0 => e,
+                    _ => {
+                        let b = x.bounce(backing, d)?;
+                        let n = (d.len as u64).div_ceil(PAGE);
+                        (0..n).map(|i| b + i * PAGE).collect()
+                    }
+                };
+                let npages = prp::list_pages(entries.len());
+                let list = x.list_region(backing, npages)?;
+                let l = prp::build(&entries, list);
+                if let Some(r) = x.keep.last().filter(|_| npages > 0) {
+                    let bytes: Vec<u8> = l.list.iter().flat_map(|e| e.to_le_bytes()).collect();
+                    dma::write(r, 0, &bytes);
+                }
+                cmd.prp1 = l.prp1;
+                cmd.prp2 = l.prp2;
+            }
+        }
+        if let Some(m) = meta {
+            let runs = if m.addr % 4 == 0 {
+                sgl::runs(backing, m.addr, m.len)
+            } else {
+                None
+            };
+            if use_sgl && caps.meta {
+                let runs = match runs {
+                    Some(r) if r.len() < sgl_meta_max() => r,
+                    _ => {
+                        let b = x.meta_bounce_in(backing, m)?;
+                        vec![(b, m.len as u32)]
+                    }
+                };
+                let page = backing.alloc_dma(PAGE as usize)?;
+                let descs: Vec<Desc> = if runs.len() == 1 {
+                    vec![Desc {
+                        addr: runs[0].0,
+                        len: runs[0].1,
+                        kind: sgl::kind::DATA_BLOCK,
+                    }]
+                } else {
+                    let mut v = vec![Desc {
+                        addr: page.iova + 16,
+                        len: (runs.len() * 16) as u32,
+                        kind: sgl::kind::LAST_SEGMENT,
+                    }];
+                    v.extend(runs.iter().map(|&(addr, len)| Desc {
+                        addr,
+                        len,
+                        kind: sgl::kind::DATA_BLOCK,
+                    }));
+                    v
+                };
+                let bytes: Vec<u8> = descs.iter().flat_map(|d| d.to_bytes()).collect();
+                dma::write(&page, 0, &bytes);
+                cmd.mptr = page.iova;
+                x.keep.push(page);
+                cmd.set_psdt(psdt::SGL_MPTR_SGL);
+            } else {
+                cmd.mptr = match runs {
+                    Some(r) if r.len() == 1 => r[0].0,
+                    _ => x.meta_bounce_in(backing, m)?,
+                };
+            }
+        }
+        Ok(x)
+    }
+
+    fn bounce(&mut self, backing: &dyn DeviceBacking, d: HostBuf<'_>) -> Result<u64> {
+        let r = backing.alloc_dma(d.len)?;
+        if let Some(b) = d.bytes {
+            dma::write(&r, 0, b);
+        }
+        let iova = r.iova;
+        self.data_bounce = Some(r);
+        Ok(iova)
+    }
+
+    fn meta_bounce_in(&mut self, backing: &dyn DeviceBacking, m: HostBuf<'_>) -> Result<u64> {
+        let r = backing.alloc_dma(m.len)?;
+        if let Some(b) = m.bytes {
+            dma::write(&r, 0, b);
+        }
+        let iova = r.iova;
+        self.meta_bounce = Some(r);
+        Ok(iova)
+    }
+
+    /// Allocates `npages` list pages (kept last in `keep`); their address,
+    /// or 0 for none.
+    fn list_region(&mut self, backing: &dyn DeviceBacking, npages: usize) -> Result<u64> {
+        if npages == 0 {
+            return Ok(0);
+        }
+        let r = backing.alloc_dma(npages * PAGE as usize)?;
+        let iova = r.iova;
+        self.keep.push(r);
+        Ok(iova)
+    }
+
+    fn write_descs(&self, list: &[Desc]) {
+        if list.is_empty() {
+            return;
+        }
+        if let Some(r) = self.keep.last() {
+            let bytes: Vec<u8> = list.iter().flat_map(|d| d.to_bytes()).collect();
+            dma::write(r, 0, &bytes);
+        }
+    }
+}
+
+/// Metadata runs that fit one page after the MPTR descriptor.
+const fn sgl_meta_max() -> usize {
+    (PAGE as usize - 16) / 16
+}
