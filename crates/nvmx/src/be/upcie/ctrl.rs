@@ -273,6 +273,8 @@ impl Controller {
         cmd: &mut Command,
         mut data: DataBuf<'_>,
     ) -> Result<Completion> {
+        // Queue creation carries its ring address in PRP1 with no data.
+        let ring = (data.is_empty()).then_some((cmd.prp1, cmd.prp2));
         // SGLs are not used for admin commands over PCIe.
         let x = Xfer::map(
             &*self.backing,
@@ -282,6 +284,9 @@ impl Controller {
             SglMode::Never,
             SglCaps::default(),
         )?;
+        if let Some((p1, p2)) = ring {
+            (cmd.prp1, cmd.prp2) = (p1, p2);
+        }
         aq.cid = aq.cid.wrapping_add(1);
         cmd.cid = aq.cid;
         match exec(&self.backing, &mut aq.qp, cmd, self.admin_timeout) {

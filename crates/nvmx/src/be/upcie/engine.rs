@@ -70,12 +70,13 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
 }
 
 impl UpcieEngine {
-    /// Fails every command in flight with `err` (after a reset).
-    fn fail_all(&mut self, err: &Error, sink: &mut EngineSink<'_>) -> u32 {
+    /// Fails every command in flight with the error `err` makes (after a
+    /// reset).
+    fn fail_all(&mut self, err: &dyn Fn() -> Error, sink: &mut EngineSink<'_>) -> u32 {
         let mut n = 0;
         for (slot, s) in self.slots.iter_mut().enumerate() {
             if s.take().is_some() {
-                sink(slot as u32, Err(Error::QueueFailed(err.to_string())));
+                sink(slot as u32, Err(err()));
                 n += 1;
             }
         }
@@ -89,18 +90,20 @@ impl UpcieEngine {
         if !self.q.is_stale() {
             return Ok(0);
         }
-        let err = Error::QueueFailed(format!(
+        let msg = format!(
             "{}: the controller was reset; the command was lost",
             self.q.ctrl.backing.name()
-        ));
-        let n = self.fail_all(&err, sink);
+        );
+        let n = self.fail_all(&|| Error::QueueFailed(msg.clone()), sink);
         self.q.revive()?;
         Ok(n)
     }
 
     /// The oldest command in flight past the timeout, or a fatal status.
-    fn stalled(&mut self) -> Option<(Stall, u8)> {
-        if self.outstanding == 0 || self.last_check.elapsed() < Duration::from_millis(1) {
+    fn stalled(&mut self, force: bool) -> Option<(Stall, u8)> {
+        if self.outstanding == 0
+            || (!force && self.last_check.elapsed() < Duration::from_millis(1))
+        {
             return None;
         }
         self.last_check = Instant::now();
@@ -178,6 +181,32 @@ impl AsyncEngine for UpcieEngine {
     }
 
     fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32> {
+        self.reap(max, false, sink)
+    }
+
+    fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
+        let start = Instant::now();
+        loop {
+            let n = self.reap(0, false, sink)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            if start.elapsed() >= timeout {
+                // One last look at the clock and the controller, so a
+                // command past its timeout is reported by the time the
+                // caller's own deadline (never earlier than the
+                // command's) runs out.
+                return self.reap(0, true, sink);
+            }
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl UpcieEngine {
+    /// Reaps completions; checks for stalled commands when none came
+    /// (at most once a millisecond unless `force`).
+    fn reap(&mut self, max: u32, force: bool, sink: &mut EngineSink<'_>) -> Result<u32> {
         let mut n = self.revive(sink)?;
         while max == 0 || n < max {
             let Some(cpl) = self.q.qp.poll() else { break };
@@ -207,16 +236,25 @@ impl AsyncEngine for UpcieEngine {
             n += 1;
         }
         if n == 0 {
-            if let Some((stall, opc)) = self.stalled() {
+            if let Some((stall, opc)) = self.stalled(force) {
                 let err = self.q.ctrl.recover(stall, opc);
-                let err = match (&err, stall) {
-                    (Error::QueueFailed(_), _) | (_, Stall::Fatal | Stall::Gone) => err,
-                    _ => Error::QueueFailed(format!(
-                        "{err} ({} was not completed; the controller was reset)",
-                        cmd_name(false, opc)
-                    )),
+                let millis = self.q.ctrl.io_timeout.as_millis() as u64;
+                let msg = err.to_string();
+                let timeout = matches!(err, Error::Timeout { .. });
+                // Every command in flight is lost with the reset; each is
+                // reported as timed out (the reset followed a timeout) or
+                // with the failure that caused the reset.
+                let mk = || {
+                    if timeout {
+                        Error::Timeout {
+                            what: cmd_name(false, opc),
+                            millis,
+                        }
+                    } else {
+                        Error::QueueFailed(msg.clone())
+                    }
                 };
-                n += self.fail_all(&err, sink);
+                n += self.fail_all(&mk, sink);
                 self.q.revive()?;
             }
         }
