@@ -94,7 +94,11 @@ impl Device {
     /// Builds a device from a backend opened outside configuration
     /// selection (the user-space driver's emulated controller in tests):
     /// `config` names the interfaces and creates queue engines.
-    pub fn from_backend(be: crate::be::Backend, config: &'static BackendConfig, opts: &Options) -> Device {
+    pub fn from_backend(
+        be: crate::be::Backend,
+        config: &'static BackendConfig,
+        opts: &Options,
+    ) -> Device {
         let mut opts = opts.clone();
         // Write the chosen names back, as xNVMe does, so callers can see
         // what was picked.

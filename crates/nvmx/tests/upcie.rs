@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use nvmx::be::DataBuf;
 use nvmx::be::upcie::emu::{EMULATED, EmuBacking};
 use nvmx::be::upcie::open_backing;
-use nvmx::be::DataBuf;
 use nvmx::spec::Command;
 use nvmx::spec::opcode::{AdminOpcode, NvmOpcode};
 use nvmx::{Device, Error, Options, Uri};
@@ -95,7 +95,11 @@ fn dma_buffers_go_direct_and_heap_buffers_bounce() {
         after_alloc,
         "a DMA buffer of two PRP entries needs no driver memory"
     );
-    assert_eq!(after_alloc, before + 1, "only the read buffer was allocated");
+    assert_eq!(
+        after_alloc,
+        before + 1,
+        "only the read buffer was allocated"
+    );
     let heap = pattern(4096, 3);
     let n = emu.stats().dma_allocs;
     dev.write(8, 7, &heap, None).unwrap();
@@ -125,9 +129,13 @@ fn prp_lists_for_big_and_unaligned_buffers() {
     holder[512..512 + len].copy_from_slice(&src);
     dev.write(1000, nlb, &holder[512..512 + len], None).unwrap();
     let mut out = dev.alloc(len + 4096).unwrap();
-    dev.read(1000, nlb, &mut out[1536..1536 + len], None).unwrap();
+    dev.read(1000, nlb, &mut out[1536..1536 + len], None)
+        .unwrap();
     assert_eq!(&out[1536..1536 + len], &src[..]);
-    assert!(out[..1536].iter().all(|&b| b == 0), "bytes before the buffer untouched");
+    assert!(
+        out[..1536].iter().all(|&b| b == 0),
+        "bytes before the buffer untouched"
+    );
     // Heap memory at an odd address: bounced.
     let mut odd = vec![0u8; 4096 + 1];
     odd[1..].copy_from_slice(&pattern(4096, 6));
@@ -217,20 +225,28 @@ fn async_queues_round_trip_and_run_side_by_side() {
     for (qi, q) in queues.iter_mut().enumerate() {
         for i in 0..8u64 {
             let slba = (qi as u64 * 8 + i) * 8;
-            q.read(slba, 7, dev.alloc(4096).unwrap(), None, slba).unwrap();
+            q.read(slba, 7, dev.alloc(4096).unwrap(), None, slba)
+                .unwrap();
         }
         q.drain().unwrap();
         let mut n = 0;
         while let Some(c) = q.pop() {
             c.result.unwrap();
             let i = c.tag / 8 - qi as u64 * 8;
-            assert_eq!(&c.data.unwrap()[..], &pattern(4096, 100 + qi as u64 * 10 + i)[..]);
+            assert_eq!(
+                &c.data.unwrap()[..],
+                &pattern(4096, 100 + qi as u64 * 10 + i)[..]
+            );
             n += 1;
         }
         assert_eq!(n, 8);
     }
     drop(queues);
-    assert_eq!(emu.io_queues(), 0, "dropping a queue deletes its queue pair");
+    assert_eq!(
+        emu.io_queues(),
+        0,
+        "dropping a queue deletes its queue pair"
+    );
 }
 
 #[test]
@@ -242,8 +258,14 @@ fn async_heap_buffers_bounce_and_come_back() {
     q.write(0, 1, data, Some(meta), 1).unwrap();
     q.drain().unwrap();
     q.pop().unwrap().result.unwrap();
-    q.read(0, 1, nvmx::Buffer::new(1024).unwrap(), Some(nvmx::Buffer::new(16).unwrap()), 2)
-        .unwrap();
+    q.read(
+        0,
+        1,
+        nvmx::Buffer::new(1024).unwrap(),
+        Some(nvmx::Buffer::new(16).unwrap()),
+        2,
+    )
+    .unwrap();
     q.drain().unwrap();
     let c = q.pop().unwrap();
     c.result.unwrap();
@@ -257,9 +279,12 @@ fn a_full_ring_is_busy_until_poked() {
     let dev = open_with(&emu, BDF, &opts(2000)).unwrap();
     let mut q = dev.queue(8).unwrap();
     for i in 0..3 {
-        q.write(i * 8, 7, dev.alloc(4096).unwrap(), None, i).unwrap();
+        q.write(i * 8, 7, dev.alloc(4096).unwrap(), None, i)
+            .unwrap();
     }
-    let r = q.write(100, 7, dev.alloc(4096).unwrap(), None, 9).unwrap_err();
+    let r = q
+        .write(100, 7, dev.alloc(4096).unwrap(), None, 9)
+        .unwrap_err();
     assert!(matches!(r.error, Error::Busy { .. }), "{}", r.error);
     q.drain().unwrap();
     q.write(100, 7, dev.alloc(4096).unwrap(), None, 9).unwrap();
@@ -317,7 +342,10 @@ fn wrong_phase_is_not_a_completion() {
     let dev = open_with(&emu, BDF, &opts(300)).unwrap();
     dev.flush().unwrap(); // creates the sync queue pair
     emu.inject_wrong_phase(1);
-    assert!(matches!(dev.flush().unwrap_err(), Error::Timeout { what: "Flush", .. }));
+    assert!(matches!(
+        dev.flush().unwrap_err(),
+        Error::Timeout { what: "Flush", .. }
+    ));
     dev.flush().unwrap();
 }
 
@@ -330,7 +358,16 @@ fn admin_lost_completion_times_out_and_recovers() {
     let mut cmd = Command::new(AdminOpcode::IDENTIFY.0, 0);
     cmd.cdw10 = 1;
     let e = dev.cmd_admin(&mut cmd, DataBuf::In(&mut buf)).unwrap_err();
-    assert!(matches!(e, Error::Timeout { what: "Identify", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Timeout {
+                what: "Identify",
+                ..
+            }
+        ),
+        "{e}"
+    );
     let mut cmd = Command::new(AdminOpcode::IDENTIFY.0, 0);
     cmd.cdw10 = 1;
     dev.cmd_admin(&mut cmd, DataBuf::In(&mut buf)).unwrap();
@@ -352,12 +389,13 @@ fn fatal_status_is_an_error_and_the_driver_recovers() {
     dev.read(0, 7, &mut back, None).unwrap();
     assert_eq!(back, data);
     // The async queue lost its queue pair in the reset and re-creates it.
-    q.read(0, 7, dev.alloc(4096).unwrap(), None, 1).unwrap_or_else(|r| {
-        // Refused once while the queue notices the reset.
-        assert!(matches!(r.error, Error::Busy { .. }), "{}", r.error);
-        q.poke(0).unwrap();
-        q.read(0, 7, r.data.unwrap(), None, 1).unwrap();
-    });
+    q.read(0, 7, dev.alloc(4096).unwrap(), None, 1)
+        .unwrap_or_else(|r| {
+            // Refused once while the queue notices the reset.
+            assert!(matches!(r.error, Error::Busy { .. }), "{}", r.error);
+            q.poke(0).unwrap();
+            q.read(0, 7, r.data.unwrap(), None, 1).unwrap();
+        });
     q.drain().unwrap();
     let c = q.pop().unwrap();
     assert_eq!(&c.data.unwrap()[..], &data[..]);
@@ -387,7 +425,10 @@ fn slow_enable_waits_and_a_stuck_one_times_out() {
     let emu = Arc::new(EmuBacking::new("16MiB").unwrap().with_timeout_units(1));
     emu.inject_slow_enable(u32::MAX);
     let e = open_with(&emu, BDF, &opts(1000)).unwrap_err();
-    assert!(matches!(e, Error::Timeout { .. }) && e.to_string().contains("CSTS.RDY"), "{e}");
+    assert!(
+        matches!(e, Error::Timeout { .. }) && e.to_string().contains("CSTS.RDY"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -415,7 +456,10 @@ fn bad_dev_nsid_names_the_active_namespaces() {
     };
     let e = open_with(&emu, BDF, &o).unwrap_err().to_string();
     assert!(e.contains("dev-nsid") && e.contains("active: 1"), "{e}");
-    let o = Options { nsid: 0, ..opts(1000) };
+    let o = Options {
+        nsid: 0,
+        ..opts(1000)
+    };
     let dev = open_with(&emu, BDF, &o).unwrap();
     assert_eq!(dev.dtype(), nvmx::DevType::NvmeController);
 }
@@ -436,7 +480,9 @@ fn dropping_the_device_shuts_the_controller_down() {
 fn unknown_opcodes_come_back_with_the_controller_status() {
     let (_emu, dev) = open("16MiB", BDF);
     let mut cmd = Command::new(0x7f, 1);
-    let e = dev.cmd_io(&mut cmd, DataBuf::None, DataBuf::None).unwrap_err();
+    let e = dev
+        .cmd_io(&mut cmd, DataBuf::None, DataBuf::None)
+        .unwrap_err();
     assert!(matches!(e, Error::Status { .. }), "{e}");
     let _ = NvmOpcode::READ;
 }

@@ -86,7 +86,9 @@ pub(crate) fn new_ctrl(uri: &Uri) -> Result<Arc<RamCtrl>> {
             format!("{:?} is not a ramdisk size (e.g. 1GB, 64MiB)", uri.raw),
         ));
     };
-    Ok(Arc::new(RamCtrl::new(params::Params::from_uri(uri, nbytes)?)?))
+    Ok(Arc::new(RamCtrl::new(params::Params::from_uri(
+        uri, nbytes,
+    )?)?))
 }
 
 /// Opens a ramdisk: `uri` must name a size (`Target::Ramdisk`), and

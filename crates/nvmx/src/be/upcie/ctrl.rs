@@ -216,7 +216,10 @@ impl Controller {
             cc.set_en(false);
             self.backing.write32(offset::CC, cc.0);
         }
-        self.wait_ready(false, "CSTS.RDY to clear after CC.EN=0 (controller disable)")?;
+        self.wait_ready(
+            false,
+            "CSTS.RDY to clear after CC.EN=0 (controller disable)",
+        )?;
         aq.qp.reset();
         aq.cid = 0;
         let n = aq.qp.entries - 1;
@@ -327,14 +330,17 @@ impl Controller {
 
     /// Takes a free I/O queue identifier.
     fn alloc_qid(&self) -> Result<u16> {
-        let max = self.max_qid.load(Ordering::Acquire).min(u64::from(u16::MAX)) as u16;
+        let max = self
+            .max_qid
+            .load(Ordering::Acquire)
+            .min(u64::from(u16::MAX)) as u16;
         let mut used = lock(&self.qids);
-        let qid = (1..=max).find(|q| !used.contains(q)).ok_or_else(|| {
-            Error::Busy {
+        let qid = (1..=max)
+            .find(|q| !used.contains(q))
+            .ok_or_else(|| Error::Busy {
                 outstanding: u32::from(max),
                 capacity: u32::from(max),
-            }
-        })?;
+            })?;
         used.insert(qid);
         Ok(qid)
     }
@@ -456,7 +462,7 @@ pub(crate) fn exec(
             }
         }
         spins = spins.wrapping_add(1);
-        if spins % 64 == 0 {
+        if spins.is_multiple_of(64) {
             if let Some(s) = check(backing, start, timeout) {
                 return Err(s);
             }
@@ -468,7 +474,11 @@ pub(crate) fn exec(
 }
 
 /// The controller's health and the clock: why to stop waiting, if so.
-pub(crate) fn check(backing: &Arc<dyn DeviceBacking>, start: Instant, timeout: Duration) -> Option<Stall> {
+pub(crate) fn check(
+    backing: &Arc<dyn DeviceBacking>,
+    start: Instant,
+    timeout: Duration,
+) -> Option<Stall> {
     let csts = Csts(backing.read32(offset::CSTS));
     if csts.0 == u32::MAX {
         return Some(Stall::Gone);

@@ -22,9 +22,9 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use nvmx_spec::cmd::psdt;
 use nvmx_spec::regs::{Aqa, Cc, offset};
 use nvmx_spec::status::{sc, sct};
-use nvmx_spec::cmd::psdt;
 use nvmx_spec::{Command, Completion, Status};
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -252,12 +252,14 @@ impl EmuBacking {
 
     fn read_mem(&self, iova: u64, dst: &mut [u8]) -> bool {
         let m = lock(&self.mem);
-        m.find(iova, dst.len()).is_some_and(|(p, off)| p.read(off, dst))
+        m.find(iova, dst.len())
+            .is_some_and(|(p, off)| p.read(off, dst))
     }
 
     fn write_mem(&self, iova: u64, src: &[u8]) -> bool {
         let m = lock(&self.mem);
-        m.find(iova, src.len()).is_some_and(|(p, off)| p.write(off, src))
+        m.find(iova, src.len())
+            .is_some_and(|(p, off)| p.write(off, src))
     }
 
     fn read_u64(&self, iova: u64) -> Option<u64> {
@@ -324,14 +326,14 @@ impl EmuBacking {
     }
 
     fn read_csts(&self, st: &mut State) -> u32 {
-        if let Some(n) = st.enable_reads {
-            if n != u32::MAX {
-                if n <= 1 {
-                    st.enable_reads = None;
-                    st.csts |= 1;
-                } else {
-                    st.enable_reads = Some(n - 1);
-                }
+        if let Some(n) = st.enable_reads
+            && n != u32::MAX
+        {
+            if n <= 1 {
+                st.enable_reads = None;
+                st.csts |= 1;
+            } else {
+                st.enable_reads = Some(n - 1);
             }
         }
         st.csts
@@ -343,7 +345,7 @@ impl EmuBacking {
             return;
         };
         let v = v as u16;
-        if idx % 2 == 0 {
+        if idx.is_multiple_of(2) {
             match st.sqs.get_mut(&qid) {
                 Some(sq) if v < sq.size => sq.tail = v,
                 _ => return,
@@ -417,7 +419,9 @@ impl EmuBacking {
             if wrong {
                 st.faults.wrong_phase -= 1;
             }
-            let Some(cq) = st.cqs.get_mut(&cqid) else { return };
+            let Some(cq) = st.cqs.get_mut(&cqid) else {
+                return;
+            };
             let phase = cq.phase != wrong;
             let cpl = Completion {
                 cdw0,
@@ -467,7 +471,7 @@ impl EmuBacking {
                 if size < 1 || size > self.mqes {
                     return (0, bad_size);
                 }
-                if cmd.cdw11 & 1 == 0 || cmd.prp1 % PAGE != 0 {
+                if cmd.cdw11 & 1 == 0 || !cmd.prp1.is_multiple_of(PAGE) {
                     return (0, field);
                 }
                 let entry = if create_cq { 16 } else { 64 };
@@ -538,13 +542,17 @@ impl EmuBacking {
                 let ram: &dyn Admin = &*self.ram;
                 let identify_ctrl = cmd.opc == 0x06 && cmd.cdw10 & 0xff == 0x01;
                 // SGLs for data (no alignment rule) and SGLs in MPTR.
-                let sgls: u32 = if st.faults.refuse_sgl { 0 } else { 1 | (1 << 19) };
+                let sgls: u32 = if st.faults.refuse_sgl {
+                    0
+                } else {
+                    1 | (1 << 19)
+                };
                 let r = self.transfer(st, cmd, len, None, |c, mut d, _| {
                     let r = ram.cmd_admin(c, d.reborrow());
-                    if let Some(b) = d.as_mut_slice().filter(|_| identify_ctrl) {
-                        if let Some(f) = b.get_mut(SGLS_OFFSET..SGLS_OFFSET + 4) {
-                            f.copy_from_slice(&sgls.to_le_bytes());
-                        }
+                    if let Some(b) = d.as_mut_slice().filter(|_| identify_ctrl)
+                        && let Some(f) = b.get_mut(SGLS_OFFSET..SGLS_OFFSET + 4)
+                    {
+                        f.copy_from_slice(&sgls.to_le_bytes());
                     }
                     r
                 });
@@ -666,7 +674,7 @@ impl EmuBacking {
         let first = (PAGE - cmd.prp1 % PAGE) as usize;
         // Without a known length, PRP1's page and a page at PRP2.
         let len = len.unwrap_or(first + if cmd.prp2 != 0 { PAGE as usize } else { 0 });
-        if cmd.prp1 % 4 != 0 {
+        if !cmd.prp1.is_multiple_of(4) {
             return None;
         }
         let mut segs = vec![(cmd.prp1, first.min(len))];
@@ -675,7 +683,7 @@ impl EmuBacking {
             return Some(segs);
         }
         if rest <= PAGE as usize {
-            if cmd.prp2 % PAGE != 0 {
+            if !cmd.prp2.is_multiple_of(PAGE) {
                 return None;
             }
             segs.push((cmd.prp2, rest));
@@ -683,7 +691,7 @@ impl EmuBacking {
         }
         self.prp_list_commands.fetch_add(1, Ordering::Relaxed);
         let mut at = cmd.prp2;
-        if at % 8 != 0 {
+        if !at.is_multiple_of(8) {
             return None;
         }
         while rest > 0 {
@@ -830,8 +838,7 @@ impl DeviceBacking for EmuBacking {
     fn alloc_dma(&self, len: usize) -> Result<DmaRegion> {
         self.dma_allocs.fetch_add(1, Ordering::Relaxed);
         let pages = Arc::new(
-            Pages::new(len)
-                .ok_or_else(|| Error::invalid("DMA memory", format!("{len} bytes")))?,
+            Pages::new(len).ok_or_else(|| Error::invalid("DMA memory", format!("{len} bytes")))?,
         );
         let plen = pages.len();
         let ptr: NonNull<u8> = pages.ptr();

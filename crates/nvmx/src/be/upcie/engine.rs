@@ -101,8 +101,7 @@ impl UpcieEngine {
 
     /// The oldest command in flight past the timeout, or a fatal status.
     fn stalled(&mut self, force: bool) -> Option<(Stall, u8)> {
-        if self.outstanding == 0
-            || (!force && self.last_check.elapsed() < Duration::from_millis(1))
+        if self.outstanding == 0 || (!force && self.last_check.elapsed() < Duration::from_millis(1))
         {
             return None;
         }
@@ -235,28 +234,28 @@ impl UpcieEngine {
             sink(u32::from(cpl.cid), Ok(cpl));
             n += 1;
         }
-        if n == 0 {
-            if let Some((stall, opc)) = self.stalled(force) {
-                let err = self.q.ctrl.recover(stall, opc);
-                let millis = self.q.ctrl.io_timeout.as_millis() as u64;
-                let msg = err.to_string();
-                let timeout = matches!(err, Error::Timeout { .. });
-                // Every command in flight is lost with the reset; each is
-                // reported as timed out (the reset followed a timeout) or
-                // with the failure that caused the reset.
-                let mk = || {
-                    if timeout {
-                        Error::Timeout {
-                            what: cmd_name(false, opc),
-                            millis,
-                        }
-                    } else {
-                        Error::QueueFailed(msg.clone())
+        if n == 0
+            && let Some((stall, opc)) = self.stalled(force)
+        {
+            let err = self.q.ctrl.recover(stall, opc);
+            let millis = self.q.ctrl.io_timeout.as_millis() as u64;
+            let msg = err.to_string();
+            let timeout = matches!(err, Error::Timeout { .. });
+            // Every command in flight is lost with the reset; each is
+            // reported as timed out (the reset followed a timeout) or
+            // with the failure that caused the reset.
+            let mk = || {
+                if timeout {
+                    Error::Timeout {
+                        what: cmd_name(false, opc),
+                        millis,
                     }
-                };
-                n += self.fail_all(&mk, sink);
-                self.q.revive()?;
-            }
+                } else {
+                    Error::QueueFailed(msg.clone())
+                }
+            };
+            n += self.fail_all(&mk, sink);
+            self.q.revive()?;
         }
         Ok(n)
     }

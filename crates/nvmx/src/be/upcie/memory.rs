@@ -43,7 +43,7 @@ impl Memory for DmaMemory {
             return Err(Error::invalid("buffer size", "0 bytes"));
         }
         let r = self.backing.alloc_dma(len)?;
-        if r.len < len || r.ptr.as_ptr() as usize % crate::buf::BUF_ALIGN != 0 {
+        if r.len < len || !(r.ptr.as_ptr() as usize).is_multiple_of(crate::buf::BUF_ALIGN) {
             return Err(Error::invalid(
                 "DMA memory",
                 format!(

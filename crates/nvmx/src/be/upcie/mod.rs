@@ -51,8 +51,8 @@ mod xfer;
 
 use std::sync::Arc;
 
-use nvmx_spec::opcode::AdminOpcode;
 use nvmx_spec::Command;
+use nvmx_spec::opcode::AdminOpcode;
 
 pub use backing::{DeviceBacking, DmaRegion};
 pub use engine::new_engine;

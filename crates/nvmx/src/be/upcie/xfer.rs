@@ -12,9 +12,9 @@ use nvmx_spec::Command;
 use nvmx_spec::cmd::psdt;
 
 use super::backing::{DeviceBacking, DmaRegion};
+use super::dma;
 use super::prp::{self, PAGE};
 use super::sgl::{self, Desc};
-use super::dma;
 use crate::error::{Error, Result};
 
 /// Which data pointer the driver builds.
@@ -78,7 +78,7 @@ pub(crate) struct HostBuf<'a> {
 impl<'a> HostBuf<'a> {
     /// A buffer given as a slice.
     pub fn of(b: &'a [u8]) -> Option<HostBuf<'a>> {
-        (!b.is_empty()).then(|| HostBuf {
+        (!b.is_empty()).then_some(HostBuf {
             addr: b.as_ptr() as usize,
             len: b.len(),
             bytes: Some(b),
