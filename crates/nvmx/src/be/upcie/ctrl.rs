@@ -282,7 +282,7 @@ impl Controller {
         let x = Xfer::map(
             &*self.backing,
             cmd,
-            HostBuf::of(data.as_slice()),
+            HostBuf::of(data.as_slice()).as_slice(),
             None,
             SglMode::Never,
             SglCaps::default(),

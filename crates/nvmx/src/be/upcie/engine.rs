@@ -156,7 +156,7 @@ impl AsyncEngine for UpcieEngine {
         let xfer = Xfer::map(
             &*self.q.ctrl.backing,
             &mut c,
-            host(data),
+            host(data).as_slice(),
             host(meta),
             self.q.ctrl.sgl_mode,
             info.sgl,

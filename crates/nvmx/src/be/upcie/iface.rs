@@ -10,7 +10,7 @@ use zerocopy::FromZeros;
 use super::ctrl::{Controller, IoQueue, exec};
 use super::memory::DmaMemory;
 use super::xfer::{HostBuf, Xfer};
-use crate::be::{Admin, DataBuf, Pseudo, SyncIo};
+use crate::be::{Admin, DataBuf, DataVec, Pseudo, SyncIo};
 use crate::buf::Memory;
 use crate::error::{Error, Result};
 
@@ -59,17 +59,15 @@ impl UpcieCtrl {
     }
 }
 
-impl SyncIo for UpcieCtrl {
-    fn id(&self) -> &'static str {
-        "upcie"
-    }
-
-    fn cmd_io(
+impl UpcieCtrl {
+    /// Runs one I/O command on the sync queue pair; the mapping comes back
+    /// for the caller to copy bounced data out of.
+    fn run_io(
         &self,
         cmd: &mut Command,
-        mut data: DataBuf<'_>,
-        mut meta: DataBuf<'_>,
-    ) -> Result<Completion> {
+        data: &[HostBuf<'_>],
+        meta: Option<HostBuf<'_>>,
+    ) -> Result<(Completion, Xfer)> {
         let mut guard = self.sync_q.lock().unwrap_or_else(PoisonError::into_inner);
         let q = match guard.as_mut() {
             Some(q) => {
@@ -82,21 +80,65 @@ impl SyncIo for UpcieCtrl {
         let x = Xfer::map(
             &*self.ctrl.backing,
             cmd,
-            HostBuf::of(data.as_slice()),
-            HostBuf::of(meta.as_slice()),
+            data,
+            meta,
             self.ctrl.sgl_mode,
             info.sgl,
         )?;
         q.cid = q.cid.wrapping_add(1);
         cmd.cid = q.cid;
         match exec(&self.ctrl.backing, &mut q.qp, cmd, self.ctrl.io_timeout) {
-            Ok(cpl) => {
-                x.copy_out(data.as_mut_slice(), meta.as_mut_slice());
-                Ok(cpl)
-            }
+            Ok(cpl) => Ok((cpl, x)),
             Err(stall) => {
                 drop(x);
                 Err(self.ctrl.recover(stall, cmd.opc))
+            }
+        }
+    }
+}
+
+impl SyncIo for UpcieCtrl {
+    fn id(&self) -> &'static str {
+        "upcie"
+    }
+
+    fn cmd_io(
+        &self,
+        cmd: &mut Command,
+        mut data: DataBuf<'_>,
+        mut meta: DataBuf<'_>,
+    ) -> Result<Completion> {
+        let pieces: Vec<HostBuf<'_>> = HostBuf::of(data.as_slice()).into_iter().collect();
+        let (cpl, x) = self.run_io(cmd, &pieces, HostBuf::of(meta.as_slice()))?;
+        x.copy_out(data.as_mut_slice(), meta.as_mut_slice());
+        Ok(cpl)
+    }
+
+    /// Scattered buffers go to the controller as they are (several PRP
+    /// ranges when they meet at page boundaries, an SGL otherwise when the
+    /// controller has SGLs) or through one bounce buffer.
+    fn cmd_iov(
+        &self,
+        cmd: &mut Command,
+        data: DataVec<'_, '_>,
+        mut meta: DataBuf<'_>,
+    ) -> Result<Completion> {
+        match data {
+            DataVec::Out(iov) => {
+                let pieces: Vec<HostBuf<'_>> = iov.iter().filter_map(|s| HostBuf::of(s)).collect();
+                let (cpl, x) = self.run_io(cmd, &pieces, HostBuf::of(meta.as_slice()))?;
+                x.copy_out(None, meta.as_mut_slice());
+                Ok(cpl)
+            }
+            DataVec::In(iov) => {
+                let (cpl, x) = {
+                    let pieces: Vec<HostBuf<'_>> =
+                        iov.iter().filter_map(|s| HostBuf::of(s)).collect();
+                    self.run_io(cmd, &pieces, HostBuf::of(meta.as_slice()))?
+                };
+                x.copy_out_vec(iov);
+                x.copy_out(None, meta.as_mut_slice());
+                Ok(cpl)
             }
         }
     }

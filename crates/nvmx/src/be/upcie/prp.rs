@@ -155,3 +155,31 @@ mod tests {
         assert_eq!(list_pages(1025), 3);
     }
 }
+
+#[cfg(test)]
+mod translate_tests {
+    use super::*;
+    use crate::be::upcie::emu::EmuBacking;
+
+    #[test]
+    fn page_addrs_follow_the_backing_page_by_page() {
+        let emu = EmuBacking::new("1MiB").unwrap();
+        let r = emu.alloc_dma(3 * 4096).unwrap();
+        let base = r.ptr.as_ptr() as usize;
+        let e = page_addrs(&emu, base + 100, 2 * 4096).unwrap();
+        assert_eq!(e, vec![r.iova + 100, r.iova + 4096, r.iova + 8192]);
+        assert_eq!(page_addrs(&emu, base, 4096).unwrap(), vec![r.iova]);
+        assert!(
+            page_addrs(&emu, base + 4096, 3 * 4096).is_none(),
+            "runs past the region"
+        );
+        let heap = vec![0u8; 64];
+        assert!(page_addrs(&emu, heap.as_ptr() as usize, 64).is_none());
+        let runs = crate::be::upcie::sgl::runs(&emu, base + 100, 2 * 4096).unwrap();
+        assert_eq!(
+            runs,
+            vec![(r.iova + 100, 2 * 4096)],
+            "one region is one run"
+        );
+    }
+}

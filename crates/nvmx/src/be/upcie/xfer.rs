@@ -106,6 +106,17 @@ impl Xfer {
         }
     }
 
+    /// Copies bounced data back into scattered host buffers, in order.
+    pub fn copy_out_vec(&self, pieces: &mut [std::io::IoSliceMut<'_>]) {
+        if let Some(r) = &self.data_bounce {
+            let mut at = 0;
+            for p in pieces.iter_mut() {
+                dma::read(r, at, p);
+                at += p.len();
+            }
+        }
+    }
+
     /// Bounce regions, for async completions that copy out themselves.
     pub fn bounces(&self) -> (Option<&DmaRegion>, Option<&DmaRegion>) {
         (self.data_bounce.as_ref(), self.meta_bounce.as_ref())
@@ -116,7 +127,7 @@ impl Xfer {
     pub fn map(
         backing: &dyn DeviceBacking,
         cmd: &mut Command,
-        data: Option<HostBuf<'_>>,
+        data: &[HostBuf<'_>],
         meta: Option<HostBuf<'_>>,
         mode: SglMode,
         caps: SglCaps,
@@ -127,25 +138,21 @@ impl Xfer {
         cmd.mptr = 0;
         cmd.set_psdt(psdt::PRP);
         let mut use_sgl = false;
-        if let Some(d) = data {
-            let runs = if d.addr % 4 == 0 {
-                sgl::runs(backing, d.addr, d.len)
-            } else {
-                None
-            };
+        let total: usize = data.iter().map(|d| d.len).sum();
+        if total > 0 {
+            let runs = data_runs(backing, data);
+            let entries = prp_entries(backing, data);
             use_sgl = caps.data
                 && match mode {
                     SglMode::Always => true,
-                    SglMode::Auto => runs.as_ref().is_some_and(|r| r.len() > 1),
+                    // SGLs where PRPs would need a bounce and SGLs not.
+                    SglMode::Auto => entries.is_none() && runs.is_some(),
                     SglMode::Never => false,
                 };
             if use_sgl {
                 let runs = match runs {
                     Some(r) => r,
-                    None => {
-                        let b = x.bounce(backing, d)?;
-                        vec![(b, d.len as u32)]
-                    }
+                    None => vec![(x.bounce(backing, data, total)?, total as u32)],
                 };
                 let npages = sgl::list_pages(runs.len());
                 let list = x.list_region(backing, npages)?;
@@ -154,11 +161,11 @@ impl Xfer {
                 (cmd.prp1, cmd.prp2) = l.sgl1.to_dptr();
                 cmd.set_psdt(psdt::SGL_MPTR_CONTIG);
             } else {
-                let entries = match prp::page_addrs(backing, d.addr, d.len) {
-                    Some(e) if d.addr % 4 == 0 => e,
-                    _ => {
-                        let b = x.bounce(backing, d)?;
-                        let n = (d.len as u64).div_ceil(PAGE);
+                let entries = match entries {
+                    Some(e) => e,
+                    None => {
+                        let b = x.bounce(backing, data, total)?;
+                        let n = (total as u64).div_ceil(PAGE);
                         (0..n).map(|i| b + i * PAGE).collect()
                     }
                 };
@@ -222,10 +229,21 @@ impl Xfer {
         Ok(x)
     }
 
-    fn bounce(&mut self, backing: &dyn DeviceBacking, d: HostBuf<'_>) -> Result<u64> {
-        let r = backing.alloc_dma(d.len)?;
-        if let Some(b) = d.bytes {
-            dma::write(&r, 0, b);
+    /// Copies `data` (the pieces in order) into a new bounce buffer of
+    /// `total` bytes; its controller address.
+    fn bounce(
+        &mut self,
+        backing: &dyn DeviceBacking,
+        data: &[HostBuf<'_>],
+        total: usize,
+    ) -> Result<u64> {
+        let r = backing.alloc_dma(total)?;
+        let mut at = 0;
+        for d in data {
+            if let Some(b) = d.bytes {
+                dma::write(&r, at, b);
+            }
+            at += d.len;
         }
         let iova = r.iova;
         self.data_bounce = Some(r);
@@ -263,6 +281,40 @@ impl Xfer {
             dma::write(r, 0, &bytes);
         }
     }
+}
+
+/// The contiguous runs of all pieces, in order; `None` when one is not
+/// DMA memory (or not dword aligned).
+fn data_runs(backing: &dyn DeviceBacking, data: &[HostBuf<'_>]) -> Option<Vec<(u64, u32)>> {
+    let mut out = Vec::new();
+    for d in data.iter().filter(|d| d.len > 0) {
+        if d.addr % 4 != 0 {
+            return None;
+        }
+        out.extend(sgl::runs(backing, d.addr, d.len)?);
+    }
+    Some(out)
+}
+
+/// PRP entries for all pieces, when PRPs can describe them: every piece
+/// DMA memory, the first dword aligned, and every boundary between
+/// pieces on a page boundary.
+fn prp_entries(backing: &dyn DeviceBacking, data: &[HostBuf<'_>]) -> Option<Vec<u64>> {
+    let pieces: Vec<&HostBuf<'_>> = data.iter().filter(|d| d.len > 0).collect();
+    let page = PAGE as usize;
+    let mut out = Vec::new();
+    for (i, d) in pieces.iter().enumerate() {
+        let first = i == 0;
+        let last = i + 1 == pieces.len();
+        if (first && d.addr % 4 != 0) || (!first && d.addr % page != 0) {
+            return None;
+        }
+        if !last && (d.addr + d.len) % page != 0 {
+            return None;
+        }
+        out.extend(prp::page_addrs(backing, d.addr, d.len)?);
+    }
+    Some(out)
 }
 
 /// Metadata runs that fit one page after the MPTR descriptor.
