@@ -173,7 +173,7 @@ mod translate_tests {
             page_addrs(&emu, base + 4096, 3 * 4096).is_none(),
             "runs past the region"
         );
-        let heap = vec![0u8; 64];
+        let heap = [0u8; 64];
         assert!(page_addrs(&emu, heap.as_ptr() as usize, 64).is_none());
         let runs = crate::be::upcie::sgl::runs(&emu, base + 100, 2 * 4096).unwrap();
         assert_eq!(
