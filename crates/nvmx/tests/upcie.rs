@@ -81,32 +81,34 @@ fn sync_read_write_compare_flush_zeroes_dsm() {
 #[test]
 fn dma_buffers_go_direct_and_heap_buffers_bounce() {
     let (emu, dev) = open("16MiB", BDF);
-    let mut buf = dev.alloc(4096).unwrap();
-    buf.copy_from_slice(&pattern(4096, 2));
-    dev.write(0, 7, &buf, None).unwrap(); // one warm-up: the sync queue
-    let before = emu.stats().dma_allocs;
-    dev.write(0, 7, &buf, None).unwrap();
-    let mut rd = dev.alloc(4096).unwrap();
-    let after_alloc = emu.stats().dma_allocs;
-    dev.read(0, 7, &mut rd, None).unwrap();
+    let mut buf = dev.alloc(8192).unwrap();
+    buf.copy_from_slice(&pattern(8192, 2));
+    dev.write(0, 15, &buf, None).unwrap();
+    let c = emu.last_io_command().unwrap();
+    assert_eq!(c.prp1, buf.io_addr().unwrap(), "PRP1 is the buffer itself");
+    assert_eq!(
+        c.prp2,
+        buf.io_addr().unwrap() + 4096,
+        "PRP2 its second page"
+    );
+    let mut rd = dev.alloc(8192).unwrap();
+    dev.read(0, 15, &mut rd, None).unwrap();
     assert_eq!(&rd[..], &buf[..]);
-    assert_eq!(
-        emu.stats().dma_allocs,
-        after_alloc,
-        "a DMA buffer of two PRP entries needs no driver memory"
-    );
-    assert_eq!(
-        after_alloc,
-        before + 1,
-        "only the read buffer was allocated"
-    );
+    assert_eq!(emu.last_io_command().unwrap().prp1, rd.io_addr().unwrap());
     let heap = pattern(4096, 3);
-    let n = emu.stats().dma_allocs;
-    dev.write(8, 7, &heap, None).unwrap();
-    assert!(emu.stats().dma_allocs > n, "a heap buffer is bounced");
+    dev.write(16, 7, &heap, None).unwrap();
+    let c = emu.last_io_command().unwrap();
+    assert_ne!(c.prp1, 0);
+    assert!(c.prp1 % 4096 == 0, "a bounce buffer is page aligned");
     let mut back = vec![0u8; 4096];
-    dev.read(8, 7, &mut back, None).unwrap();
+    dev.read(16, 7, &mut back, None).unwrap();
     assert_eq!(back, heap);
+    // Bounce memory is reused, not allocated per command.
+    let n = emu.stats().dma_allocs;
+    for _ in 0..10 {
+        dev.read(16, 7, &mut back, None).unwrap();
+    }
+    assert_eq!(emu.stats().dma_allocs, n);
 }
 
 #[test]
@@ -536,11 +538,11 @@ fn scattered_dma_buffers_go_by_sgl_without_a_bounce() {
     vectored_round_trip(&dev, &mut [&mut a[..1024], &mut b[512..1536]]);
     let after = emu.stats();
     assert_eq!(after.sgl_commands, before.sgl_commands + 2, "{after:?}");
-    assert_eq!(
-        after.dma_allocs,
-        before.dma_allocs + 2,
-        "one SGL segment page per command, no bounce"
-    );
+    let c = emu.last_io_command().unwrap();
+    assert_eq!(c.psdt(), 1, "SGL data, contiguous metadata pointer");
+    let sgl1 = nvmx::be::upcie::sgl::Desc::from_dptr(c.prp1, c.prp2);
+    assert_eq!(sgl1.kind, nvmx::be::upcie::sgl::kind::LAST_SEGMENT);
+    assert_eq!(sgl1.len, 32, "two data block descriptors: no bounce");
 }
 
 #[test]
@@ -549,14 +551,14 @@ fn page_aligned_pieces_go_by_prp_and_heap_pieces_bounce() {
     dev.flush().unwrap();
     let mut a = dev.alloc(8192).unwrap();
     let mut b = dev.alloc(4096).unwrap();
-    let before = emu.stats();
     vectored_round_trip(&dev, &mut [&mut a[..], &mut b[..]]);
-    let after = emu.stats();
-    assert_eq!(after.sgl_commands, 0);
+    let c = emu.last_io_command().unwrap();
+    assert_eq!(emu.stats().sgl_commands, 0);
+    assert_eq!(c.psdt(), 0);
     assert_eq!(
-        after.dma_allocs,
-        before.dma_allocs + 2,
-        "a PRP list page per command, no bounce"
+        c.prp1,
+        a.io_addr().unwrap(),
+        "no bounce: PRP1 is the first piece"
     );
     // Unaligned DMA pieces with SGLs off, and heap pieces: bounced.
     vectored_round_trip(&dev, &mut [&mut a[..1024], &mut b[512..1536]]);

@@ -21,6 +21,7 @@ use nvmx_spec::{Command, Completion};
 use zerocopy::FromBytes;
 
 use super::backing::DeviceBacking;
+use super::pool::DmaPool;
 use super::qpair::QueuePair;
 use super::xfer::{HostBuf, SglCaps, SglMode, Xfer};
 use crate::be::DataBuf;
@@ -85,6 +86,8 @@ pub(crate) struct Controller {
     pub io_timeout: Duration,
     /// PRPs or SGLs.
     pub sgl_mode: SglMode,
+    /// Driver-owned DMA memory for PRP lists, SGLs and bounce buffers.
+    pub pool: Arc<DmaPool>,
     admin: Mutex<AdminQ>,
     qids: Mutex<BTreeSet<u16>>,
     max_qid: AtomicU64,
@@ -132,6 +135,7 @@ impl Controller {
         let qp = QueuePair::new(Arc::clone(&backing), 0, entries, cap.dstrd())?;
         let ctrl = Controller {
             cap_timeout: Duration::from_millis(u64::from(cap.timeout_ms()).max(500)),
+            pool: DmaPool::new(Arc::clone(&backing)),
             backing,
             cap,
             admin_timeout,
@@ -280,7 +284,7 @@ impl Controller {
         let ring = (data.is_empty()).then_some((cmd.prp1, cmd.prp2));
         // SGLs are not used for admin commands over PCIe.
         let x = Xfer::map(
-            &*self.backing,
+            &self.pool,
             cmd,
             HostBuf::of(data.as_slice()).as_slice(),
             None,

@@ -102,6 +102,8 @@ struct State {
     /// CSTS reads left before RDY sets after an enable.
     enable_reads: Option<u32>,
     faults: Faults,
+    /// The last I/O command fetched, as the host wrote it.
+    last_io: Option<Command>,
     /// Cached (bytes per block in the data buffer, separate metadata bytes
     /// per block).
     shape: Option<(u64, u64)>,
@@ -233,6 +235,12 @@ impl EmuBacking {
             enables: self.enables.load(Ordering::Relaxed),
             shutdowns: self.shutdowns.load(Ordering::Relaxed),
         }
+    }
+
+    /// The last I/O command fetched from an I/O submission queue, as the
+    /// host wrote it (data pointer, metadata pointer, PSDT).
+    pub fn last_io_command(&self) -> Option<Command> {
+        lock(&self.st).last_io
     }
 
     /// I/O submission queues that exist on the controller now.
@@ -404,6 +412,9 @@ impl EmuBacking {
                 return;
             } else {
                 let mut cmd = Command::read_from_bytes(&raw[..]).unwrap_or_default();
+                if qid != 0 {
+                    st.last_io = Some(cmd);
+                }
                 let (cdw0, status) = if qid == 0 {
                     self.admin(st, &mut cmd)
                 } else {

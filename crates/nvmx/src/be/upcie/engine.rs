@@ -154,7 +154,7 @@ impl AsyncEngine for UpcieEngine {
         let info = self.q.ctrl.info();
         let mut c = *cmd;
         let xfer = Xfer::map(
-            &*self.q.ctrl.backing,
+            &self.q.ctrl.pool,
             &mut c,
             host(data).as_slice(),
             host(meta),

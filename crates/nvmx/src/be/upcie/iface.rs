@@ -78,7 +78,7 @@ impl UpcieCtrl {
         };
         let info = self.ctrl.info();
         let x = Xfer::map(
-            &*self.ctrl.backing,
+            &self.ctrl.pool,
             cmd,
             data,
             meta,

@@ -44,6 +44,7 @@ pub mod emu;
 pub mod engine;
 mod iface;
 pub mod memory;
+mod pool;
 pub mod prp;
 mod qpair;
 pub mod sgl;

@@ -11,8 +11,11 @@
 use nvmx_spec::Command;
 use nvmx_spec::cmd::psdt;
 
+use std::sync::Arc;
+
 use super::backing::{DeviceBacking, DmaRegion};
 use super::dma;
+use super::pool::{DmaPool, Pooled};
 use super::prp::{self, PAGE};
 use super::sgl::{self, Desc};
 use crate::error::{Error, Result};
@@ -89,9 +92,9 @@ impl<'a> HostBuf<'a> {
 /// The memory a mapped command needs until it completes.
 #[derive(Debug, Default)]
 pub(crate) struct Xfer {
-    keep: Vec<DmaRegion>,
-    data_bounce: Option<DmaRegion>,
-    meta_bounce: Option<DmaRegion>,
+    keep: Vec<Pooled>,
+    data_bounce: Option<Pooled>,
+    meta_bounce: Option<Pooled>,
 }
 
 impl Xfer {
@@ -119,19 +122,20 @@ impl Xfer {
 
     /// Bounce regions, for async completions that copy out themselves.
     pub fn bounces(&self) -> (Option<&DmaRegion>, Option<&DmaRegion>) {
-        (self.data_bounce.as_ref(), self.meta_bounce.as_ref())
+        (self.data_bounce.as_deref(), self.meta_bounce.as_deref())
     }
 
     /// Fills `cmd`'s data pointer, metadata pointer and PSDT for `data`
     /// and `meta`.
     pub fn map(
-        backing: &dyn DeviceBacking,
+        pool: &Arc<DmaPool>,
         cmd: &mut Command,
         data: &[HostBuf<'_>],
         meta: Option<HostBuf<'_>>,
         mode: SglMode,
         caps: SglCaps,
     ) -> Result<Xfer> {
+        let backing = &*pool.backing;
         let mut x = Xfer::default();
         cmd.prp1 = 0;
         cmd.prp2 = 0;
@@ -152,10 +156,10 @@ impl Xfer {
             if use_sgl {
                 let runs = match runs {
                     Some(r) => r,
-                    None => vec![(x.bounce(backing, data, total)?, total as u32)],
+                    None => vec![(x.bounce(pool, data, total)?, total as u32)],
                 };
                 let npages = sgl::list_pages(runs.len());
-                let list = x.list_region(backing, npages)?;
+                let list = x.list_region(pool, npages)?;
                 let l = sgl::build(&runs, list);
                 x.write_descs(&l.list);
                 (cmd.prp1, cmd.prp2) = l.sgl1.to_dptr();
@@ -164,13 +168,13 @@ impl Xfer {
                 let entries = match entries {
                     Some(e) => e,
                     None => {
-                        let b = x.bounce(backing, data, total)?;
+                        let b = x.bounce(pool, data, total)?;
                         let n = (total as u64).div_ceil(PAGE);
                         (0..n).map(|i| b + i * PAGE).collect()
                     }
                 };
                 let npages = prp::list_pages(entries.len());
-                let list = x.list_region(backing, npages)?;
+                let list = x.list_region(pool, npages)?;
                 let l = prp::build(&entries, list);
                 if let Some(r) = x.keep.last().filter(|_| npages > 0) {
                     let bytes: Vec<u8> = l.list.iter().flat_map(|e| e.to_le_bytes()).collect();
@@ -190,11 +194,11 @@ impl Xfer {
                 let runs = match runs {
                     Some(r) if r.len() < sgl_meta_max() => r,
                     _ => {
-                        let b = x.meta_bounce_in(backing, m)?;
+                        let b = x.meta_bounce_in(pool, m)?;
                         vec![(b, m.len as u32)]
                     }
                 };
-                let page = backing.alloc_dma(PAGE as usize)?;
+                let page = pool.get(PAGE as usize)?;
                 let descs: Vec<Desc> = if runs.len() == 1 {
                     vec![Desc {
                         addr: runs[0].0,
@@ -222,7 +226,7 @@ impl Xfer {
             } else {
                 cmd.mptr = match runs {
                     Some(r) if r.len() == 1 => r[0].0,
-                    _ => x.meta_bounce_in(backing, m)?,
+                    _ => x.meta_bounce_in(pool, m)?,
                 };
             }
         }
@@ -231,13 +235,8 @@ impl Xfer {
 
     /// Copies `data` (the pieces in order) into a new bounce buffer of
     /// `total` bytes; its controller address.
-    fn bounce(
-        &mut self,
-        backing: &dyn DeviceBacking,
-        data: &[HostBuf<'_>],
-        total: usize,
-    ) -> Result<u64> {
-        let r = backing.alloc_dma(total)?;
+    fn bounce(&mut self, pool: &Arc<DmaPool>, data: &[HostBuf<'_>], total: usize) -> Result<u64> {
+        let r = pool.get(total)?;
         let mut at = 0;
         for d in data {
             if let Some(b) = d.bytes {
@@ -250,8 +249,8 @@ impl Xfer {
         Ok(iova)
     }
 
-    fn meta_bounce_in(&mut self, backing: &dyn DeviceBacking, m: HostBuf<'_>) -> Result<u64> {
-        let r = backing.alloc_dma(m.len)?;
+    fn meta_bounce_in(&mut self, pool: &Arc<DmaPool>, m: HostBuf<'_>) -> Result<u64> {
+        let r = pool.get(m.len)?;
         if let Some(b) = m.bytes {
             dma::write(&r, 0, b);
         }
@@ -262,11 +261,11 @@ impl Xfer {
 
     /// Allocates `npages` list pages (kept last in `keep`); their address,
     /// or 0 for none.
-    fn list_region(&mut self, backing: &dyn DeviceBacking, npages: usize) -> Result<u64> {
+    fn list_region(&mut self, pool: &Arc<DmaPool>, npages: usize) -> Result<u64> {
         if npages == 0 {
             return Ok(0);
         }
-        let r = backing.alloc_dma(npages * PAGE as usize)?;
+        let r = pool.get(npages * PAGE as usize)?;
         let iova = r.iova;
         self.keep.push(r);
         Ok(iova)
