@@ -566,3 +566,39 @@ fn page_aligned_pieces_go_by_prp_and_heap_pieces_bounce() {
     let mut h2 = pattern(512, 23);
     vectored_round_trip(&dev, &mut [&mut h1[..], &mut h2[..]]);
 }
+
+#[test]
+fn a_zoned_namespace_reports_its_command_set_and_zones() {
+    let (_emu, dev) = open("4MiB?lbaf=2&zoned=1&zone_size=1MiB&zone_cap=768KiB", BDF);
+    assert_eq!(dev.ident().csi, 2, "zoned command set");
+    let data = pattern(8192, 30);
+    let lba = dev.zone_append(0, 1, &data, None).unwrap();
+    assert_eq!(lba, 0);
+    let mut back = vec![0u8; 8192];
+    dev.read(0, 1, &mut back, None).unwrap();
+    assert_eq!(back, data);
+    let r = dev
+        .report_zones(0, nvmx::spec::zoned::ZrasFilter::ALL, None, false, false)
+        .unwrap();
+    assert_eq!(r.nr_zones, 4);
+}
+
+#[test]
+fn sync_commands_from_several_threads() {
+    let (_emu, dev) = open("16MiB", BDF);
+    std::thread::scope(|s| {
+        for t in 0..4u64 {
+            let dev = dev.clone();
+            s.spawn(move || {
+                for i in 0..20u64 {
+                    let data = pattern(4096, t * 100 + i);
+                    let slba = (t * 20 + i) * 8;
+                    dev.write(slba, 7, &data, None).unwrap();
+                    let mut back = dev.alloc(4096).unwrap();
+                    dev.read(slba, 7, &mut back, None).unwrap();
+                    assert_eq!(&back[..], &data[..]);
+                }
+            });
+        }
+    });
+}
