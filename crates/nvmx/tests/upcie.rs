@@ -33,6 +33,9 @@ fn open(ram: &str, dev_uri: &str) -> (Arc<EmuBacking>, Device) {
     (emu, dev)
 }
 
+/// Volatile Write Cache feature.
+const VWC: u8 = 0x06;
+
 const BDF: &str = "0000:00:04.0";
 
 fn pattern(len: usize, seed: u64) -> Vec<u8> {
@@ -438,7 +441,16 @@ fn controller_reset_keeps_data_and_rescan_works() {
     let (emu, dev) = open("16MiB", BDF);
     let data = pattern(4096, 16);
     dev.write(40, 7, &data, None).unwrap();
+    let vwc = |d: &Device| {
+        let c = d.get_features(VWC, 0, 0, 0, None).unwrap();
+        c.cdw0 & 1 == 1
+    };
+    let default = vwc(&dev);
+    dev.set_features(VWC, 0, u32::from(!default), 0, false, None)
+        .unwrap();
+    assert_eq!(vwc(&dev), !default);
     dev.controller_reset().unwrap();
+    assert_eq!(vwc(&dev), default, "a reset restores unsaved features");
     let mut back = vec![0u8; 4096];
     dev.read(40, 7, &mut back, None).unwrap();
     assert_eq!(back, data);

@@ -32,7 +32,7 @@ use super::backing::{DeviceBacking, DmaRegion};
 use super::dma::Pages;
 use super::sgl::{Desc, kind};
 use crate::be::ramdisk::RamCtrl;
-use crate::be::{Admin, DataBuf, Direction, SyncIo};
+use crate::be::{Admin, DataBuf, Direction, Pseudo, SyncIo};
 use crate::error::{Error, Result};
 use crate::uri::Uri;
 
@@ -183,10 +183,10 @@ impl EmuBacking {
         self
     }
 
-    /// Sets CAP.MQES: the largest queue has `mqes + 1` entries (at least
-    /// 1, so 2 entries).
+    /// Sets CAP.MQES: the largest queue has `mqes + 1` entries (1 to
+    /// 4095, so 2 to 4096 entries).
     pub fn with_mqes(mut self, mqes: u16) -> Self {
-        self.mqes = mqes.max(1);
+        self.mqes = mqes.clamp(1, 4095);
         self
     }
 
@@ -295,6 +295,8 @@ impl EmuBacking {
         st.cc = v;
         if old.en() && !new.en() {
             Self::reset_state(st);
+            // Features not saved go back to their defaults; the media stays.
+            let _ = self.ram.pseudo(Pseudo::ControllerReset);
             return;
         }
         if !old.en() && new.en() {
@@ -838,6 +840,7 @@ impl DeviceBacking for EmuBacking {
             o if o == offset::ACQ + 4 => st.acq = hi(st.acq),
             offset::NSSR if value == NSSR_MAGIC => {
                 Self::reset_state(&mut st);
+                let _ = self.ram.pseudo(Pseudo::ControllerReset);
                 st.cc = 0;
                 st.csts = 1 << 4; // NSSRO
             }
