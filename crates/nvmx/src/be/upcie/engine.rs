@@ -16,7 +16,7 @@ use super::ctrl::{IoQueue, Stall, check, cmd_name};
 use super::dma;
 use super::iface::UpcieCtrl;
 use super::xfer::{HostBuf, Xfer};
-use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf};
+use crate::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
 use crate::error::{Error, Result};
 
 struct InFlight {
@@ -24,6 +24,9 @@ struct InFlight {
     data: RawBuf,
     meta: RawBuf,
     opc: u8,
+    /// Whether the controller writes the buffers (bounced ones are copied
+    /// back).
+    to_host: bool,
     started: Instant,
 }
 
@@ -72,11 +75,11 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
 impl UpcieEngine {
     /// Fails every command in flight with the error `err` makes (after a
     /// reset).
-    fn fail_all(&mut self, err: &dyn Fn() -> Error, sink: &mut EngineSink<'_>) -> u32 {
+    fn fail_all(&mut self, err: &dyn Fn(u8) -> Error, sink: &mut EngineSink<'_>) -> u32 {
         let mut n = 0;
         for (slot, s) in self.slots.iter_mut().enumerate() {
-            if s.take().is_some() {
-                sink(slot as u32, Err(err()));
+            if let Some(f) = s.take() {
+                sink(slot as u32, Err(err(f.opc)));
                 n += 1;
             }
         }
@@ -94,7 +97,7 @@ impl UpcieEngine {
             "{}: the controller was reset; the command was lost",
             self.q.ctrl.backing.name()
         );
-        let n = self.fail_all(&|| Error::QueueFailed(msg.clone()), sink);
+        let n = self.fail_all(&|_| Error::QueueFailed(msg.clone()), sink);
         self.q.revive()?;
         Ok(n)
     }
@@ -173,6 +176,7 @@ impl AsyncEngine for UpcieEngine {
             data,
             meta,
             opc: cmd.opc,
+            to_host: Direction::of_opcode(cmd.opc) != Direction::ToDevice,
             started: Instant::now(),
         });
         self.outstanding += 1;
@@ -217,6 +221,7 @@ impl UpcieEngine {
                 continue; // a completion for no command in flight
             };
             let (d, m) = f.xfer.bounces();
+            let (d, m) = if f.to_host { (d, m) } else { (None, None) };
             if let Some(r) = d {
                 let mut tmp = vec![0u8; f.data.len];
                 dma::read(r, 0, &mut tmp);
@@ -244,7 +249,7 @@ impl UpcieEngine {
             // Every command in flight is lost with the reset; each is
             // reported as timed out (the reset followed a timeout) or
             // with the failure that caused the reset.
-            let mk = || {
+            let mk = |opc| {
                 if timeout {
                     Error::Timeout {
                         what: cmd_name(false, opc),
