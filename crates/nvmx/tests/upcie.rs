@@ -614,3 +614,18 @@ fn sync_commands_from_several_threads() {
         }
     });
 }
+
+#[test]
+fn a_controller_that_never_completes_gives_errors_not_a_hang() {
+    let emu = Arc::new(EmuBacking::new("16MiB").unwrap());
+    let dev = open_with(&emu, BDF, &opts(200)).unwrap();
+    dev.flush().unwrap();
+    emu.inject_dropped_completions(u32::MAX);
+    let e = dev.flush().unwrap_err().to_string();
+    assert!(e.contains("Flush") && e.contains("reset"), "{e}");
+    let e = dev.controller_reset().unwrap_err().to_string();
+    assert!(e.contains("timed out"), "{e}");
+    emu.inject_dropped_completions(0);
+    dev.controller_reset().unwrap();
+    dev.flush().unwrap();
+}

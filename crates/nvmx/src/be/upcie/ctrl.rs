@@ -68,6 +68,15 @@ pub(crate) struct CtrlInfo {
     pub sgl: SglCaps,
 }
 
+/// How an admin command is run.
+#[derive(Clone, Copy, Default)]
+struct Admin {
+    /// PRP1 holds a queue ring the driver set (queue creation).
+    keep_prp1: bool,
+    /// Part of a reset: a stall is reported, not answered with a reset.
+    in_reset: bool,
+}
+
 struct AdminQ {
     qp: QueuePair,
     cid: u16,
@@ -246,7 +255,11 @@ impl Controller {
         cmd.cdw10 = FID_NUM_QUEUES;
         let want = u32::from(WANT_QUEUES - 1);
         cmd.cdw11 = want | (want << 16);
-        let cpl = self.admin_locked(aq, &mut cmd, DataBuf::None)?;
+        let how = Admin {
+            in_reset: true,
+            ..Admin::default()
+        };
+        let cpl = self.admin_locked(aq, &mut cmd, DataBuf::None, how)?;
         let cpl = Error::check(cmd.opc, cpl)?;
         let nsq = cpl.cdw0 & 0xffff;
         let ncq = cpl.cdw0 >> 16;
@@ -268,10 +281,23 @@ impl Controller {
         self.set_num_queues(aq)
     }
 
-    /// Runs an admin command, waiting up to the admin timeout.
+    /// Runs an admin command, waiting up to the admin timeout. The data
+    /// pointer is the driver's to fill: whatever the caller left in PRP1
+    /// and PRP2 is replaced.
     pub fn admin_cmd(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion> {
         let mut aq = lock(&self.admin);
-        self.admin_locked(&mut aq, cmd, data)
+        self.admin_locked(&mut aq, cmd, data, Admin::default())
+    }
+
+    /// Runs a Create I/O Completion/Submission Queue command whose PRP1
+    /// is the ring the driver allocated.
+    fn admin_ring_cmd(&self, cmd: &mut Command) -> Result<Completion> {
+        let mut aq = lock(&self.admin);
+        let how = Admin {
+            keep_prp1: true,
+            ..Admin::default()
+        };
+        self.admin_locked(&mut aq, cmd, DataBuf::None, how)
     }
 
     fn admin_locked(
@@ -279,9 +305,9 @@ impl Controller {
         aq: &mut AdminQ,
         cmd: &mut Command,
         mut data: DataBuf<'_>,
+        how: Admin,
     ) -> Result<Completion> {
-        // Queue creation carries its ring address in PRP1 with no data.
-        let ring = (data.is_empty()).then_some((cmd.prp1, cmd.prp2));
+        let ring = how.keep_prp1.then_some(cmd.prp1);
         // SGLs are not used for admin commands over PCIe.
         let x = Xfer::map(
             &self.pool,
@@ -291,8 +317,8 @@ impl Controller {
             SglMode::Never,
             SglCaps::default(),
         )?;
-        if let Some((p1, p2)) = ring {
-            (cmd.prp1, cmd.prp2) = (p1, p2);
+        if let Some(p1) = ring {
+            cmd.prp1 = p1;
         }
         aq.cid = aq.cid.wrapping_add(1);
         cmd.cid = aq.cid;
@@ -304,6 +330,10 @@ impl Controller {
             Err(stall) => {
                 let err = self.stall_error(stall, true, cmd.opc, self.admin_timeout);
                 drop(x);
+                if how.in_reset {
+                    // The reset's own command: the reset reports it.
+                    return Err(err);
+                }
                 self.after_stall(self.reset_locked(aq), err)
             }
         }
@@ -360,13 +390,13 @@ impl Controller {
         cq.prp1 = qp.cq.iova;
         cq.cdw10 = size;
         cq.cdw11 = 1; // physically contiguous, no interrupts
-        let cpl = self.admin_cmd(&mut cq, DataBuf::None)?;
+        let cpl = self.admin_ring_cmd(&mut cq)?;
         Error::check(cq.opc, cpl)?;
         let mut sq = Command::new(AdminOpcode::CREATE_IO_SQ.0, 0);
         sq.prp1 = qp.sq.iova;
         sq.cdw10 = size;
         sq.cdw11 = u32::from(qp.qid) << 16 | 1;
-        let cpl = self.admin_cmd(&mut sq, DataBuf::None)?;
+        let cpl = self.admin_ring_cmd(&mut sq)?;
         if let Err(e) = Error::check(sq.opc, cpl) {
             self.delete_queue(AdminOpcode::DELETE_IO_CQ.0, qp.qid);
             return Err(e);
