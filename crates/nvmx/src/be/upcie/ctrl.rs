@@ -9,6 +9,8 @@
 //! leads to a controller reset; I/O queues notice the new generation and
 //! re-create themselves on the controller before their next command.
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

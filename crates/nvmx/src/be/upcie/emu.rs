@@ -17,6 +17,8 @@
 //! dropped completion, a completion with the wrong phase tag, a slow or
 //! stuck enable, a controller that does not support SGLs.
 
+#![forbid(unsafe_code)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,7 @@
 //! The open controller as nvmx's sync and admin interfaces.
 
+#![forbid(unsafe_code)]
+
 use std::sync::{Arc, Mutex, PoisonError};
 
 use nvmx_spec::Command;

@@ -3,6 +3,8 @@
 //! command completes, so a command does not cost an allocation (an IOMMU
 //! mapping, a pinned page) each time.
 
+#![forbid(unsafe_code)]
+
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};

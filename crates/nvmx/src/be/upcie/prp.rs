@@ -7,6 +7,8 @@
 //! of 512 entries whose last entry, when more follow, points to the next
 //! list page. The driver's memory page size is 4 KiB (CC.MPS = 0).
 
+#![forbid(unsafe_code)]
+
 use super::backing::DeviceBacking;
 
 /// The memory page size the driver configures (CC.MPS = 0).

@@ -8,6 +8,8 @@
 //! each completion says how far it has fetched. Completions are polled:
 //! no interrupts are used.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 
 use nvmx_spec::regs::{cq_head_doorbell, sq_tail_doorbell};

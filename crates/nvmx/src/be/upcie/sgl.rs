@@ -9,6 +9,8 @@
 //! one (Segment, or Last Segment for the final one). Used when Identify
 //! Controller SGLS advertises support; PSDT in the command says so.
 
+#![forbid(unsafe_code)]
+
 use super::backing::DeviceBacking;
 use super::prp::PAGE;
 

@@ -8,6 +8,8 @@
 //! segments and bounce buffers live as long as the [`Xfer`] that the
 //! caller keeps until the command completes.
 
+#![forbid(unsafe_code)]
+
 use nvmx_spec::Command;
 use nvmx_spec::cmd::psdt;
 
