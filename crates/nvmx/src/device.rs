@@ -88,6 +88,17 @@ impl Device {
         opts.validate()?;
         let uri = Uri::parse(uri)?;
         let (config, be) = crate::be::config::select(&uri, opts)?;
+        Ok(Device::from_backend(be, config, opts))
+    }
+
+    /// Builds a device from a backend opened outside configuration
+    /// selection (the user-space driver's emulated controller in tests):
+    /// `config` names the interfaces and creates queue engines.
+    pub fn from_backend(
+        be: crate::be::Backend,
+        config: &'static BackendConfig,
+        opts: &Options,
+    ) -> Device {
         let mut opts = opts.clone();
         // Write the chosen names back, as xNVMe does, so callers can see
         // what was picked.
@@ -96,18 +107,19 @@ impl Device {
         opts.sync = Some(config.sync_id.into());
         opts.admin = Some(config.admin_id.into());
         opts.mem = Some(config.mem_id.into());
-        Ok(Device {
+        let mem = be.sync.memory().unwrap_or_else(|| Arc::new(HeapMemory));
+        Device {
             inner: Arc::new(Inner {
                 ident: be.ident,
                 opts,
                 config,
                 sync: be.sync,
                 admin: be.admin,
-                mem: Arc::new(HeapMemory),
+                mem,
                 identity: OnceLock::new(),
                 stale: AtomicBool::new(false),
             }),
-        })
+        }
     }
 
     /// A new handle on the same open device (same backend, queues and

@@ -666,6 +666,13 @@ const GUEST_ONLY: &[&str] = &[
     "posix",
 ];
 
+/// The user-space driver's configurations: they need a PCI function bound
+/// to vfio-pci or uio_pci_generic. The driver core runs its own suite on
+/// the emulated controller (tests/upcie.rs) and the backings run in
+/// testrig/vm/guest-suite-upcie.sh; this conformance suite does not run
+/// through them yet (issue 5 is open), which this list makes explicit.
+const USERSPACE_DRIVER: &[&str] = &["vfio", "uio"];
+
 #[test]
 fn every_configuration_runs_here_or_is_listed_for_the_guest() {
     let targets = common::targets();
@@ -673,6 +680,10 @@ fn every_configuration_runs_here_or_is_listed_for_the_guest() {
     let in_ci = std::env::var_os("CI").is_some();
     let mut missing = Vec::new();
     for c in nvmx::be::config::configs() {
+        if USERSPACE_DRIVER.contains(&c.name) {
+            assert!(c.caps.intersects(nvmx::Caps::NVME_PCIE), "{}", c.name);
+            continue;
+        }
         if GUEST_ONLY.contains(&c.name) {
             if common::in_guest() && !covered.contains(c.name) {
                 missing.push(c.name);

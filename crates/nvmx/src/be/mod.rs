@@ -25,8 +25,6 @@ pub mod linux;
 #[cfg(unix)]
 pub mod posix_aio;
 pub mod ramdisk;
-/// The user-space NVMe PCIe driver: register access and DMA memory
-/// behind [`upcie::backing::DeviceBacking`], and its Linux backings.
 pub mod upcie;
 
 use std::time::Duration;
@@ -145,6 +143,20 @@ pub trait SyncIo: Send + Sync {
     /// open as long as the device does, and a queue keeps its device open.
     #[cfg(unix)]
     fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+
+    /// The memory interface buffers for this device should come from
+    /// (the user-space driver's DMA memory); `None` means plain heap
+    /// memory.
+    fn memory(&self) -> Option<std::sync::Arc<dyn crate::buf::Memory>> {
+        None
+    }
+
+    /// This interface as `Any`, so an engine constructor can find the
+    /// concrete type behind it (the user-space driver's engine finds its
+    /// controller so).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
         None
     }
 

@@ -131,6 +131,8 @@ pub static CONFIGS: &[&BackendConfig] = &[
     &block::THRPOOL_BDEV,
     &nvme::NIL,
     &NIL_BDEV,
+    &crate::be::upcie::linux::VFIO,
+    &crate::be::upcie::linux::UIO,
     &common::EMU_FILE,
     &common::THRPOOL_FILE,
     &uring::IO_URING_FILE,

@@ -205,6 +205,16 @@ impl RamCtrl {
         &self.subnqn
     }
 
+    /// The namespace's block shape for data transfers: bytes per block in
+    /// the data buffer (data plus interleaved metadata) and bytes of
+    /// separate metadata per block (0 when metadata is interleaved or
+    /// absent).
+    pub(crate) fn xfer_shape(&self) -> (u64, u64) {
+        let ns = self.ns();
+        let meta = if ns.separate_meta() { ns.ms() } else { 0 };
+        (ns.host_block_bytes(), meta)
+    }
+
     /// The one namespace, as it is now (a Format NVM replaces it).
     pub(super) fn ns(&self) -> Arc<Namespace> {
         Arc::clone(&self.ns.read().unwrap_or_else(PoisonError::into_inner))

@@ -77,6 +77,20 @@ use crate::ident::{DevType, Ident};
 use crate::opts::Options;
 use crate::uri::{Target, Uri};
 
+/// Builds a ramdisk controller for `uri` (a size with parameters), for the
+/// user-space driver's emulated PCIe controller to serve commands with.
+pub(crate) fn new_ctrl(uri: &Uri) -> Result<Arc<RamCtrl>> {
+    let Target::Ramdisk { nbytes } = uri.target else {
+        return Err(Error::invalid(
+            "URI",
+            format!("{:?} is not a ramdisk size (e.g. 1GB, 64MiB)", uri.raw),
+        ));
+    };
+    Ok(Arc::new(RamCtrl::new(params::Params::from_uri(
+        uri, nbytes,
+    )?)?))
+}
+
 /// Opens a ramdisk: `uri` must name a size (`Target::Ramdisk`), and
 /// `opts.nsid` must be 1, the ramdisk's one namespace.
 ///

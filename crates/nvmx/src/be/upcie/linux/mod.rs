@@ -98,11 +98,7 @@ pub fn open_uio(uri: &Uri, _opts: &Options) -> Result<Arc<dyn DeviceBacking>> {
     Ok(Arc::new(uio::UioBacking::open(&PciSys::new(), addr)?))
 }
 
-// The backend configurations, ready for when the driver core
-// (`crate::be::upcie::{open_backing, new_engine}`) is merged: remove the
-// `cfg(any())` and list `&crate::be::upcie::linux::VFIO` and
-// `&crate::be::upcie::linux::UIO` in `platform/linux.rs`'s CONFIGS.
-#[cfg(any())]
+// The backend configurations: the driver core over each backing.
 mod configs {
     use super::*;
     use crate::be::Backend;
@@ -126,7 +122,7 @@ mod configs {
         sync_id: "upcie",
         admin_id: "upcie",
         dev_id: crate::platform::DEV_ID,
-        mem_id: "heap",
+        mem_id: "upcie",
         open: open_vfio_backend,
         new_engine: crate::be::upcie::new_engine,
     };
@@ -141,12 +137,11 @@ mod configs {
         sync_id: "upcie",
         admin_id: "upcie",
         dev_id: crate::platform::DEV_ID,
-        mem_id: "heap",
+        mem_id: "upcie",
         open: open_uio_backend,
         new_engine: crate::be::upcie::new_engine,
     };
 }
-#[cfg(any())]
 pub use configs::{UIO, VFIO};
 
 /// The DMA regions a backing has handed out: process address -> (length,

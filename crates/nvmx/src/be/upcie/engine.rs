@@ -1,0 +1,267 @@
+//! `upcie` async engine: an nvmx `Queue` on its own I/O queue pair.
+//!
+//! The queue's slot numbers are the command identifiers. `submit` maps
+//! the buffers, writes the command and rings the doorbell; `poke` and
+//! `wait` poll the completion ring. A command older than the I/O timeout,
+//! or a fatal controller status, resets the controller and fails every
+//! command in flight; the queue pair is re-created before the next
+//! submission. Dropping the engine deletes its queues on the controller
+//! (which aborts what is still in flight) before their memory goes.
+
+use std::time::{Duration, Instant};
+
+use nvmx_spec::Command;
+
+use super::ctrl::{IoQueue, Stall, check, cmd_name};
+use super::dma;
+use super::iface::UpcieCtrl;
+use super::xfer::{HostBuf, Xfer};
+use crate::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
+use crate::error::{Error, Result};
+
+struct InFlight {
+    xfer: Xfer,
+    data: RawBuf,
+    meta: RawBuf,
+    opc: u8,
+    /// Whether the controller writes the buffers (bounced ones are copied
+    /// back).
+    to_host: bool,
+    started: Instant,
+}
+
+/// The `upcie` engine.
+pub struct UpcieEngine {
+    q: IoQueue,
+    slots: Vec<Option<InFlight>>,
+    outstanding: u32,
+    last_check: Instant,
+}
+
+// SAFETY: the raw buffers in `slots` belong to the queue's in-flight
+// commands and only this engine touches them; moving the engine moves
+// that exclusive access with it.
+unsafe impl Send for UpcieEngine {}
+
+/// Creates the async engine of a queue on an open `upcie` device: an I/O
+/// queue pair of the queue's capacity (plus the one entry a ring keeps
+/// free), limited by CAP.MQES.
+///
+/// The OS side (vfio, uio backend configurations) names this as their
+/// configurations' engine constructor.
+pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
+    let ctrl = p
+        .sync
+        .as_any()
+        .and_then(|a| a.downcast_ref::<UpcieCtrl>())
+        .ok_or_else(|| {
+            Error::unsupported(
+                "upcie",
+                format!(
+                    "a queue on a device opened with the {} sync interface",
+                    p.sync.id()
+                ),
+            )
+        })?;
+    let q = IoQueue::new(&ctrl.ctrl, p.capacity.saturating_add(1))?;
+    Ok(Box::new(UpcieEngine {
+        q,
+        slots: (0..p.capacity).map(|_| None).collect(),
+        outstanding: 0,
+        last_check: Instant::now(),
+    }))
+}
+
+impl UpcieEngine {
+    /// Fails every command in flight with the error `err` makes (after a
+    /// reset).
+    fn fail_all(&mut self, err: &dyn Fn(u8) -> Error, sink: &mut EngineSink<'_>) -> u32 {
+        let mut n = 0;
+        for (slot, s) in self.slots.iter_mut().enumerate() {
+            if let Some(f) = s.take() {
+                sink(slot as u32, Err(err(f.opc)));
+                n += 1;
+            }
+        }
+        self.outstanding = 0;
+        n
+    }
+
+    /// Re-creates the queue pair after a reset someone else did, failing
+    /// what was in flight.
+    fn revive(&mut self, sink: &mut EngineSink<'_>) -> Result<u32> {
+        if !self.q.is_stale() {
+            return Ok(0);
+        }
+        let msg = format!(
+            "{}: the controller was reset; the command was lost",
+            self.q.ctrl.backing.name()
+        );
+        let n = self.fail_all(&|_| Error::QueueFailed(msg.clone()), sink);
+        self.q.revive()?;
+        Ok(n)
+    }
+
+    /// The oldest command in flight past the timeout, or a fatal status.
+    fn stalled(&mut self, force: bool) -> Option<(Stall, u8)> {
+        if self.outstanding == 0 || (!force && self.last_check.elapsed() < Duration::from_millis(1))
+        {
+            return None;
+        }
+        self.last_check = Instant::now();
+        let oldest = self.slots.iter().flatten().min_by_key(|f| f.started)?;
+        let stall = check(&self.q.ctrl.backing, oldest.started, self.q.ctrl.io_timeout)?;
+        Some((stall, oldest.opc))
+    }
+}
+
+impl AsyncEngine for UpcieEngine {
+    fn id(&self) -> &'static str {
+        "upcie"
+    }
+
+    unsafe fn submit(
+        &mut self,
+        slot: u32,
+        cmd: &Command,
+        data: RawBuf,
+        meta: RawBuf,
+    ) -> Result<()> {
+        if self.q.is_stale() {
+            // In-flight commands of the old queue are failed at the next
+            // poke; refuse new ones until then.
+            return Err(Error::Busy {
+                outstanding: self.outstanding,
+                capacity: self.slots.len() as u32,
+            });
+        }
+        let idx = slot as usize;
+        if idx >= self.slots.len() || self.slots[idx].is_some() || self.q.qp.is_full() {
+            return Err(Error::Busy {
+                outstanding: self.outstanding,
+                capacity: u32::from(self.q.qp.entries - 1).min(self.slots.len() as u32),
+            });
+        }
+        let host = |b: RawBuf| {
+            (!b.is_none() && b.len > 0).then(|| {
+                // SAFETY: `submit`'s contract keeps the buffer valid and
+                // ours until the slot completes; it is only read here.
+                let bytes = unsafe { std::slice::from_raw_parts(b.ptr, b.len) };
+                HostBuf {
+                    addr: b.ptr as usize,
+                    len: b.len,
+                    bytes: Some(bytes),
+                }
+            })
+        };
+        let info = self.q.ctrl.info();
+        let mut c = *cmd;
+        let xfer = Xfer::map(
+            &self.q.ctrl.pool,
+            &mut c,
+            host(data).as_slice(),
+            host(meta),
+            self.q.ctrl.sgl_mode,
+            info.sgl,
+        )?;
+        c.cid = slot as u16;
+        if !self.q.qp.submit(&c) {
+            return Err(Error::Busy {
+                outstanding: self.outstanding,
+                capacity: self.slots.len() as u32,
+            });
+        }
+        self.slots[idx] = Some(InFlight {
+            xfer,
+            data,
+            meta,
+            opc: cmd.opc,
+            to_host: Direction::of_opcode(cmd.opc) != Direction::ToDevice,
+            started: Instant::now(),
+        });
+        self.outstanding += 1;
+        Ok(())
+    }
+
+    fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32> {
+        self.reap(max, false, sink)
+    }
+
+    fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
+        let start = Instant::now();
+        loop {
+            let n = self.reap(0, false, sink)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            if start.elapsed() >= timeout {
+                // One last look at the clock and the controller, so a
+                // command past its timeout is reported by the time the
+                // caller's own deadline (never earlier than the
+                // command's) runs out.
+                return self.reap(0, true, sink);
+            }
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl UpcieEngine {
+    /// Reaps completions; checks for stalled commands when none came
+    /// (at most once a millisecond unless `force`).
+    fn reap(&mut self, max: u32, force: bool, sink: &mut EngineSink<'_>) -> Result<u32> {
+        let mut n = self.revive(sink)?;
+        while max == 0 || n < max {
+            let Some(cpl) = self.q.qp.poll() else { break };
+            let Some(f) = self
+                .slots
+                .get_mut(usize::from(cpl.cid))
+                .and_then(Option::take)
+            else {
+                continue; // a completion for no command in flight
+            };
+            let (d, m) = f.xfer.bounces();
+            let (d, m) = if f.to_host { (d, m) } else { (None, None) };
+            if let Some(r) = d {
+                let mut tmp = vec![0u8; f.data.len];
+                dma::read(r, 0, &mut tmp);
+                // SAFETY: the slot's buffer is valid and ours until we
+                // report it, right below.
+                unsafe { dma::copy_to_raw(f.data, &tmp) };
+            }
+            if let Some(r) = m {
+                let mut tmp = vec![0u8; f.meta.len];
+                dma::read(r, 0, &mut tmp);
+                // SAFETY: as above, for the metadata buffer.
+                unsafe { dma::copy_to_raw(f.meta, &tmp) };
+            }
+            self.outstanding -= 1;
+            sink(u32::from(cpl.cid), Ok(cpl));
+            n += 1;
+        }
+        if n == 0
+            && let Some((stall, opc)) = self.stalled(force)
+        {
+            let err = self.q.ctrl.recover(stall, opc);
+            let millis = self.q.ctrl.io_timeout.as_millis() as u64;
+            let msg = err.to_string();
+            let timeout = matches!(err, Error::Timeout { .. });
+            // Every command in flight is lost with the reset; each is
+            // reported as timed out (the reset followed a timeout) or
+            // with the failure that caused the reset.
+            let mk = |opc| {
+                if timeout {
+                    Error::Timeout {
+                        what: cmd_name(false, opc),
+                        millis,
+                    }
+                } else {
+                    Error::QueueFailed(msg.clone())
+                }
+            };
+            n += self.fail_all(&mk, sink);
+            self.q.revive()?;
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,96 @@
+//! A cache of driver-owned DMA memory: PRP list pages, SGL segments and
+//! bounce buffers are taken from it per command and given back when the
+//! command completes, so a command does not cost an allocation (an IOMMU
+//! mapping, a pinned page) each time.
+
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::backing::{DeviceBacking, DmaRegion};
+use crate::error::Result;
+
+/// Largest region kept for reuse.
+const MAX_POOLED: usize = 1 << 20;
+/// Regions kept per size.
+const PER_SIZE: usize = 16;
+
+/// Reusable DMA regions by size (powers of two from 4 KiB).
+pub(crate) struct DmaPool {
+    /// Where regions come from, and the translation for host buffers.
+    pub backing: Arc<dyn DeviceBacking>,
+    free: Mutex<HashMap<usize, Vec<DmaRegion>>>,
+}
+
+impl DmaPool {
+    /// An empty pool over `backing`.
+    pub fn new(backing: Arc<dyn DeviceBacking>) -> Arc<DmaPool> {
+        Arc::new(DmaPool {
+            backing,
+            free: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// A region of at least `len` bytes (contents unspecified).
+    pub fn get(self: &Arc<Self>, len: usize) -> Result<Pooled> {
+        let size = len.max(4096).next_power_of_two();
+        if size > MAX_POOLED {
+            return Ok(Pooled {
+                region: Some(self.backing.alloc_dma(len)?),
+                pool: None,
+            });
+        }
+        let reused = self
+            .free
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(&size)
+            .and_then(Vec::pop);
+        let region = match reused {
+            Some(r) => r,
+            None => self.backing.alloc_dma(size)?,
+        };
+        Ok(Pooled {
+            region: Some(region),
+            pool: Some(Arc::clone(self)),
+        })
+    }
+
+    fn put(&self, r: DmaRegion) {
+        let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+        let list = free.entry(r.len).or_default();
+        if list.len() < PER_SIZE {
+            list.push(r);
+        }
+    }
+}
+
+/// A region from a [`DmaPool`], given back when dropped.
+pub(crate) struct Pooled {
+    region: Option<DmaRegion>,
+    pool: Option<Arc<DmaPool>>,
+}
+
+impl Deref for Pooled {
+    type Target = DmaRegion;
+    fn deref(&self) -> &DmaRegion {
+        // Only `drop` takes the region out.
+        self.region.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let (Some(r), Some(p)) = (self.region.take(), self.pool.as_ref()) {
+            p.put(r);
+        }
+    }
+}
+
+impl std::fmt::Debug for Pooled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.region.fmt(f)
+    }
+}
