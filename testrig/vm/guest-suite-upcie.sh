@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The user-space driver's guest suite: build the upcie test binaries and
 # the CLI on the host, then boot the QEMU guest twice:
-#   1. without IOMMU, uio_pci_generic loaded, 4 hugepages: the uio backing
+#   1. without IOMMU, uio_pci_generic loaded, 64 hugepages: the uio backing
 #      (Identify by DMA, a hugepage region, rebind to nvme); "vfio without
 #      IOMMU" and a device in use refused;
 #   2. with --iommu (vfio_pci, vfio_iommu_type1), uio_pci_generic not
 #      loaded, no hugepages: the vfio backing (4 KiB page fallback); "uio
 #      module absent" and a device in use refused.
-# Each boot also runs guest-upcie.sh's CLI checks (nvmx driver, nvmx enum).
+# Each boot also runs guest-upcie.sh's CLI checks (nvmx driver, nvmx enum)
+# and the conformance suite through the user-space driver (uio, vfio).
 # Boots take /tmp/nvmx-vm.lock so that they never overlap other guest runs.
 #
 #   testrig/vm/guest-suite-upcie.sh       (NVMX_VM_TIMEOUT applies)
@@ -33,6 +34,31 @@ for line in sys.stdin:
         print(m["executable"])
 ' >"$list"
 [[ -s $list ]] || { echo "guest-suite-upcie: no test binaries were built" >&2; exit 1; }
+# The conformance suite, run through the user-space driver on a bound
+# controller (guest-upcie.sh sets NVMX_UPCIE_URI/NVMX_UPCIE_BE).
+conformance=$(cargo test -q -p nvmx --no-run --message-format=json --test conformance 2>/dev/null |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        print(m["executable"])
+')
+[[ -n $conformance ]] || { echo "guest-suite-upcie: no conformance binary" >&2; exit 1; }
+bench=$(cargo test -q -p nvmx --no-run --message-format=json --test bench_device 2>/dev/null |
+    python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        print(m["executable"])
+')
 
 rc=0
 boot() { # NAME RUN.SH-OPTIONS...
@@ -41,13 +67,13 @@ boot() { # NAME RUN.SH-OPTIONS...
     echo "=== guest-suite-upcie: boot $name"
     set +e
     flock /tmp/nvmx-vm.lock env NVMX_VM_DEVICES="${NVMX_VM_DEVICES:-NVM4K,NVM512}" \
-        "$here/run.sh" "$@" -- bash "$here/guest-upcie.sh" "$list" "$repo/target/debug/nvmx"
+        "$here/run.sh" "$@" -- bash "$here/guest-upcie.sh" "$list" "$repo/target/debug/nvmx" "$conformance" "$bench"
     r=$?
     set -e
     echo "guest-suite-upcie: boot $name finished with status $r after $((SECONDS - b)) s"
     ((r == 0)) || rc=1
 }
-boot uio --modules uio_pci_generic,vfio_pci --hugepages 4
+boot uio --modules uio_pci_generic,vfio_pci --hugepages 64
 boot vfio --iommu
 echo "guest-suite-upcie: status $rc (total $((SECONDS - start)) s)"
 exit "$rc"

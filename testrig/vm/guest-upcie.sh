@@ -5,6 +5,8 @@
 set -uo pipefail
 list=$1
 nvmx=$2
+conformance=${3:-}
+bench=${4:-}
 export RUST_BACKTRACE=1
 failed=()
 while read -r bin; do
@@ -32,6 +34,36 @@ else
         cli driver status "$pci" || true
     else
         failed+=("cli: driver bind --to $to")
+    fi
+fi
+echo "=== guest: conformance through the user-space driver"
+if [[ -n $pci && -n $conformance ]] && "$nvmx" driver --help >/dev/null 2>&1; then
+    if [[ ${NVMX_GUEST_IOMMU:-0} == 1 ]]; then be=vfio to=vfio-pci; else be=uio to=uio_pci_generic; fi
+    # The same controller, first through the kernel (io_uring_cmd), then
+    # through the user-space driver: random 4 KiB reads at QD 32.
+    kernel_line=""
+    if [[ -n $bench && -n ${NVMX_DEV_NVM4K_CDEV:-} ]]; then
+        kernel_line=$(NVMX_BENCH_URI=$NVMX_DEV_NVM4K_CDEV NVMX_BENCH_BE=io_uring_cmd \
+            "$bench" --ignored --nocapture 2>&1 | grep '^bench:')
+        echo "$kernel_line"
+    fi
+    if "$nvmx" driver bind "$pci" --to "$to"; then
+        if [[ -n $kernel_line ]]; then
+            user_line=$(NVMX_BENCH_URI=$pci NVMX_BENCH_BE=$be NVMX_BENCH_NSID=1 \
+                "$bench" --ignored --nocapture 2>&1 | grep '^bench:')
+            echo "$user_line"
+            python3 - "$kernel_line" "$user_line" <<'PY' || true
+import re, sys
+k, u = (dict(re.findall(r"(\w+)=(\S+)", l)) for l in sys.argv[1:3])
+print(f"bench: ratio {u['be']}/io_uring_cmd: iops {float(u['iops']) / float(k['iops']):.2f}x, "
+      f"cpu per I/O {float(u['cpu_ns_per_io']) / float(k['cpu_ns_per_io']):.2f}x")
+PY
+        fi
+        NVMX_UPCIE_URI=$pci NVMX_UPCIE_BE=$be "$conformance" --test-threads=1 ||
+            failed+=("conformance through $be")
+        "$nvmx" driver bind "$pci" --to nvme || failed+=("rebind $pci to nvme")
+    else
+        failed+=("bind $pci to $to for conformance")
     fi
 fi
 if ((${#failed[@]})); then

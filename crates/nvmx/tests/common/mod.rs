@@ -163,10 +163,28 @@ pub fn targets() -> Vec<Target> {
             });
         }
     }
-    // In the QEMU guest (testrig/vm), every configuration that serves NVMe
-    // devices runs on the 4 KiB and 512 B namespaces: char device
-    // (/dev/ngXnY) and namespace block device (/dev/nvmeXnY) as it serves.
-    if in_guest() {
+    // In the user-space driver's guest boots (testrig/vm/guest-upcie.sh),
+    // a controller is bound to vfio-pci or uio_pci_generic and named by
+    // NVMX_UPCIE_URI (its PCI address) and NVMX_UPCIE_BE (the
+    // configuration); the kernel's NVMe nodes of it are gone, so only it
+    // runs.
+    if let (Ok(uri), Ok(be)) = (
+        std::env::var("NVMX_UPCIE_URI"),
+        std::env::var("NVMX_UPCIE_BE"),
+    ) {
+        let be = nvmx::be::config::configs()
+            .iter()
+            .find(|c| c.name == be)
+            .map(|c| c.name)
+            .unwrap_or_else(|| panic!("NVMX_UPCIE_BE={be} is no configuration"));
+        v.push(Target {
+            nsid: Some(1),
+            ..Target::new(be, uri)
+        });
+    } else if in_guest() {
+        // In the QEMU guest (testrig/vm), every configuration that serves NVMe
+        // devices runs on the 4 KiB and 512 B namespaces: char device
+        // (/dev/ngXnY) and namespace block device (/dev/nvmeXnY) as it serves.
         // TCP: a namespace reached over NVMe/TCP on loopback (nvmet-tcp),
         // set up by testrig/vm/guest-tcp.sh.
         for label in ["NVM4K", "NVM512", "TCP"] {
@@ -233,7 +251,8 @@ pub fn meta_targets() -> Vec<Target> {
         v.push(Target::new(be, "8MiB?lbaf=1"));
         v.push(Target::new(be, "8MiB?lbaf=1&ext=1"));
     }
-    if in_guest() {
+    // In the user-space driver's boots the PI controllers are not booted.
+    if in_guest() && std::env::var_os("NVMX_UPCIE_URI").is_none() {
         for label in ["PI1", "PI1EXT"] {
             for c in nvmx::be::config::configs() {
                 for (cap, key) in [
