@@ -66,7 +66,7 @@ boot() { # NAME RUN.SH-OPTIONS...
     shift
     echo "=== guest-suite-upcie: boot $name"
     set +e
-    flock /tmp/nvmx-vm.lock env NVMX_VM_DEVICES="${NVMX_VM_DEVICES:-NVM4K,NVM512}" \
+    flock /tmp/nvmx-vm.lock env NVMX_VM_DEVICES="${NVMX_VM_DEVICES:-NVM4K,NVM512,PI1}" \
         "$here/run.sh" "$@" -- bash "$here/guest-upcie.sh" "$list" "$repo/target/debug/nvmx" "$conformance" "$bench"
     r=$?
     set -e

@@ -59,8 +59,18 @@ print(f"bench: ratio {u['be']}/io_uring_cmd: iops {float(u['iops']) / float(k['i
       f"cpu per I/O {float(u['cpu_ns_per_io']) / float(k['cpu_ns_per_io']):.2f}x")
 PY
         fi
-        NVMX_UPCIE_URI=$pci NVMX_UPCIE_BE=$be "$conformance" --test-threads=1 ||
-            failed+=("conformance through $be")
+        # The PI1 controller (separate metadata, PI type 1) joins for the
+        # metadata tests.
+        meta=${NVMX_DEV_PI1_PCI:-}
+        if [[ -n $meta ]] && ! "$nvmx" driver bind "$meta" --to "$to"; then
+            failed+=("bind $meta to $to")
+            meta=""
+        fi
+        NVMX_UPCIE_URI=$pci NVMX_UPCIE_META_URI=$meta NVMX_UPCIE_BE=$be \
+            "$conformance" --test-threads=1 || failed+=("conformance through $be")
+        if [[ -n $meta ]]; then
+            "$nvmx" driver bind "$meta" --to nvme || failed+=("rebind $meta to nvme")
+        fi
         "$nvmx" driver bind "$pci" --to nvme || failed+=("rebind $pci to nvme")
     else
         failed+=("bind $pci to $to for conformance")

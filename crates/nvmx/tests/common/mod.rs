@@ -179,7 +179,13 @@ pub fn targets() -> Vec<Target> {
             .unwrap_or_else(|| panic!("NVMX_UPCIE_BE={be} is no configuration"));
         v.push(Target {
             nsid: Some(1),
-            ..Target::new(be, uri)
+            ..Target::new(be, uri.clone())
+        });
+        // The same controller with SGLs for every transfer (QEMU offers
+        // them), so both data-pointer kinds run the suite.
+        v.push(Target {
+            nsid: Some(1),
+            ..Target::new(be, format!("{uri}?sgl=always"))
         });
     } else if in_guest() {
         // In the QEMU guest (testrig/vm), every configuration that serves NVMe
@@ -251,8 +257,26 @@ pub fn meta_targets() -> Vec<Target> {
         v.push(Target::new(be, "8MiB?lbaf=1"));
         v.push(Target::new(be, "8MiB?lbaf=1&ext=1"));
     }
-    // In the user-space driver's boots the PI controllers are not booted.
-    if in_guest() && std::env::var_os("NVMX_UPCIE_URI").is_none() {
+    // In the user-space driver's boots, the PI1 controller bound to the
+    // driver (NVMX_UPCIE_META_URI) instead of the kernel's PI namespaces.
+    if let (Some(uri), Ok(be)) = (
+        std::env::var("NVMX_UPCIE_META_URI")
+            .ok()
+            .filter(|u| !u.is_empty()),
+        std::env::var("NVMX_UPCIE_BE"),
+    ) {
+        let be = nvmx::be::config::configs()
+            .iter()
+            .find(|c| c.name == be)
+            .map(|c| c.name)
+            .unwrap_or_else(|| panic!("NVMX_UPCIE_BE={be} is no configuration"));
+        for u in [uri.clone(), format!("{uri}?sgl=always")] {
+            v.push(Target {
+                nsid: Some(1),
+                ..Target::new(be, u)
+            });
+        }
+    } else if in_guest() && std::env::var_os("NVMX_UPCIE_URI").is_none() {
         for label in ["PI1", "PI1EXT"] {
             for c in nvmx::be::config::configs() {
                 for (cap, key) in [
