@@ -171,23 +171,37 @@ pub trait SyncIo: Send + Sync {
         data: DataVec<'_, '_>,
         meta: DataBuf<'_>,
     ) -> Result<Completion> {
-        match data {
-            DataVec::Out(iov) => {
-                let joined: Vec<u8> = iov.iter().flat_map(|s| s.iter().copied()).collect();
-                self.cmd_io(cmd, DataBuf::Out(&joined), meta)
+        gather_iov(self, cmd, data, meta)
+    }
+}
+
+/// Runs a vectored command through `sync`'s single-buffer
+/// [`SyncIo::cmd_io`]: gathers the buffers into one for a write, scatters
+/// one into them after a read. The default of [`SyncIo::cmd_iov`], and
+/// the fallback of interfaces whose native vectored call cannot serve a
+/// command.
+pub fn gather_iov<S: SyncIo + ?Sized>(
+    sync: &S,
+    cmd: &mut Command,
+    data: DataVec<'_, '_>,
+    meta: DataBuf<'_>,
+) -> Result<Completion> {
+    match data {
+        DataVec::Out(iov) => {
+            let joined: Vec<u8> = iov.iter().flat_map(|s| s.iter().copied()).collect();
+            sync.cmd_io(cmd, DataBuf::Out(&joined), meta)
+        }
+        DataVec::In(iov) => {
+            let total = iov.iter().map(|s| s.len()).sum();
+            let mut joined = vec![0u8; total];
+            let cpl = sync.cmd_io(cmd, DataBuf::In(&mut joined), meta)?;
+            let mut rest = &joined[..];
+            for s in iov.iter_mut() {
+                let (head, tail) = rest.split_at(s.len());
+                s.copy_from_slice(head);
+                rest = tail;
             }
-            DataVec::In(iov) => {
-                let total = iov.iter().map(|s| s.len()).sum();
-                let mut joined = vec![0u8; total];
-                let cpl = self.cmd_io(cmd, DataBuf::In(&mut joined), meta)?;
-                let mut rest = &joined[..];
-                for s in iov.iter_mut() {
-                    let (head, tail) = rest.split_at(s.len());
-                    s.copy_from_slice(head);
-                    rest = tail;
-                }
-                Ok(cpl)
-            }
+            Ok(cpl)
         }
     }
 }

@@ -316,7 +316,7 @@ impl SyncIo for FileNs {
             (DataVec::In(_), NvmOpcode::READ) => (false, data.len()),
             (DataVec::Out(_), NvmOpcode::WRITE) => (true, data.len()),
             // Other opcodes take the gather/scatter path.
-            _ => return default_iov(self, cmd, data, meta),
+            _ => return crate::be::gather_iov(self, cmd, data, meta),
         };
         let (off, len) = match self.range(cmd, write)? {
             Ok(r) => r,
@@ -347,30 +347,6 @@ impl SyncIo for FileNs {
         }
         Ok(Completion::success(0))
     }
-}
-
-/// The trait's gather/scatter default, callable from an override.
-fn default_iov(
-    ns: &FileNs,
-    cmd: &mut Command,
-    data: DataVec<'_, '_>,
-    meta: DataBuf<'_>,
-) -> Result<Completion> {
-    struct Plain<'a>(&'a FileNs);
-    impl SyncIo for Plain<'_> {
-        fn id(&self) -> &'static str {
-            "psync"
-        }
-        fn cmd_io(
-            &self,
-            cmd: &mut Command,
-            data: DataBuf<'_>,
-            meta: DataBuf<'_>,
-        ) -> Result<Completion> {
-            self.0.cmd_io(cmd, data, meta)
-        }
-    }
-    Plain(ns).cmd_iov(cmd, data, meta)
 }
 
 fn short(have: usize, need: u64) -> Error {

@@ -566,7 +566,7 @@ impl SyncIo for BlockDev {
         );
         if !native {
             // Other opcodes take the gather/scatter path.
-            return gathered(self, cmd, data, meta);
+            return crate::be::gather_iov(self, cmd, data, meta);
         }
         if cmd.nsid != self.nsid {
             return Ok(status(sct::GENERIC, sc::INVALID_NS_OR_FORMAT));
@@ -601,30 +601,6 @@ impl SyncIo for BlockDev {
         }
         Ok(Completion::success(0))
     }
-}
-
-/// The trait's gather/scatter default, reachable from the override.
-fn gathered(
-    dev: &BlockDev,
-    cmd: &mut Command,
-    data: DataVec<'_, '_>,
-    meta: DataBuf<'_>,
-) -> Result<Completion> {
-    struct Plain<'a>(&'a BlockDev);
-    impl SyncIo for Plain<'_> {
-        fn id(&self) -> &'static str {
-            "block"
-        }
-        fn cmd_io(
-            &self,
-            cmd: &mut Command,
-            data: DataBuf<'_>,
-            meta: DataBuf<'_>,
-        ) -> Result<Completion> {
-            self.0.cmd_io(cmd, data, meta)
-        }
-    }
-    Plain(dev).cmd_iov(cmd, data, meta)
 }
 
 #[cfg(test)]

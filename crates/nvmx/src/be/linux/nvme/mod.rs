@@ -687,7 +687,7 @@ impl SyncIo for NvmeDev {
         }
         if self.is_controller() {
             // A controller node has no vectored I/O ioctl.
-            return gathered(self, cmd, data, meta);
+            return crate::be::gather_iov(self, cmd, data, meta);
         }
         let count = u32::try_from(count).map_err(|_| {
             Error::invalid(
@@ -706,34 +706,12 @@ impl SyncIo for NvmeDev {
         match r {
             // Kernels before the vectored ioctl (5.18) answer ENOTTY on a
             // namespace node: gather or scatter through one buffer instead.
-            Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => gathered(self, cmd, data, meta),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => {
+                crate::be::gather_iov(self, cmd, data, meta)
+            }
             r => r,
         }
     }
-}
-
-/// The trait's gather/scatter default, reachable from the override.
-fn gathered(
-    dev: &NvmeDev,
-    cmd: &mut Command,
-    data: DataVec<'_, '_>,
-    meta: DataBuf<'_>,
-) -> Result<Completion> {
-    struct Plain<'a>(&'a NvmeDev);
-    impl SyncIo for Plain<'_> {
-        fn id(&self) -> &'static str {
-            "nvme"
-        }
-        fn cmd_io(
-            &self,
-            cmd: &mut Command,
-            data: DataBuf<'_>,
-            meta: DataBuf<'_>,
-        ) -> Result<Completion> {
-            self.0.cmd_io(cmd, data, meta)
-        }
-    }
-    Plain(dev).cmd_iov(cmd, data, meta)
 }
 
 impl Admin for NvmeDev {
