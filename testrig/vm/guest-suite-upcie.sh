@@ -8,7 +8,8 @@
 #      loaded, no hugepages: the vfio backing (4 KiB page fallback); "uio
 #      module absent" and a device in use refused.
 # Each boot also runs guest-upcie.sh's CLI checks (nvmx driver, nvmx enum)
-# and the conformance suite through the user-space driver (uio, vfio).
+# the conformance suite through the user-space driver (uio, vfio), and the
+# zoned, FDP and PI tests on those controllers bound to it.
 # Boots take /tmp/nvmx-vm.lock so that they never overlap other guest runs.
 #
 #   testrig/vm/guest-suite-upcie.sh       (NVMX_VM_TIMEOUT applies)
@@ -22,8 +23,12 @@ start=$SECONDS
 list=$(mktemp "$repo/.vm/upcie.XXXXXX")
 trap 'rm -f "$list"' EXIT
 cargo build -q -p nvmx-cli
-cargo test -q -p nvmx --no-run --message-format=json --test upcie_linux 2>/dev/null |
-    python3 -c '
+# Prints the executables of the named test targets of nvmx.
+bins() {
+    local args=()
+    for t in "$@"; do args+=(--test "$t"); done
+    cargo test -q -p nvmx --no-run --message-format=json "${args[@]}" 2>/dev/null |
+        python3 -c '
 import json, sys
 for line in sys.stdin:
     try:
@@ -32,33 +37,20 @@ for line in sys.stdin:
         continue
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
         print(m["executable"])
-' >"$list"
+'
+}
+bins upcie_linux >"$list"
 [[ -s $list ]] || { echo "guest-suite-upcie: no test binaries were built" >&2; exit 1; }
 # The conformance suite, run through the user-space driver on a bound
 # controller (guest-upcie.sh sets NVMX_UPCIE_URI/NVMX_UPCIE_BE).
-conformance=$(cargo test -q -p nvmx --no-run --message-format=json --test conformance 2>/dev/null |
-    python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        print(m["executable"])
-')
+conformance=$(bins conformance)
 [[ -n $conformance ]] || { echo "guest-suite-upcie: no conformance binary" >&2; exit 1; }
-bench=$(cargo test -q -p nvmx --no-run --message-format=json --test bench_device 2>/dev/null |
-    python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        print(m["executable"])
-')
+bench=$(bins bench_device)
+# The command-set tests (zoned, FDP, PI) on controllers bound to the driver.
+sets=$(mktemp "$repo/.vm/upcie-sets.XXXXXX")
+trap 'rm -f "$list" "$sets"' EXIT
+bins zoned fdp pi >"$sets"
+[[ $(wc -l <"$sets") -eq 3 ]] || { echo "guest-suite-upcie: command-set binaries missing" >&2; exit 1; }
 
 rc=0
 boot() { # NAME RUN.SH-OPTIONS...
@@ -66,8 +58,8 @@ boot() { # NAME RUN.SH-OPTIONS...
     shift
     echo "=== guest-suite-upcie: boot $name"
     set +e
-    flock /tmp/nvmx-vm.lock env NVMX_VM_DEVICES="${NVMX_VM_DEVICES:-NVM4K,NVM512,PI1}" \
-        "$here/run.sh" "$@" -- bash "$here/guest-upcie.sh" "$list" "$repo/target/debug/nvmx" "$conformance" "$bench"
+    flock /tmp/nvmx-vm.lock env NVMX_VM_DEVICES="${NVMX_VM_DEVICES:-NVM4K,NVM512,ZNS,FDP,pi}" \
+        "$here/run.sh" "$@" -- bash "$here/guest-upcie.sh" "$list" "$repo/target/debug/nvmx" "$conformance" "$bench" "$sets"
     r=$?
     set -e
     echo "guest-suite-upcie: boot $name finished with status $r after $((SECONDS - b)) s"

@@ -7,6 +7,7 @@ list=$1
 nvmx=$2
 conformance=${3:-}
 bench=${4:-}
+sets=${5:-}
 export RUST_BACKTRACE=1
 failed=()
 while read -r bin; do
@@ -66,8 +67,43 @@ PY
             failed+=("bind $meta to $to")
             meta=""
         fi
+        # Bad setup: an unprivileged user is told what it lacks.
+        cp "$nvmx" /tmp/nvmx-nobody && chmod 755 /tmp/nvmx-nobody
+        out=$(python3 -c 'import os, sys; os.setgid(65534); os.setuid(65534); os.execv(sys.argv[1], sys.argv[1:])' \
+            /tmp/nvmx-nobody info "$pci" --be "$be" --dev-nsid 1 2>&1)
+        prc=$?
+        echo "+ nvmx info $pci --be $be (as nobody): exit $prc: $out"
+        if ((prc == 0)) || ! grep -qiE 'permission denied|CAP_SYS_ADMIN' <<<"$out"; then
+            failed+=("$be as an unprivileged user: no permission error")
+        fi
         NVMX_UPCIE_URI=$pci NVMX_UPCIE_META_URI=$meta NVMX_UPCIE_BE=$be \
             "$conformance" --test-threads=1 || failed+=("conformance through $be")
+        # The command sets on their controllers bound to the driver: zoned,
+        # FDP, PI types 1-3 with both guards, separate and extended metadata.
+        bound=()
+        upcie_env=(NVMX_UPCIE_BE=$be)
+        for label in ZNS FDP PI1 PI1EXT PI2 PI3 PIF2; do
+            var=NVMX_DEV_${label}_PCI
+            addr=${!var:-}
+            [[ -n $addr ]] || { echo "guest: no $label controller; its tests skip"; continue; }
+            if [[ $label == PI1 && -n $meta ]] || "$nvmx" driver bind "$addr" --to "$to" >/dev/null; then
+                [[ $label == PI1 && -n $meta ]] || bound+=("$addr")
+                upcie_env+=("NVMX_UPCIE_$label=$addr")
+            else
+                failed+=("bind $label $addr to $to")
+            fi
+        done
+        if [[ -n $sets ]]; then
+            while read -r bin; do
+                name=$(basename "$bin")
+                echo "=== guest: $name through $be (${upcie_env[*]})"
+                env "${upcie_env[@]}" "$bin" guest --test-threads=1 --nocapture ||
+                    failed+=("$name through $be")
+            done <"$sets"
+        fi
+        for addr in "${bound[@]}"; do
+            "$nvmx" driver bind "$addr" --to nvme >/dev/null || failed+=("rebind $addr to nvme")
+        done
         if [[ -n $meta ]]; then
             "$nvmx" driver bind "$meta" --to nvme || failed+=("rebind $meta to nvme")
         fi

@@ -9,6 +9,8 @@ use nvmx::spec::feature::FdpMode;
 use nvmx::spec::status::{sc, sc_cmd, sct};
 use nvmx::{Device, Error, Options};
 
+mod common;
+
 /// Opens a ramdisk URI with the default configuration.
 fn ram(uri: &str) -> Device {
     Device::open(uri, &Options::default()).unwrap_or_else(|e| panic!("open {uri}: {e}"))
@@ -395,6 +397,10 @@ fn directives_identify_and_streams() {
 /// The QEMU guest's FDP namespace, through `be`; `None` (after saying
 /// why) outside the guest.
 fn guest_fdp(be: &str) -> Option<Device> {
+    if common::upcie_be().is_some() {
+        // The user-space driver's boots: the controller bound to it, once.
+        return (be == "emu").then(|| common::upcie_open("FDP")).flatten();
+    }
     let key = if be == "io_uring_cmd" {
         "NVMX_DEV_FDP_CDEV"
     } else {

@@ -13,6 +13,8 @@ use nvmx::spec::{Command, Status};
 use nvmx::zoned::ZoneGeometry;
 use nvmx::{Device, Error, Options};
 
+mod common;
+
 /// A ramdisk with 16 zones of 256 blocks (capacity 192), 4 open and 6
 /// active resources, 128-byte extensions and a 16-block ZRWA.
 const SMALL: &str = "4MiB?lbaf=2&zoned=1&zone_size=1MiB&zone_cap=768KiB&max_open=4&max_active=6&zde=128&zrwa=64KiB&zrwafg=4";
@@ -862,6 +864,13 @@ fn ramdisk_zone_state_machine_as_qemu_is_configured() {
 
 /// QEMU's zoned namespace through each configuration, or why not.
 fn guest_devices(test: &str) -> Vec<(&'static str, Device)> {
+    // The user-space driver's boots bind the controller away from the
+    // kernel: it is reached by its PCI address instead.
+    if let Some(be) = common::upcie_be() {
+        return common::upcie_open("ZNS")
+            .map(|d| vec![(be, d)])
+            .unwrap_or_default();
+    }
     let Ok(cdev) = std::env::var("NVMX_DEV_ZNS_CDEV") else {
         eprintln!("{test}: skipped: NVMX_DEV_ZNS_CDEV is not set (run in the QEMU guest rig)");
         return Vec::new();

@@ -319,3 +319,32 @@ impl Target {
         }
     }
 }
+
+/// In the user-space driver's guest boots (testrig/vm/guest-upcie.sh),
+/// the configuration the command-set tests run through
+/// (`NVMX_UPCIE_BE`); `None` elsewhere.
+pub fn upcie_be() -> Option<&'static str> {
+    let be = std::env::var("NVMX_UPCIE_BE").ok()?;
+    let c = nvmx::be::config::configs()
+        .iter()
+        .find(|c| c.name == be)
+        .unwrap_or_else(|| panic!("NVMX_UPCIE_BE={be} is no configuration"));
+    Some(c.name)
+}
+
+/// The guest controller labelled `label` (ZNS, FDP, PI2, ...) bound to
+/// the user-space driver: `NVMX_UPCIE_<LABEL>` holds its PCI address,
+/// namespace 1 is opened through [`upcie_be`]. `None` when it is not
+/// bound (the kernel's nodes of the others are tested instead).
+pub fn upcie_open(label: &str) -> Option<Device> {
+    let be = upcie_be()?;
+    let pci = std::env::var(format!("NVMX_UPCIE_{label}"))
+        .ok()
+        .filter(|v| !v.is_empty())?;
+    let opts = Options {
+        be: Some(be.into()),
+        nsid: 1,
+        ..Default::default()
+    };
+    Some(Device::open(&pci, &opts).unwrap_or_else(|e| panic!("{be}: open {pci} ({label}): {e}")))
+}
