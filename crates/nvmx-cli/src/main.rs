@@ -26,6 +26,7 @@ mod cmd_xdd;
 mod cmd_zoned;
 mod error;
 mod output;
+mod perf;
 
 use std::process::ExitCode;
 
@@ -155,6 +156,10 @@ enum Cmd {
     /// Zoned namespaces: zone management, append and reports.
     #[command(subcommand)]
     Zoned(cmd_zoned::Zoned),
+    /// Benchmarks: `perf run` measures IOPS, bandwidth, latency and CPU
+    /// time per I/O of any configuration on one or more devices.
+    #[command(subcommand)]
+    Perf(perf::Perf),
     /// Move NVMe PCI functions between the kernel's nvme driver and
     /// vfio-pci / uio_pci_generic (for the user-space driver); status.
     #[command(subcommand)]
@@ -199,6 +204,7 @@ fn run(cli: &Cli) -> CliResult {
         Cmd::SetFdpEvents(a) => cmd_fdp::set_events(&p, a),
         Cmd::Zoned(z) => cmd_zoned::run(&p, z),
         Cmd::Driver(d) => cmd_driver::run(&p, d),
+        Cmd::Perf(c) => perf::run(&p, c),
     }
 }
 
