@@ -141,6 +141,12 @@ impl Device {
         }
     }
 
+    /// Whether a format through this handle made its geometry stale.
+    #[inline]
+    pub(crate) fn is_stale(&self) -> bool {
+        self.inner.stale.load(Ordering::Acquire)
+    }
+
     /// Marks this handle and its clones stale (see [`Device::format`]).
     pub(crate) fn mark_stale(&self) {
         self.inner.stale.store(true, Ordering::Release);

@@ -98,7 +98,64 @@ pub struct Queue {
     capacity: u32,
     outstanding: u32,
     timeout: Duration,
+    fast: RwFast,
     dev: Device,
+}
+
+/// What a plain read or write is checked against, copied from the
+/// device's geometry and options when the queue is created, so the
+/// common case costs a few compares. Anything the fast check does not
+/// pass goes through the device's full check, which names the problem.
+#[derive(Clone, Copy, Debug)]
+struct RwFast {
+    /// Blocks in the namespace (0: never take the fast path).
+    nsect: u64,
+    lba_nbytes: u64,
+    mdts_nbytes: u64,
+    rdonly: bool,
+    wronly: bool,
+}
+
+impl RwFast {
+    fn of(dev: &Device) -> RwFast {
+        let o = dev.opts();
+        match dev.geometry() {
+            // Files grow and formats with separate metadata need more
+            // checks: the full check serves them.
+            Ok(g)
+                if dev.dtype() != crate::ident::DevType::FsFile
+                    && (g.nbytes_oob == 0 || g.lba_extended) =>
+            {
+                RwFast {
+                    nsect: g.nsect,
+                    lba_nbytes: u64::from(g.lba_nbytes),
+                    mdts_nbytes: u64::from(g.mdts_nbytes),
+                    rdonly: o.rdonly,
+                    wronly: o.wronly,
+                }
+            }
+            _ => RwFast {
+                nsect: 0,
+                lba_nbytes: 0,
+                mdts_nbytes: 0,
+                rdonly: false,
+                wronly: false,
+            },
+        }
+    }
+
+    /// True when a read (`write` false) or write of `nlb + 1` blocks at
+    /// `slba` from `data_len` bytes without metadata needs no more checks.
+    #[inline]
+    fn passes(&self, write: bool, slba: u64, nlb: u16, data_len: usize) -> bool {
+        let n = u64::from(nlb) + 1;
+        let need = n * self.lba_nbytes;
+        slba < self.nsect
+            && n <= self.nsect - slba
+            && data_len as u64 >= need
+            && need <= self.mdts_nbytes
+            && !(if write { self.rdonly } else { self.wronly })
+    }
 }
 
 impl std::fmt::Debug for Queue {
@@ -147,6 +204,7 @@ impl Queue {
             capacity,
             outstanding: 0,
             timeout: dev.opts().command_timeout,
+            fast: RwFast::of(dev),
             dev: dev.clone(),
         })
     }
@@ -205,6 +263,18 @@ impl Queue {
             );
             return Err(Rejected { error, data, meta });
         }
+        self.submit_unchecked(cmd, data, meta, tag)
+    }
+
+    /// Submits a command that passed the checks.
+    #[inline]
+    fn submit_unchecked(
+        &mut self,
+        cmd: Command,
+        data: Option<Buffer>,
+        meta: Option<Buffer>,
+        tag: u64,
+    ) -> Result<(), Rejected> {
         let Some(slot) = self.free.pop() else {
             return Err(Rejected {
                 error: Error::Busy {
@@ -247,10 +317,22 @@ impl Queue {
     /// blocking, into the ready list read by [`Queue::pop`]. Returns how
     /// many were reaped.
     pub fn poke(&mut self, max: u32) -> Result<u32> {
-        let mut reaped = std::mem::take(&mut self.ready);
-        let r = self.engine_poke(max, &mut |c| reaped.push_back(c));
-        self.ready = reaped;
-        r
+        let Queue {
+            engine,
+            slots,
+            free,
+            outstanding,
+            ready,
+            ..
+        } = self;
+        let mut rest = SlotTable {
+            slots,
+            free,
+            outstanding,
+        };
+        engine.poke(max, &mut |slot, res| {
+            ready.push_back(rest.finish_slot(slot, res))
+        })
     }
 
     /// Like [`Queue::poke`], but passes each completion to `f` instead of
@@ -372,6 +454,22 @@ impl Queue {
         meta: Option<Buffer>,
         tag: u64,
     ) -> Result<(), Rejected> {
+        if meta.is_none()
+            && self
+                .fast
+                .passes(opc == NvmOpcode::WRITE.0, slba, nlb, data.len())
+            && !self.dev.is_stale()
+        {
+            let cmd = NvmRw {
+                opc,
+                nsid: self.dev.nsid(),
+                slba,
+                nlb,
+                ..Default::default()
+            }
+            .to_command();
+            return self.submit_unchecked(cmd, Some(data), None, tag);
+        }
         let meta_required = self.engine.carries_metadata(opc);
         if let Err(error) = self.dev.check_lba_io_with(
             slba,
