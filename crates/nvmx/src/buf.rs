@@ -88,9 +88,16 @@ impl Memory for HeapMemory {
     }
 }
 
+/// The id of the next buffer (see `Buffer::id`).
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 /// An owned, aligned, zero-initialized byte buffer.
 pub struct Buffer {
     raw: RawAlloc,
+    /// Unique for the life of the process (never 0): engines that
+    /// register buffers with the kernel key their tables by it, since an
+    /// address can come back for another allocation.
+    id: u64,
     mem: Arc<dyn Memory>,
 }
 
@@ -104,7 +111,8 @@ impl Buffer {
     /// Allocates `len` zeroed bytes from `mem`.
     pub fn new_in(mem: Arc<dyn Memory>, len: usize) -> Result<Buffer> {
         let raw = mem.alloc(len)?;
-        Ok(Buffer { raw, mem })
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Buffer { raw, mem, id })
     }
 
     /// Allocates `len` zeroed bytes of page-aligned heap memory.
@@ -144,6 +152,7 @@ impl Buffer {
         crate::be::RawBuf {
             ptr: self.raw.ptr.as_ptr(),
             len: self.raw.len,
+            id: self.id,
         }
     }
 

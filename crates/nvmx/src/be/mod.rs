@@ -288,6 +288,10 @@ pub struct RawBuf {
     pub ptr: *mut u8,
     /// Length in bytes.
     pub len: usize,
+    /// The [`Buffer`](crate::Buffer)'s process-unique id (0: none), so an
+    /// engine can tell a buffer it registered with the kernel from a new
+    /// one at the same address.
+    pub id: u64,
 }
 
 impl RawBuf {
@@ -295,6 +299,7 @@ impl RawBuf {
     pub const NONE: RawBuf = RawBuf {
         ptr: std::ptr::null_mut(),
         len: 0,
+        id: 0,
     };
 
     /// Whether this is the empty buffer.

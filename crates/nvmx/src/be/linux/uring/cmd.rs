@@ -15,6 +15,7 @@ use io_uring::{cqueue, opcode, squeue};
 use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::{Command, Completion};
 
+use super::fixed::FixedBufs;
 use super::nvme_uring::{NVME_URING_CMD_IO, NvmeUringCmd, decode_completion};
 use super::ring::{Ring, with_target};
 use crate::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
@@ -31,6 +32,9 @@ pub struct UringCmd {
     /// Commands refused at submit time, reported at the next poke.
     early: VecDeque<(u32, Result<Completion>)>,
     label: String,
+    /// `--register_buffers`: the table, and the index each slot names.
+    fixed: Option<FixedBufs>,
+    slot_fixed: Box<[Option<u16>]>,
 }
 
 /// Creates an `io_uring_cmd` engine on the descriptor of the device's sync
@@ -47,7 +51,10 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
     })?;
     refuse_controller_node(fd)?;
     let ring = Ring::new(ID, fd, p.capacity, p.opts)?;
+    let fixed = ring.fixed_bufs(p.capacity, p.opts)?;
     Ok(Box::new(UringCmd {
+        fixed,
+        slot_fixed: vec![None; p.capacity as usize].into_boxed_slice(),
         label: ring.label().to_string(),
         ring,
         lba_nbytes: p.lba_nbytes,
@@ -160,6 +167,16 @@ pub fn marshal(cmd: &Command, data: RawBuf, meta: RawBuf, lba_nbytes: u32) -> Re
     Ok(NvmeUringCmd::from_command(cmd, data, meta))
 }
 
+impl UringCmd {
+    /// Gives back the fixed buffer of a slot that will not complete
+    /// through the ring.
+    fn release_fixed(&mut self, slot: u32) {
+        if let (Some(f), Some(i)) = (self.fixed.as_mut(), self.slot_fixed[slot as usize].take()) {
+            f.release(i);
+        }
+    }
+}
+
 impl AsyncEngine for UringCmd {
     fn id(&self) -> &'static str {
         ID
@@ -187,17 +204,33 @@ impl AsyncEngine for UringCmd {
             }
         };
         let area = ucmd.to_cmd_area();
+        let moves_data = !data.is_none() && Direction::of_opcode(cmd.opc) != Direction::None;
+        let fixed = match self.fixed.as_mut() {
+            // SAFETY: the data buffer stays valid while the slot is in
+            // flight (`submit`'s contract); the table is keyed by buffer id,
+            // so a stale registration is never named for another buffer.
+            Some(f) if moves_data => unsafe {
+                f.acquire(&self.ring.submitter(), data.id, data.ptr, data.len)
+            },
+            _ => None,
+        };
+        self.slot_fixed[slot as usize] = fixed;
         let e = with_target!(self.ring.target(), |t| opcode::UringCmd80::new(
             t,
             NVME_URING_CMD_IO
         )
         .cmd(area)
+        .buf_index(fixed)
         .build());
         // SAFETY: the entry names the data and metadata buffers with the
         // lengths checked by `marshal` (never more than each buffer holds);
         // `submit`'s contract keeps both valid and ours until the slot is
         // reported, which happens only after its CQE is reaped.
-        unsafe { self.ring.push(&e.user_data(u64::from(slot))) }
+        let r = unsafe { self.ring.push(&e.user_data(u64::from(slot))) };
+        if r.is_err() {
+            self.release_fixed(slot);
+        }
+        r
     }
 
     #[cfg(target_os = "linux")]
@@ -219,9 +252,15 @@ impl AsyncEngine for UringCmd {
         }
         if max == 0 || n < max {
             let left = if max == 0 { 0 } else { max - n };
-            let label = &self.label;
+            let (label, fixed, slot_fixed) = (&self.label, &mut self.fixed, &mut self.slot_fixed);
             n += self.ring.reap(left, |cqe| {
                 let slot = cqe.user_data() as u32;
+                if let (Some(f), Some(i)) = (
+                    fixed.as_mut(),
+                    slot_fixed.get_mut(slot as usize).and_then(Option::take),
+                ) {
+                    f.release(i);
+                }
                 let res = decode_completion(cqe.result(), cqe.big_cqe()[0])
                     .map_err(|e| Error::io("io_uring_cmd", label.as_str(), e));
                 sink(slot, res);

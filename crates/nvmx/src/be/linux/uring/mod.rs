@@ -57,12 +57,10 @@
 //!   fd, since only poking finds its completions.
 //! - `--register_files`: the descriptor is registered with the ring and
 //!   entries name it as fixed file 0.
-//! - `--register_buffers`: refused when the queue is created. Fixed
-//!   buffers pay off when the same few buffers are reused for every
-//!   command; a queue's buffers belong to the caller and change with each
-//!   command, so each would have to be registered (pinned) by an
-//!   `io_uring_register` call on the hot path, which costs more than it
-//!   saves. A queue-owned registered buffer pool may come later.
+//! - `--register_buffers`: the queue's buffers become fixed buffers of the
+//!   ring, each registered the first time it is used (see [`fixed`]);
+//!   reads and writes then use `READ_FIXED`/`WRITE_FIXED`, and
+//!   `io_uring_cmd` sets `IORING_URING_CMD_FIXED`.
 //!
 //! # Completion fd
 //! [`AsyncEngine::completion_fd`](crate::be::AsyncEngine::completion_fd)
@@ -85,6 +83,7 @@
 //! [`Error::Unsupported`]: crate::Error::Unsupported
 
 pub mod cmd;
+pub(crate) mod fixed;
 pub mod nvme_uring;
 pub mod ring;
 pub mod rw;

@@ -81,22 +81,14 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
     /// Sets up a ring of `entries` submission entries (a power of two; the
     /// completion ring gets twice as many) for `fd`, as the options ask:
     /// `poll_sq` (SQPOLL), `poll_io` (IOPOLL), `register_files`.
-    /// `register_buffers` is refused (see the module docs of
-    /// [`super`]).
+    /// `register_buffers` is the engine's to set up (see
+    /// [`super::fixed`]).
     pub(crate) fn new(
         interface: &'static str,
         fd: RawFd,
         entries: u32,
         opts: &Options,
     ) -> Result<Self> {
-        if opts.register_buffers {
-            return Err(Error::unsupported(
-                interface,
-                "register_buffers: queue buffers belong to the caller and change with every command, so \
-                 registering them would cost a page-pinning io_uring_register call per command, more than \
-                 fixed buffers save; drop --register_buffers",
-            ));
-        }
         let label = fd_label(fd);
         let mut b = IoUring::<S, C>::builder();
         if opts.poll_sq {
@@ -147,6 +139,38 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
     }
 
     /// The file's path (or `fd N`), for messages.
+    /// The ring's register interface (fixed buffers).
+    pub(crate) fn submitter(&self) -> io_uring::Submitter<'_> {
+        self.uring.submitter()
+    }
+
+    /// Sets up the fixed-buffer table when the options ask for it.
+    pub(crate) fn fixed_bufs(
+        &self,
+        capacity: u32,
+        opts: &Options,
+    ) -> Result<Option<super::fixed::FixedBufs>> {
+        if !opts.register_buffers {
+            return Ok(None);
+        }
+        super::fixed::FixedBufs::new(&self.submitter(), capacity)
+            .map(Some)
+            .map_err(|e| {
+                let hint = match e.raw_os_error() {
+                    Some(libc::EINVAL) => {
+                        ": this kernel has no sparse buffer tables (Linux 5.19 or later)"
+                    }
+                    Some(libc::ENOMEM) => ": the locked-memory limit (ulimit -l) is too low",
+                    _ => "",
+                };
+                Error::io(
+                    "io_uring register_buffers",
+                    &self.label,
+                    io::Error::new(e.kind(), format!("{e}{hint}")),
+                )
+            })
+    }
+
     pub(crate) fn label(&self) -> &str {
         &self.label
     }

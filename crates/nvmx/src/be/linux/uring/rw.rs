@@ -14,6 +14,7 @@ use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{Status, sc, sct};
 use nvmx_spec::{Command, Completion};
 
+use super::fixed::FixedBufs;
 use super::ring::{Ring, with_target};
 use crate::be::cbi::run_sync;
 use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
@@ -43,6 +44,8 @@ struct Inflight {
     len: u32,
     done: u32,
     off: u64,
+    /// The fixed buffer the command names (`--register_buffers`).
+    fixed: Option<u16>,
 }
 
 impl Inflight {
@@ -52,6 +55,7 @@ impl Inflight {
         len: 0,
         done: 0,
         off: 0,
+        fixed: None,
     };
 }
 
@@ -68,6 +72,7 @@ pub struct UringRw {
     /// Slots whose transfer came back short, to resubmit after a reap.
     resubmit: Vec<u32>,
     file: FileInfo,
+    fixed: Option<FixedBufs>,
 }
 
 /// What completions are judged and named by.
@@ -107,6 +112,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
         ));
     }
     let ring = Ring::new(ID, fd, p.capacity, p.opts)?;
+    let fixed = ring.fixed_bufs(p.capacity, p.opts)?;
     let cap = p.capacity as usize;
     Ok(Box::new(UringRw {
         sync: Arc::clone(p.sync),
@@ -120,6 +126,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
             iopoll: ring.iopoll(),
             direct,
         },
+        fixed,
         ring,
     }))
 }
@@ -139,6 +146,14 @@ fn lba_out_of_range() -> Completion {
 }
 
 impl UringRw {
+    /// Gives back the fixed buffer of a slot that will not complete
+    /// through the ring.
+    fn release_fixed(&mut self, slot: u32) {
+        if let (Some(f), Some(i)) = (self.fixed.as_mut(), self.slots[slot as usize].fixed.take()) {
+            f.release(i);
+        }
+    }
+
     fn complete_early(&mut self, slot: u32, res: Result<Completion>) {
         self.early.push_back((slot, res));
         self.ring.signal();
@@ -155,13 +170,21 @@ impl UringRw {
         let buf = unsafe { s.buf.add(s.done as usize) };
         let len = s.len - s.done;
         let off = s.off + u64::from(s.done);
-        let e = match s.kind {
-            Kind::Read => with_target!(self.ring.target(), |t| opcode::Read::new(t, buf, len)
+        let e = match (s.kind, s.fixed) {
+            (Kind::Read, None) => {
+                with_target!(self.ring.target(), |t| opcode::Read::new(t, buf, len)
+                    .offset(off)
+                    .build())
+            }
+            (_, None) => with_target!(self.ring.target(), |t| opcode::Write::new(t, buf, len)
                 .offset(off)
                 .build()),
-            _ => with_target!(self.ring.target(), |t| opcode::Write::new(t, buf, len)
-                .offset(off)
-                .build()),
+            (Kind::Read, Some(i)) => with_target!(self.ring.target(), |t| {
+                opcode::ReadFixed::new(t, buf, len, i).offset(off).build()
+            }),
+            (_, Some(i)) => with_target!(self.ring.target(), |t| {
+                opcode::WriteFixed::new(t, buf, len, i).offset(off).build()
+            }),
         };
         // SAFETY: the entry names `len` bytes at `buf`, inside the slot's
         // buffer, which stays valid and untouched by anyone else until the
@@ -180,11 +203,24 @@ impl UringRw {
         }
         if max == 0 || n < max {
             let left = if max == 0 { 0 } else { max - n };
-            let (slots, resubmit, file) = (&mut self.slots, &mut self.resubmit, &self.file);
+            let (slots, resubmit, file, fixed) = (
+                &mut self.slots,
+                &mut self.resubmit,
+                &self.file,
+                &mut self.fixed,
+            );
             n += self.ring.reap(left, |cqe| {
                 let slot = cqe.user_data() as u32;
                 let r = match slots.get_mut(slot as usize) {
-                    Some(s) => finish(s, slot, cqe.result(), file, resubmit),
+                    Some(s) => {
+                        let r = finish(s, slot, cqe.result(), file, resubmit);
+                        if r.is_some()
+                            && let (Some(f), Some(i)) = (fixed.as_mut(), s.fixed.take())
+                        {
+                            f.release(i);
+                        }
+                        r
+                    }
                     None => Some(Err(Error::QueueFailed(format!(
                         "io_uring returned unknown user data {:#x}",
                         cqe.user_data()
@@ -204,6 +240,7 @@ impl UringRw {
             // SAFETY: the slot is still in flight (not reported), so the
             // queue keeps its buffer valid and untouched.
             if let Err(e) = unsafe { self.push_rw(slot) } {
+                self.release_fixed(slot);
                 sink(slot, Err(e));
                 n += 1;
             }
@@ -379,16 +416,29 @@ impl AsyncEngine for UringRw {
             self.complete_early(slot, Err(e));
             return Ok(());
         }
+        let fixed = match self.fixed.as_mut() {
+            // SAFETY: the buffer stays valid while it is in flight (the
+            // contract of `submit`), and a registration outliving it only
+            // pins its old pages, which no later command names (the table
+            // is keyed by buffer id).
+            Some(f) => unsafe { f.acquire(&self.ring.submitter(), data.id, data.ptr, data.len) },
+            None => None,
+        };
         self.slots[slot as usize] = Inflight {
             kind,
             buf: data.ptr,
             len: len as u32,
             done: 0,
             off,
+            fixed,
         };
         // SAFETY: `submit`'s contract keeps `data` valid and ours until the
         // slot is reported, and it is at least `len` bytes (checked above).
-        unsafe { self.push_rw(slot) }
+        let r = unsafe { self.push_rw(slot) };
+        if r.is_err() {
+            self.release_fixed(slot);
+        }
+        r
     }
 
     #[cfg(target_os = "linux")]
