@@ -1,0 +1,73 @@
+//! `nvme` on FreeBSD: the NVMe driver's `NVME_PASSTHROUGH_CMD` ioctl as
+//! sync and admin interfaces.
+//!
+//! FreeBSD's `nvme(4)` driver makes one character device per controller
+//! (`/dev/nvme0`) and one per namespace (`/dev/nvme0ns1`); with
+//! `hw.nvme.use_nvd=0` (the default since FreeBSD 13) each namespace is
+//! also a CAM disk, `/dev/nda0`. All of them take `NVME_PASSTHROUGH_CMD`
+//! with a `struct nvme_pt_command` ([`ioctl::NvmePtCommand`]), but what the
+//! driver does with it depends on the node:
+//!
+//! - on a **controller** node the command is an *admin* command, sent to
+//!   the namespace the command names;
+//! - on a **namespace** node (or `nda`) it is an *I/O* command, and the
+//!   driver puts the node's own namespace into it.
+//!
+//! So this interface keeps two descriptors. A namespace node runs I/O
+//! itself and admin commands through its controller node, found with
+//! `NVME_GET_NSID` (which names the controller, `nvme0`, and the
+//! namespace). A controller node runs admin commands itself and I/O
+//! through the namespace node `/dev/nvmeXnsN` of `--dev-nsid`, when that
+//! exists; without one, I/O is refused rather than sent down the admin
+//! queue, where its opcode would mean a different command.
+//!
+//! The ioctl returns 0 when the command ran, whatever its NVMe status; the
+//! status and completion dword 0 come back in the structure
+//! ([`ioctl::completion_from_pt`]). Dword 1 does not come back.
+//!
+//! **Metadata.** `struct nvme_pt_command` has a data buffer and no
+//! metadata pointer, and the driver builds the command's data pointers
+//! itself, so a separate metadata buffer cannot reach the device: it is
+//! refused, naming why ([`ioctl::refuse_metadata`]). Extended-LBA formats
+//! carry their metadata in the data buffer and work.
+//!
+//! **Transfer limit.** The driver fails a buffer longer than the
+//! controller's maximum transfer with `EIO`; where the kernel reports that
+//! maximum (`NVME_GET_MAX_XFER_SIZE`, FreeBSD 14 and later) longer buffers
+//! are refused up front, naming the limit.
+
+pub mod ioctl;
+#[cfg(target_os = "freebsd")]
+mod sys;
+#[cfg(test)]
+mod tests;
+
+#[cfg(target_os = "freebsd")]
+pub use sys::{NvmeDev, open};
+
+/// The controller node of a controller named `cdev` (as `NVME_GET_NSID`
+/// names it): `nvme0` → `/dev/nvme0`.
+pub fn controller_node(cdev: &str) -> String {
+    format!("/dev/{cdev}")
+}
+
+/// The namespace node of namespace `nsid` on controller `cdev`:
+/// (`nvme0`, 1) → `/dev/nvme0ns1`.
+pub fn namespace_node(cdev: &str, nsid: u32) -> String {
+    format!("/dev/{cdev}ns{nsid}")
+}
+
+/// Refuses a transfer of `nbytes` above the driver's limit `max`, when
+/// known, naming the limit and where it came from.
+pub fn check_transfer(max: Option<u64>, nbytes: u64) -> crate::error::Result<()> {
+    match max {
+        Some(m) if nbytes > m => Err(crate::error::Error::invalid(
+            "data buffer",
+            format!(
+                "{nbytes} bytes is more than the driver moves in one command ({m} bytes, \
+                 NVME_GET_MAX_XFER_SIZE); split the transfer"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
