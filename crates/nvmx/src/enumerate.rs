@@ -1,7 +1,7 @@
 //! Device enumeration: what NVMe devices this system has, without opening
 //! them. Each platform fills the list its own way (Linux walks sysfs,
-//! FreeBSD lists `/dev`);
-//! ramdisks and files are named by URI and never enumerated.
+//! FreeBSD lists `/dev` and asks only `nda` disks which namespace they
+//! are); ramdisks and files are named by URI and never enumerated.
 
 use serde::Serialize;
 

@@ -10,7 +10,7 @@
 //! - `ndaX`: the CAM disk of a namespace ([`EnumKind::NamespaceBlock`];
 //!   FreeBSD disks are character devices too, but this one is the disk).
 //!   Its controller and namespace are not in the name: on FreeBSD,
-//!   [`enumerate`] asks each disk with `NVME_GET_NSID`, which opens it
+//!   `enumerate` asks each disk with `NVME_GET_NSID`, which opens it
 //!   read-only; elsewhere (the tests) they stay unknown.
 //!
 //! Partitions (`nda0p1`), per-path nodes and everything else are skipped.
