@@ -163,14 +163,15 @@ impl PosixAio {
     }
 
     /// Moves finished requests the kqueue reports into `ready`, waiting
-    /// up to `timeout` for the first.
+    /// up to `timeout` for the first; how many it reported.
     #[cfg(target_os = "freebsd")]
-    fn fetch_ready(&mut self, timeout: Duration) -> Result<()> {
-        if let Some(kq) = &mut self.kq {
-            kq.fetch(timeout, &mut self.ready)
-                .map_err(|e| Error::io("kevent", format!("fd {}", self.fd), e))?;
+    fn fetch_ready(&mut self, timeout: Duration) -> Result<u32> {
+        match &mut self.kq {
+            Some(kq) => kq
+                .fetch(timeout, &mut self.ready)
+                .map_err(|e| Error::io("kevent", format!("fd {}", self.fd), e)),
+            None => Ok(0),
         }
-        Ok(())
     }
 
     /// Collects up to `limit` of the requests the kqueue reported
@@ -537,7 +538,12 @@ impl AsyncEngine for PosixAio {
         }
         #[cfg(target_os = "freebsd")]
         if self.kq.is_some() {
-            self.fetch_ready(timeout)?;
+            if self.fetch_ready(timeout)? == 0 {
+                // Nothing reported in the whole wait: ask aio_error about
+                // each request, so one whose event went missing is not
+                // left in flight for ever.
+                return Ok(self.reap(u32::MAX, sink));
+            }
             return self.poke(0, sink);
         }
         self.list.clear();

@@ -10,7 +10,12 @@
 //! asks the kqueue, without blocking, for up to a queue's worth of
 //! finished requests in one `kevent` call, and collects only those with
 //! `aio_return`, instead of asking `aio_error` about every request in
-//! flight; a wait blocks in `kevent` with the timeout. What each command
+//! flight; a wait blocks in `kevent` with the timeout. Each request asks
+//! for a one-shot event (`EV_ONESHOT` in `sigev_notify_kevent_flags`), so
+//! it is reported once. A slot is collected only when `aio_error` says its
+//! request finished, and a wait that times out with requests in flight
+//! also asks `aio_error` about each of them, so a request whose event went
+//! missing is still collected. What each command
 //! becomes (reads and writes as `aio_read`/`aio_write`, Flush as
 //! `aio_fsync`, every other opcode through the sync interface) and how
 //! results map are the `posix` engine's.
@@ -36,6 +41,21 @@ pub const SIGEV_KEVENT: i32 = 3;
 pub const EVFILT_AIO: i16 = -3;
 /// `EV_ERROR` of `sys/sys/event.h`: the event reports an error in `data`.
 pub const EV_ERROR: u16 = 0x4000;
+/// `EV_ONESHOT` of `sys/sys/event.h`: deliver the event once, then drop
+/// it. Each request asks for it, so one request is reported once.
+pub const EV_ONESHOT: u16 = 0x0010;
+
+/// The value to store in the 32-bit `sigev_notify_thread_id` member
+/// (`libc`'s only name for the start of the sigevent union) so that the
+/// union's first `unsigned short`, `sigev_notify_kevent_flags`, holds
+/// `flags` and the rest of that word is zero, on either byte order.
+pub const fn kevent_flags_word(flags: u16) -> i32 {
+    if cfg!(target_endian = "little") {
+        flags as i32
+    } else {
+        ((flags as u32) << 16) as i32
+    }
+}
 
 /// `struct sigevent` of FreeBSD's `sys/sys/signal.h` on LP64, spelled out:
 /// `libc` hides its union, and FreeBSD names two of the fields differently

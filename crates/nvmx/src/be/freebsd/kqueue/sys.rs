@@ -7,7 +7,7 @@ use std::mem::{offset_of, size_of};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
-use super::{KqEvent, Reaped, SigeventLayout, decode, slot_token};
+use super::{EV_ONESHOT, KqEvent, Reaped, SigeventLayout, decode, kevent_flags_word, slot_token};
 
 // libc's `sigevent` must be the struct spelled out in `SigeventLayout`:
 // same size, and the members written here at the same places.
@@ -19,6 +19,12 @@ const _: () = {
     assert!(super::SIGEV_KEVENT == libc::SIGEV_KEVENT);
     assert!(super::EVFILT_AIO == libc::EVFILT_AIO);
     assert!(super::EV_ERROR == libc::EV_ERROR);
+    assert!(super::EV_ONESHOT == libc::EV_ONESHOT);
+    // `sigev_notify_kevent_flags` is the first member of the union that
+    // libc calls `sigev_notify_thread_id`.
+    assert!(
+        offset_of!(libc::sigevent, sigev_notify_thread_id) == offset_of!(SigeventLayout, sigev_un)
+    );
 };
 
 /// A kqueue receiving the completions of one engine's requests.
@@ -75,6 +81,8 @@ impl Kq {
         ev.sigev_value = libc::sigval {
             sival_ptr: slot_token(slot) as *mut libc::c_void,
         };
+        // `sigev_notify_kevent_flags`: report the request once.
+        ev.sigev_notify_thread_id = kevent_flags_word(EV_ONESHOT);
     }
 
     /// Moves the slots of finished requests into `ready`, waiting up to
@@ -107,6 +115,7 @@ impl Kq {
             };
         }
         let mut added = 0;
+        let mut error = None;
         for ev in &self.events[..n as usize] {
             let plain = KqEvent {
                 ident: ev.ident,
@@ -121,10 +130,15 @@ impl Kq {
                     ready.push_back(s);
                     added += 1;
                 }
-                Reaped::Error(errno) => return Err(io::Error::from_raw_os_error(errno)),
+                Reaped::Error(errno) => error = Some(errno),
                 Reaped::Ignored => {}
             }
         }
-        Ok(added)
+        // Keep the slots of the same batch: report an error only when the
+        // call brought nothing else.
+        match error {
+            Some(errno) if added == 0 => Err(io::Error::from_raw_os_error(errno)),
+            _ => Ok(added),
+        }
     }
 }

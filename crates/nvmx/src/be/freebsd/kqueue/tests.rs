@@ -70,3 +70,15 @@ fn refused_off_freebsd() {
     assert!(e.contains("kqueue"), "{e}");
     assert!(e.contains("FreeBSD"), "{e}");
 }
+
+#[test]
+fn kevent_flags_land_in_the_unions_first_short() {
+    assert_eq!(EV_ONESHOT, 0x0010);
+    let w = kevent_flags_word(EV_ONESHOT);
+    // The first two bytes in memory are the unsigned short, the next two
+    // zero, on this host's byte order.
+    let b = w.to_ne_bytes();
+    assert_eq!(u16::from_ne_bytes([b[0], b[1]]), EV_ONESHOT);
+    assert_eq!([b[2], b[3]], [0, 0]);
+    assert_eq!(kevent_flags_word(0), 0);
+}

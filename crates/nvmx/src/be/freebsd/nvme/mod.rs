@@ -19,7 +19,9 @@
 //! namespace). A controller node runs admin commands itself and I/O
 //! through the namespace node `/dev/nvmeXnsN` of `--dev-nsid`, when that
 //! exists; without one, I/O is refused rather than sent down the admin
-//! queue, where its opcode would mean a different command.
+//! queue, where its opcode would mean a different command ([`route`]).
+//! Controller nodes of kernels whose controller node does not answer
+//! `NVME_GET_NSID` (FreeBSD 12) are recognised by their name, `nvmeX`.
 //!
 //! The ioctl returns 0 when the command ran, whatever its NVMe status; the
 //! status and completion dword 0 come back in the structure
@@ -55,6 +57,53 @@ pub fn controller_node(cdev: &str) -> String {
 /// (`nvme0`, 1) → `/dev/nvme0ns1`.
 pub fn namespace_node(cdev: &str, nsid: u32) -> String {
     format!("/dev/{cdev}ns{nsid}")
+}
+
+/// Where a device's commands go, decided from what `NVME_GET_NSID` said
+/// about the node opened: each is a node path, or why there is none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Routing {
+    /// The node I/O commands go to.
+    pub io: std::result::Result<String, String>,
+    /// The node admin commands go to.
+    pub admin: std::result::Result<String, String>,
+    /// The namespace of the node opened; `None` for a controller node.
+    pub nsid: Option<u32>,
+}
+
+/// Routes the commands of the node opened at `path`, of which
+/// `NVME_GET_NSID` said: controller `cdev` (when it named one) and
+/// namespace `node_nsid` (0 for a controller node). `dev_nsid` is
+/// `--dev-nsid`, the namespace I/O on a controller node is for.
+pub fn route(path: &str, cdev: Option<&str>, node_nsid: u32, dev_nsid: u32) -> Routing {
+    if node_nsid != 0 {
+        let admin = match cdev {
+            Some(c) => Ok(controller_node(c)),
+            None => Err(format!(
+                "admin commands for {path}: the driver did not name its controller"
+            )),
+        };
+        return Routing {
+            io: Ok(path.to_string()),
+            admin,
+            nsid: Some(node_nsid),
+        };
+    }
+    let io = match cdev {
+        _ if dev_nsid == 0 || dev_nsid == u32::MAX => Err(format!(
+            "I/O on controller node {path}: --dev-nsid {dev_nsid:#x} names no single namespace"
+        )),
+        Some(c) => Ok(namespace_node(c, dev_nsid)),
+        None => Err(format!(
+            "I/O on controller node {path}: the driver did not name the controller; open a \
+             namespace node (/dev/nvmeXnsY)"
+        )),
+    };
+    Routing {
+        io,
+        admin: Ok(path.to_string()),
+        nsid: None,
+    }
 }
 
 /// Refuses a transfer of `nbytes` above the driver's limit `max`, when

@@ -14,7 +14,8 @@ use super::ioctl::{
     NVME_GET_MAX_XFER_SIZE, NVME_GET_NSID, NVME_PASSTHROUGH_CMD, NVME_RESET_CONTROLLER,
     NvmeGetNsid, NvmePtCommand, completion_from_pt, pt_buf, pt_command, refuse_metadata,
 };
-use super::{check_transfer, controller_node, namespace_node};
+use super::{check_transfer, route};
+use crate::be::freebsd::dev::{NodeName, parse_node_name};
 use crate::be::{Admin, Backend, DataBuf, Pseudo, SyncIo};
 use crate::error::{Error, Result};
 use crate::ident::{DevType, Ident};
@@ -87,68 +88,49 @@ fn max_xfer(fd: RawFd) -> Option<u64> {
     (ret == 0 && n > 0).then_some(n)
 }
 
+fn get_nsid_error(path: &str, e: io::Error) -> Error {
+    let hint = io::Error::new(e.kind(), format!("{e} (is this an NVMe node?)"));
+    Error::io("NVME_GET_NSID", path, hint)
+}
+
 impl NvmeDev {
     /// Opens `path`, a controller node (`/dev/nvme0`), a namespace node
     /// (`/dev/nvme0ns1`) or an NVMe disk (`/dev/nda0`), and the node of
     /// the other kind that completes it.
     pub fn open(path: &str, opts: &Options) -> Result<NvmeDev> {
         let file = open_node(path, opts).map_err(|e| Error::io("open", path, e))?;
-        let g = get_nsid(file.as_raw_fd()).map_err(|e| {
-            let hint = io::Error::new(e.kind(), format!("{e} (is this an NVMe node?)"));
-            Error::io("NVME_GET_NSID", path, hint)
-        })?;
-        let cdev = g.controller().map(str::to_owned);
+        let (cdev, node_nsid) = match get_nsid(file.as_raw_fd()) {
+            Ok(g) => (g.controller().map(str::to_owned), g.nsid),
+            // Controller nodes of kernels before NVME_GET_NSID served them
+            // (FreeBSD 12) answer ENOTTY: their name says what they are.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => match parse_node_name(path) {
+                Some(NodeName::Controller { ctrl }) => (Some(format!("nvme{ctrl}")), 0),
+                _ => return Err(get_nsid_error(path, e)),
+            },
+            Err(e) => return Err(get_nsid_error(path, e)),
+        };
+        let r = route(path, cdev.as_deref(), node_nsid, opts.nsid);
         let here = Node {
             file,
             path: path.to_string(),
         };
-        let (io, admin, nsid) = if g.nsid == 0 {
-            // A controller node: admin here, I/O on the namespace node of
-            // --dev-nsid.
-            let io = match cdev.as_deref() {
-                Some(c) => {
-                    let p = namespace_node(c, opts.nsid);
-                    open_node(&p, opts)
-                        .map(|file| Node {
-                            file,
-                            path: p.clone(),
-                        })
-                        .map_err(|e| {
-                            format!(
-                                "I/O on controller node {path} goes through namespace node {p} \
-                                 (--dev-nsid {}), which could not be opened: {e}",
-                                opts.nsid
-                            )
-                        })
-                }
-                None => Err(format!(
-                    "I/O on controller node {path}: the driver did not name the controller; \
-                     open a namespace node (/dev/nvmeXnsY)"
-                )),
-            };
-            (io, Ok(here), None)
-        } else {
-            let admin = match cdev.as_deref() {
-                Some(c) => {
-                    let p = controller_node(c);
-                    open_node(&p, opts)
-                        .map(|file| Node {
-                            file,
-                            path: p.clone(),
-                        })
-                        .map_err(|e| {
-                            format!(
-                                "admin commands for {path} go through controller node {p}, which \
-                                 could not be opened: {e}"
-                            )
-                        })
-                }
-                None => Err(format!(
-                    "admin commands for {path}: the driver did not name its controller"
-                )),
-            };
-            (Ok(here), admin, Some(g.nsid))
+        // Opens the other node a route names; `what` says what it is for.
+        let open_other = |route: std::result::Result<String, String>, what: &str| {
+            let p = route?;
+            open_node(&p, opts)
+                .map(|file| Node {
+                    file,
+                    path: p.clone(),
+                })
+                .map_err(|e| {
+                    format!("{what} for {path} go through {p}, which could not be opened: {e}")
+                })
         };
+        let (io, admin) = match r.nsid {
+            Some(_) => (Ok(here), open_other(r.admin, "admin commands")),
+            None => (open_other(r.io, "I/O commands"), Ok(here)),
+        };
+        let nsid = r.nsid;
         let max_xfer = admin
             .as_ref()
             .ok()

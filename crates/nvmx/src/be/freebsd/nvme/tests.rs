@@ -175,3 +175,31 @@ fn node_names_and_transfer_limit() {
         .to_string();
     assert!(e.contains("131072 bytes"), "{e}");
 }
+
+#[test]
+fn routes_commands_by_node_kind() {
+    // A namespace node: I/O here, admin on its controller node.
+    let r = route("/dev/nvme0ns2", Some("nvme0"), 2, 1);
+    assert_eq!(r.nsid, Some(2));
+    assert_eq!(r.io.as_deref(), Ok("/dev/nvme0ns2"));
+    assert_eq!(r.admin.as_deref(), Ok("/dev/nvme0"));
+    // An nda disk: the same, the controller from NVME_GET_NSID.
+    let r = route("/dev/nda0", Some("nvme1"), 1, 1);
+    assert_eq!(r.io.as_deref(), Ok("/dev/nda0"));
+    assert_eq!(r.admin.as_deref(), Ok("/dev/nvme1"));
+    // ... unless the driver named none: admin is refused, naming why.
+    let r = route("/dev/nda0", None, 1, 1);
+    assert!(r.admin.unwrap_err().contains("did not name its controller"));
+    // A controller node: admin here, I/O on the namespace of --dev-nsid.
+    let r = route("/dev/nvme0", Some("nvme0"), 0, 3);
+    assert_eq!(r.nsid, None);
+    assert_eq!(r.admin.as_deref(), Ok("/dev/nvme0"));
+    assert_eq!(r.io.as_deref(), Ok("/dev/nvme0ns3"));
+    // ... never to no namespace or to all of them.
+    for nsid in [0, u32::MAX] {
+        let e = route("/dev/nvme0", Some("nvme0"), 0, nsid).io.unwrap_err();
+        assert!(e.contains("names no single namespace"), "{e}");
+    }
+    let e = route("/dev/nvme0", None, 0, 1).io.unwrap_err();
+    assert!(e.contains("open a namespace node"), "{e}");
+}
