@@ -516,7 +516,13 @@ impl AsyncEngine for PosixAio {
         #[cfg(target_os = "freebsd")]
         if self.kq.is_some() {
             if n < limit {
-                self.fetch_ready(Duration::ZERO)?;
+                // A failed kevent loses nothing: report what was reaped.
+                if let Err(e) = self.fetch_ready(Duration::ZERO)
+                    && n == 0
+                    && self.ready.is_empty()
+                {
+                    return Err(e);
+                }
                 n += self.reap_ready(limit - n, sink);
             }
             return Ok(n);
