@@ -10,6 +10,11 @@
 //! block with its reason; those are type-checked and linted for
 //! `x86_64-unknown-freebsd` in CI but can only run on FreeBSD.
 
+#[cfg(unix)]
+pub mod configs;
 pub mod dev;
 pub mod kqueue;
 pub mod nvme;
+
+/// The dev interface id of FreeBSD's configurations.
+pub const DEV_ID: &str = "freebsd";

@@ -47,6 +47,24 @@ mod tests;
 #[cfg(target_os = "freebsd")]
 pub use sys::{NvmeDev, open};
 
+/// Opens an NVMe node as a backend: FreeBSD's driver ioctls exist only
+/// there, so elsewhere this refuses (the FreeBSD configuration list
+/// compiles, and its selection is tested, on every Unix host).
+#[cfg(not(target_os = "freebsd"))]
+pub fn open(
+    uri: &crate::uri::Uri,
+    opts: &crate::opts::Options,
+) -> crate::error::Result<crate::be::Backend> {
+    let _ = opts;
+    Err(crate::error::Error::unsupported(
+        "nvme",
+        format!(
+            "{}: FreeBSD's NVMe driver ioctls (NVME_PASSTHROUGH_CMD) exist only on FreeBSD",
+            uri.raw
+        ),
+    ))
+}
+
 /// The controller node of a controller named `cdev` (as `NVME_GET_NSID`
 /// names it): `nvme0` → `/dev/nvme0`.
 pub fn controller_node(cdev: &str) -> String {
