@@ -23,9 +23,14 @@
 //! Controller nodes of kernels whose controller node does not answer
 //! `NVME_GET_NSID` (FreeBSD 12) are recognised by their name, `nvmeX`.
 //!
-//! The ioctl returns 0 when the command ran, whatever its NVMe status; the
-//! status and completion dword 0 come back in the structure
-//! ([`ioctl::completion_from_pt`]). Dword 1 does not come back.
+//! On `nvme(4)` nodes the ioctl returns 0 when the command ran, whatever
+//! its NVMe status; the status and completion dword 0 come back in the
+//! structure ([`ioctl::completion_from_pt`]). Dword 1 does not come back.
+//! An `nda` disk (`sys/cam/nvme/nvme_da.c`) runs the command through CAM
+//! and copies no completion back: a command the device failed returns
+//! `EIO` (reported naming the namespace node that would show the status,
+//! [`cam_error_hint`]), and dword 0 of a successful one reads as 0. CAM
+//! attaches `nda` only to namespaces without metadata.
 //!
 //! **Metadata.** `struct nvme_pt_command` has a data buffer and no
 //! metadata pointer, and the driver builds the command's data pointers
@@ -122,6 +127,15 @@ pub fn route(path: &str, cdev: Option<&str>, node_nsid: u32, dev_nsid: u32) -> R
         admin: Ok(path.to_string()),
         nsid: None,
     }
+}
+
+/// What to add to an error of the passthrough ioctl on an `nda` disk
+/// (`cam`): CAM turns a failed NVMe status into `EIO` without the status.
+pub fn cam_error_hint(cam: bool, errno: Option<i32>, eio: i32) -> Option<&'static str> {
+    (cam && errno == Some(eio)).then_some(
+        "the device failed the command or CAM could not run it; nda disks return no NVMe \
+         status, the namespace node /dev/nvmeXnsY does",
+    )
 }
 
 /// Refuses a transfer of `nbytes` above the driver's limit `max`, when

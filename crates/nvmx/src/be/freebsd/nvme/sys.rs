@@ -14,7 +14,7 @@ use super::ioctl::{
     NVME_GET_MAX_XFER_SIZE, NVME_GET_NSID, NVME_PASSTHROUGH_CMD, NVME_RESET_CONTROLLER,
     NvmeGetNsid, NvmePtCommand, completion_from_pt, pt_buf, pt_command, refuse_metadata,
 };
-use super::{check_transfer, route};
+use super::{cam_error_hint, check_transfer, route};
 use crate::be::freebsd::dev::{NodeName, parse_node_name};
 use crate::be::{Admin, Backend, DataBuf, Pseudo, SyncIo};
 use crate::error::{Error, Result};
@@ -27,6 +27,15 @@ use crate::uri::{Target, Uri};
 struct Node {
     file: File,
     path: String,
+    /// An `nda` disk: CAM runs the command and returns no completion.
+    cam: bool,
+}
+
+impl Node {
+    fn new(file: File, path: String) -> Node {
+        let cam = matches!(parse_node_name(&path), Some(NodeName::Nda { .. }));
+        Node { file, path, cam }
+    }
 }
 
 /// An open NVMe node of FreeBSD's driver, as sync and admin interface.
@@ -110,18 +119,12 @@ impl NvmeDev {
             Err(e) => return Err(get_nsid_error(path, e)),
         };
         let r = route(path, cdev.as_deref(), node_nsid, opts.nsid);
-        let here = Node {
-            file,
-            path: path.to_string(),
-        };
+        let here = Node::new(file, path.to_string());
         // Opens the other node a route names; `what` says what it is for.
         let open_other = |route: std::result::Result<String, String>, what: &str| {
             let p = route?;
             open_node(&p, opts)
-                .map(|file| Node {
-                    file,
-                    path: p.clone(),
-                })
+                .map(|file| Node::new(file, p.clone()))
                 .map_err(|e| {
                     format!("{what} for {path} go through {p}, which could not be opened: {e}")
                 })
@@ -226,11 +229,12 @@ impl NvmeDev {
             )
         };
         if ret < 0 {
-            return Err(Error::io(
-                "NVME_PASSTHROUGH_CMD",
-                &node.path,
-                io::Error::last_os_error(),
-            ));
+            let e = io::Error::last_os_error();
+            let e = match cam_error_hint(node.cam, e.raw_os_error(), libc::EIO) {
+                Some(hint) => io::Error::new(e.kind(), format!("{e}: {hint}")),
+                None => e,
+            };
+            return Err(Error::io("NVME_PASSTHROUGH_CMD", &node.path, e));
         }
         Ok(completion_from_pt(pt))
     }

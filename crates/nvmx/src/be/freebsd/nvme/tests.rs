@@ -203,3 +203,13 @@ fn routes_commands_by_node_kind() {
     let e = route("/dev/nvme0", None, 0, 1).io.unwrap_err();
     assert!(e.contains("open a namespace node"), "{e}");
 }
+
+#[test]
+fn eio_from_an_nda_disk_names_where_the_status_is() {
+    const EIO: i32 = 5;
+    let h = cam_error_hint(true, Some(EIO), EIO).unwrap();
+    assert!(h.contains("/dev/nvmeXnsY"), "{h}");
+    assert_eq!(cam_error_hint(false, Some(EIO), EIO), None);
+    assert_eq!(cam_error_hint(true, Some(22), EIO), None);
+    assert_eq!(cam_error_hint(true, None, EIO), None);
+}
