@@ -62,7 +62,8 @@ pub struct NvmePtCommand {
     pub driver_lock: *mut c_void,
 }
 
-/// `SPECNAMELEN` of `sys/sys/param.h` (FreeBSD 13 and later; 63 before).
+/// `SPECNAMELEN` of `sys/sys/param.h` on current FreeBSD (older releases
+/// had 63, which gives `NVME_GET_NSID` another request number).
 pub const SPECNAMELEN: usize = 255;
 
 /// `struct nvme_get_nsid` of `sys/dev/nvme/nvme.h`: what `NVME_GET_NSID`
@@ -107,8 +108,8 @@ pub const NVME_PASSTHROUGH_CMD: u32 = ioc(IOC_INOUT, b'n', 0, size_of::<NvmePtCo
 pub const NVME_RESET_CONTROLLER: u32 = ioc(IOC_VOID, b'n', 1, 0);
 /// `NVME_GET_NSID`: `_IOR('n', 2, struct nvme_get_nsid)`.
 pub const NVME_GET_NSID: u32 = ioc(IOC_OUT, b'n', 2, size_of::<NvmeGetNsid>());
-/// `NVME_GET_MAX_XFER_SIZE`: `_IOR('n', 3, uint64_t)` (FreeBSD 14 and
-/// later; older kernels answer `ENOTTY`).
+/// `NVME_GET_MAX_XFER_SIZE`: `_IOR('n', 3, uint64_t)` (newer kernels;
+/// older ones answer `ENOTTY`).
 pub const NVME_GET_MAX_XFER_SIZE: u32 = ioc(IOC_OUT, b'n', 3, size_of::<u64>());
 
 // The layout the driver expects on LP64 FreeBSD (x86_64, aarch64): checked

@@ -3,7 +3,7 @@
 //!
 //! FreeBSD's `nvme(4)` driver makes one character device per controller
 //! (`/dev/nvme0`) and one per namespace (`/dev/nvme0ns1`); with
-//! `hw.nvme.use_nvd=0` (the default since FreeBSD 13) each namespace is
+//! `hw.nvme.use_nvd=0` (the default on current FreeBSD) each namespace is
 //! also a CAM disk, `/dev/nda0`. All of them take `NVME_PASSTHROUGH_CMD`
 //! with a `struct nvme_pt_command` ([`ioctl::NvmePtCommand`]), but what the
 //! driver does with it depends on the node:
@@ -20,8 +20,10 @@
 //! through the namespace node `/dev/nvmeXnsN` of `--dev-nsid`, when that
 //! exists; without one, I/O is refused rather than sent down the admin
 //! queue, where its opcode would mean a different command ([`route`]).
-//! Controller nodes of kernels whose controller node does not answer
-//! `NVME_GET_NSID` (FreeBSD 12) are recognised by their name, `nvmeX`.
+//! Where `NVME_GET_NSID` is not answered (`ENOTTY`: controller nodes of
+//! older kernels, or kernels whose `SPECNAMELEN` was 63, which gives the
+//! request another number), `nvmeX` and `nvmeXnsY` nodes are recognised
+//! by name ([`ident_from_name`]); `nda` disks cannot be.
 //!
 //! On `nvme(4)` nodes the ioctl returns 0 when the command ran, whatever
 //! its NVMe status; the status and completion dword 0 come back in the
@@ -40,8 +42,8 @@
 //!
 //! **Transfer limit.** The driver fails a buffer longer than the
 //! controller's maximum transfer with `EIO`; where the kernel reports that
-//! maximum (`NVME_GET_MAX_XFER_SIZE`, FreeBSD 14 and later) longer buffers
-//! are refused up front, naming the limit.
+//! maximum (`NVME_GET_MAX_XFER_SIZE`, newer kernels) longer buffers are
+//! refused up front, naming the limit.
 
 pub mod ioctl;
 #[cfg(target_os = "freebsd")]
@@ -80,6 +82,18 @@ pub fn controller_node(cdev: &str) -> String {
 /// (`nvme0`, 1) → `/dev/nvme0ns1`.
 pub fn namespace_node(cdev: &str, nsid: u32) -> String {
     format!("/dev/{cdev}ns{nsid}")
+}
+
+/// What a node's name says that `NVME_GET_NSID` would: its controller's
+/// name and its namespace (0 for a controller node). `None` for names
+/// that do not say (`nda` disks, anything else).
+pub fn ident_from_name(path: &str) -> Option<(String, u32)> {
+    use super::dev::{NodeName, parse_node_name};
+    match parse_node_name(path)? {
+        NodeName::Controller { ctrl } => Some((format!("nvme{ctrl}"), 0)),
+        NodeName::Namespace { ctrl, nsid } => Some((format!("nvme{ctrl}"), nsid)),
+        NodeName::Nda { .. } => None,
+    }
 }
 
 /// Where a device's commands go, decided from what `NVME_GET_NSID` said

@@ -14,7 +14,7 @@ use super::ioctl::{
     NVME_GET_MAX_XFER_SIZE, NVME_GET_NSID, NVME_PASSTHROUGH_CMD, NVME_RESET_CONTROLLER,
     NvmeGetNsid, NvmePtCommand, completion_from_pt, pt_buf, pt_command, refuse_metadata,
 };
-use super::{cam_error_hint, check_transfer, route};
+use super::{cam_error_hint, check_transfer, ident_from_name, route};
 use crate::be::freebsd::dev::{NodeName, parse_node_name};
 use crate::be::{Admin, Backend, DataBuf, Pseudo, SyncIo};
 use crate::error::{Error, Result};
@@ -110,11 +110,10 @@ impl NvmeDev {
         let file = open_node(path, opts).map_err(|e| Error::io("open", path, e))?;
         let (cdev, node_nsid) = match get_nsid(file.as_raw_fd()) {
             Ok(g) => (g.controller().map(str::to_owned), g.nsid),
-            // Controller nodes of kernels before NVME_GET_NSID served them
-            // (FreeBSD 12) answer ENOTTY: their name says what they are.
-            Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => match parse_node_name(path) {
-                Some(NodeName::Controller { ctrl }) => (Some(format!("nvme{ctrl}")), 0),
-                _ => return Err(get_nsid_error(path, e)),
+            // Not answered here (older kernels): the name may say.
+            Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => match ident_from_name(path) {
+                Some((c, n)) => (Some(c), n),
+                None => return Err(get_nsid_error(path, e)),
             },
             Err(e) => return Err(get_nsid_error(path, e)),
         };

@@ -213,3 +213,11 @@ fn eio_from_an_nda_disk_names_where_the_status_is() {
     assert_eq!(cam_error_hint(true, Some(22), EIO), None);
     assert_eq!(cam_error_hint(true, None, EIO), None);
 }
+
+#[test]
+fn names_say_what_nvme_get_nsid_would() {
+    assert_eq!(ident_from_name("/dev/nvme2"), Some(("nvme2".into(), 0)));
+    assert_eq!(ident_from_name("/dev/nvme2ns5"), Some(("nvme2".into(), 5)));
+    assert_eq!(ident_from_name("/dev/nda0"), None);
+    assert_eq!(ident_from_name("/dev/ada0"), None);
+}
