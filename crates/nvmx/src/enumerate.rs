@@ -1,6 +1,7 @@
 //! Device enumeration: what NVMe devices this system has, without opening
-//! them. Each platform fills the list its own way (Linux walks sysfs);
-//! ramdisks and files are named by URI and never enumerated.
+//! them. Each platform fills the list its own way (Linux walks sysfs,
+//! FreeBSD lists `/dev` and asks only `nda` disks which namespace they
+//! are); ramdisks and files are named by URI and never enumerated.
 
 use serde::Serialize;
 
@@ -60,7 +61,11 @@ pub fn enumerate() -> Result<Vec<EnumEntry>> {
     {
         crate::be::linux::dev::enumerate()
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "freebsd")]
+    {
+        crate::be::freebsd::dev::enumerate()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
     {
         Ok(Vec::new())
     }

@@ -20,6 +20,7 @@
 pub mod cbi;
 pub mod config;
 pub mod file;
+pub mod freebsd;
 #[cfg(target_os = "linux")]
 pub mod linux;
 #[cfg(unix)]

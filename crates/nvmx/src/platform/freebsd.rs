@@ -1,23 +1,12 @@
-//! FreeBSD: the backend configurations in priority order.
-
-use super::common;
-use crate::be::config::BackendConfig;
+//! FreeBSD: the backend configurations in priority order (first match
+//! wins), defined in [`crate::be::freebsd::configs`] so that their
+//! selection is tested on every Unix host.
 
 pub use super::unix::classify_path;
+pub use crate::be::freebsd::configs::CONFIGS;
 
 /// The dev interface id of this platform.
-pub const DEV_ID: &str = "freebsd";
-
-/// FreeBSD configurations, in priority order (first match wins).
-pub static CONFIGS: &[&BackendConfig] = &[
-    &common::EMU_FILE,
-    &common::THRPOOL_FILE,
-    &crate::be::posix_aio::POSIX_FILE,
-    &common::NIL_FILE,
-    &common::RAMDISK_EMU,
-    &common::RAMDISK,
-    &common::RAMDISK_THRPOOL,
-];
+pub const DEV_ID: &str = crate::be::freebsd::DEV_ID;
 
 /// Why the device at `path` is in use (a mounted file system, ...), so
 /// that tools refuse to write to it. Not checked on this platform yet:

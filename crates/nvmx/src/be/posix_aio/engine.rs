@@ -81,6 +81,12 @@ pub struct PosixAio {
     notify: Option<Arc<crate::be::cbi::notify::Notifier>>,
     /// The C library refused aio_fsync: Flush runs sync.
     pub(super) flush_is_sync: bool,
+    /// The kqueue completions are delivered to (the `kqueue` engine).
+    #[cfg(target_os = "freebsd")]
+    kq: Option<crate::be::freebsd::kqueue::sys::Kq>,
+    /// Slots the kqueue reported finished, not yet collected.
+    #[cfg(target_os = "freebsd")]
+    ready: VecDeque<u32>,
 }
 
 // SAFETY: the raw pointers (in the aiocbs and `list`) point into this
@@ -137,7 +143,62 @@ impl PosixAio {
             #[cfg(target_os = "linux")]
             notify: None,
             flush_is_sync: false,
+            #[cfg(target_os = "freebsd")]
+            kq: None,
+            #[cfg(target_os = "freebsd")]
+            ready: VecDeque::with_capacity(n),
         })
+    }
+
+    /// Creates the engine of the `kqueue` configurations: as [`Self::new`],
+    /// with every request reporting its completion to a kqueue of the
+    /// engine's own, which pokes and waits read in batches.
+    #[cfg(target_os = "freebsd")]
+    pub fn with_kqueue(p: &EngineParams<'_>) -> Result<PosixAio> {
+        let mut e = Self::new(p)?;
+        let kq = crate::be::freebsd::kqueue::sys::Kq::new(e.cbs.len() as u32)
+            .map_err(|err| Error::io("kqueue", e.where_(), err))?;
+        e.kq = Some(kq);
+        Ok(e)
+    }
+
+    /// Moves finished requests the kqueue reports into `ready`, waiting
+    /// up to `timeout` for the first; how many it reported.
+    #[cfg(target_os = "freebsd")]
+    fn fetch_ready(&mut self, timeout: Duration) -> Result<u32> {
+        match &mut self.kq {
+            Some(kq) => kq
+                .fetch(timeout, &mut self.ready)
+                .map_err(|e| Error::io("kevent", format!("fd {}", self.fd), e)),
+            None => Ok(0),
+        }
+    }
+
+    /// Collects up to `limit` of the requests the kqueue reported
+    /// finished. A slot no longer in flight (reaped already, from an
+    /// earlier report of the same request) or whose request is still
+    /// running (a new one on a reused slot) is skipped: only requests
+    /// `aio_error` calls finished are collected.
+    #[cfg(target_os = "freebsd")]
+    fn reap_ready(&mut self, limit: u32, sink: &mut EngineSink<'_>) -> u32 {
+        let mut n = 0;
+        while n < limit {
+            let Some(slot) = self.ready.pop_front() else {
+                break;
+            };
+            let Some(pos) = self.inflight.iter().position(|&s| s == slot) else {
+                continue;
+            };
+            let Some((err, ret)) = self.status(slot) else {
+                continue;
+            };
+            self.inflight.remove(pos);
+            let info = self.slots[slot as usize];
+            let res = self.result(info, err, ret);
+            sink(slot, res);
+            n += 1;
+        }
+        n
     }
 
     fn where_(&self) -> String {
@@ -152,7 +213,7 @@ impl PosixAio {
     /// Starts the request prepared in `cb` for `slot`. `Err` only when the
     /// library is out of room; other failures complete the slot.
     fn start(&mut self, slot: u32, mut info: SlotInfo, mut cb: libc::aiocb) -> Result<()> {
-        info.armed = self.arm(&mut cb);
+        info.armed = self.arm(slot, &mut cb);
         let p = self.cbs[slot as usize].get();
         // SAFETY: the slot is not in flight (submit's contract), so nothing
         // else accesses its aiocb; `p` is valid and aligned. The aiocb and
@@ -208,7 +269,7 @@ impl PosixAio {
     /// Asks for a completion callback on `cb` when the completion
     /// descriptor exists; whether it did.
     #[cfg(target_os = "linux")]
-    fn arm(&self, cb: &mut libc::aiocb) -> bool {
+    fn arm(&self, _slot: u32, cb: &mut libc::aiocb) -> bool {
         let Some(n) = &self.notify else { return false };
         super::linux::arm(cb, n);
         true
@@ -231,8 +292,16 @@ impl PosixAio {
         }
     }
 
-    #[cfg(not(target_os = "linux"))]
-    fn arm(&self, _: &mut libc::aiocb) -> bool {
+    /// On FreeBSD with a kqueue: asks for a kevent tagged with `slot`.
+    #[cfg(target_os = "freebsd")]
+    fn arm(&self, slot: u32, cb: &mut libc::aiocb) -> bool {
+        let Some(kq) = &self.kq else { return false };
+        kq.arm(&mut cb.aio_sigevent, slot);
+        true
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+    fn arm(&self, _: u32, _: &mut libc::aiocb) -> bool {
         false
     }
 
@@ -332,6 +401,10 @@ impl PosixAio {
 
 impl AsyncEngine for PosixAio {
     fn id(&self) -> &'static str {
+        #[cfg(target_os = "freebsd")]
+        if self.kq.is_some() {
+            return "kqueue";
+        }
         "posix"
     }
 
@@ -440,6 +513,20 @@ impl AsyncEngine for PosixAio {
             sink(slot, res);
             n += 1;
         }
+        #[cfg(target_os = "freebsd")]
+        if self.kq.is_some() {
+            if n < limit {
+                // A failed kevent loses nothing: report what was reaped.
+                if let Err(e) = self.fetch_ready(Duration::ZERO)
+                    && n == 0
+                    && self.ready.is_empty()
+                {
+                    return Err(e);
+                }
+                n += self.reap_ready(limit - n, sink);
+            }
+            return Ok(n);
+        }
         if n < limit {
             n += self.reap(limit - n, sink);
         }
@@ -454,6 +541,16 @@ impl AsyncEngine for PosixAio {
         let n = self.poke(0, sink)?;
         if n > 0 || self.inflight.is_empty() {
             return Ok(n);
+        }
+        #[cfg(target_os = "freebsd")]
+        if self.kq.is_some() {
+            if self.fetch_ready(timeout)? == 0 {
+                // Nothing reported in the whole wait: ask aio_error about
+                // each request, so one whose event went missing is not
+                // left in flight for ever.
+                return Ok(self.reap(u32::MAX, sink));
+            }
+            return self.poke(0, sink);
         }
         self.list.clear();
         for &s in &self.inflight {

@@ -44,6 +44,12 @@
 //! callback, so this costs a thread start per request, paid only by queues
 //! that asked for the descriptor. Requests already in flight without the
 //! callback keep the descriptor signalled at every poke until reaped.
+//!
+//! On FreeBSD the same engine also serves the `kqueue` configurations
+//! (`PosixAio::with_kqueue`, see [`crate::be::freebsd::kqueue`]): each
+//! request then reports its completion to a kqueue, and pokes and waits
+//! read finished requests from it in batches instead of asking
+//! `aio_error` about each one.
 
 /// Applies `cfg(...)` for the platforms whose C library has POSIX aio to
 /// each item (`+`), or its negation (`-`).
