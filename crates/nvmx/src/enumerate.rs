@@ -19,6 +19,9 @@ pub enum EnumKind {
     NamespaceChar,
     /// An NVMe PCI function not bound to the kernel's NVMe driver.
     PciFunction,
+    /// A Windows physical drive, `\\.\PhysicalDriveN` (NVMe or not:
+    /// `transport` names its bus).
+    PhysicalDrive,
 }
 
 /// One enumerated device.
@@ -43,7 +46,8 @@ pub struct EnumEntry {
     pub pci: Option<String>,
     /// The controller's kernel name (`nvme0`), when it has one.
     pub ctrl: Option<String>,
-    /// Transport (`pcie`, `tcp`, `rdma`, `fc`, `loop`), when known.
+    /// Transport (`pcie`, `tcp`, `rdma`, `fc`, `loop`), when known; on
+    /// Windows the storage bus type (`nvme`, `sata`, `usb`, ...).
     pub transport: Option<String>,
     /// Model number (empty when unknown).
     pub model: String,
@@ -54,13 +58,18 @@ pub struct EnumEntry {
 }
 
 /// Lists the NVMe controllers, namespaces and unbound NVMe PCI functions
-/// of this system. Platforms without a scanner yet return an empty list.
+/// of this system (on Windows: the physical drives, with their bus type).
+/// Platforms without a scanner yet return an empty list.
 pub fn enumerate() -> Result<Vec<EnumEntry>> {
     #[cfg(target_os = "linux")]
     {
         crate::be::linux::dev::enumerate()
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(windows)]
+    {
+        crate::be::windows::dev::enumerate()
+    }
+    #[cfg(not(any(target_os = "linux", windows)))]
     {
         Ok(Vec::new())
     }
