@@ -5,7 +5,9 @@
 /// given last).
 macro_rules! config {
     ($id:ident, $name:literal, $descr:literal, $caps:expr, $async:literal, $sync:expr, $admin:expr, $dev:expr, $open:path, $engine:path) => {
-        config!($id, $name, $descr, $caps, $async, $sync, $admin, $dev, $open, $engine, "heap");
+        config!(
+            $id, $name, $descr, $caps, $async, $sync, $admin, $dev, $open, $engine, "heap"
+        );
     };
     ($id:ident, $name:literal, $descr:literal, $caps:expr, $async:literal, $sync:expr, $admin:expr, $dev:expr, $open:path, $engine:path, $mem:expr) => {
         #[doc = concat!("The `", $name, "` configuration: ", $descr, ".")]

@@ -89,7 +89,10 @@ impl Disk {
         if !matches!(uri.target, Target::BlockDevice { .. }) {
             return Err(Error::invalid(
                 "URI",
-                format!("{:?} is not a physical drive (\\\\.\\PhysicalDriveN)", uri.raw),
+                format!(
+                    "{:?} is not a physical drive (\\\\.\\PhysicalDriveN)",
+                    uri.raw
+                ),
             ));
         }
         let file = open_handle(&uri.base, opts)?;
@@ -188,7 +191,10 @@ impl Disk {
             }
             IoRoute::Raw => Err(Error::unsupported(
                 "block",
-                format!("opcode {:#04x}: a disk reached through the block interface takes reads, writes and flushes only", cmd.opc),
+                format!(
+                    "opcode {:#04x}: a disk reached through the block interface takes reads, writes and flushes only",
+                    cmd.opc
+                ),
             )),
         }
     }
@@ -202,11 +208,21 @@ pub struct NvmeDisk {
 
 /// Asks StorNVMe a protocol-specific query, copying the data into `data`;
 /// returns completion dword 0.
-fn query(h: RawHandle, path: &str, q: &stornvme::ProtocolQuery, data: &mut DataBuf<'_>) -> Result<u32> {
+fn query(
+    h: RawHandle,
+    path: &str,
+    q: &stornvme::ProtocolQuery,
+    data: &mut DataBuf<'_>,
+) -> Result<u32> {
     let want = data.len();
     let mut buf = q.to_bytes(want)?;
-    let n = sys::ioctl_inout(h, stornvme::IOCTL_STORAGE_QUERY_PROPERTY, &mut buf)
-        .map_err(|e| Error::io("IOCTL_STORAGE_QUERY_PROPERTY (NVMe protocol-specific)", path, e))?;
+    let n = sys::ioctl_inout(h, stornvme::IOCTL_STORAGE_QUERY_PROPERTY, &mut buf).map_err(|e| {
+        Error::io(
+            "IOCTL_STORAGE_QUERY_PROPERTY (NVMe protocol-specific)",
+            path,
+            e,
+        )
+    })?;
     let r = stornvme::parse_query_reply(&buf, n)?;
     if let Some(dst) = data.as_mut_slice() {
         let len = dst.len().min(r.data_len);
@@ -215,7 +231,13 @@ fn query(h: RawHandle, path: &str, q: &stornvme::ProtocolQuery, data: &mut DataB
     Ok(r.dw0)
 }
 
-fn raw_command(h: RawHandle, path: &str, cmd: &Command, admin: bool, mut data: DataBuf<'_>) -> Result<Completion> {
+fn raw_command(
+    h: RawHandle,
+    path: &str,
+    cmd: &Command,
+    admin: bool,
+    mut data: DataBuf<'_>,
+) -> Result<Completion> {
     let to_device = (Direction::of_opcode(cmd.opc) == Direction::ToDevice).then(|| data.as_slice());
     let from_len = if to_device.is_some() { 0 } else { data.len() };
     let (mut buf, layout) = stornvme::protocol_command_bytes(cmd, admin, to_device, from_len)?;
@@ -289,7 +311,12 @@ impl SyncIo for NvmeDisk {
         Some(Arc::clone(&self.disk.mem) as Arc<dyn Memory>)
     }
 
-    fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>) -> Result<Completion> {
+    fn cmd_io(
+        &self,
+        cmd: &mut Command,
+        data: DataBuf<'_>,
+        meta: DataBuf<'_>,
+    ) -> Result<Completion> {
         if !meta.is_empty() {
             return Err(Error::unsupported(
                 "nvme",
@@ -369,7 +396,12 @@ impl SyncIo for BlockDisk {
         Some(Arc::clone(&self.disk.mem) as Arc<dyn Memory>)
     }
 
-    fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, _meta: DataBuf<'_>) -> Result<Completion> {
+    fn cmd_io(
+        &self,
+        cmd: &mut Command,
+        data: DataBuf<'_>,
+        _meta: DataBuf<'_>,
+    ) -> Result<Completion> {
         match stornvme::route_io(cmd) {
             Ok(r @ (IoRoute::Read | IoRoute::Write | IoRoute::Flush)) => self.disk.rw(r, cmd, data),
             _ => Ok(status(sct::GENERIC, sc::INVALID_OPCODE)),
@@ -387,7 +419,9 @@ impl Admin for BlockDisk {
             return Ok(status(sct::GENERIC, sc::INVALID_OPCODE));
         }
         let bytes: Vec<u8> = match Cns((cmd.cdw10 & 0xff) as u8) {
-            Cns::CONTROLLER => diskinfo::block_identify_controller(&self.desc).as_bytes().to_vec(),
+            Cns::CONTROLLER => diskinfo::block_identify_controller(&self.desc)
+                .as_bytes()
+                .to_vec(),
             Cns::NAMESPACE if cmd.nsid == self.disk.nsid => {
                 diskinfo::block_identify_namespace(&self.disk.geo, self.physical)?
                     .as_bytes()
@@ -404,7 +438,10 @@ impl Admin for BlockDisk {
             _ => return Ok(status(sct::GENERIC, sc::INVALID_FIELD)),
         };
         let dst = data.as_mut_slice().ok_or_else(|| {
-            Error::invalid("identify buffer", "Identify needs a writable 4096-byte buffer")
+            Error::invalid(
+                "identify buffer",
+                "Identify needs a writable 4096-byte buffer",
+            )
         })?;
         let n = dst.len().min(bytes.len());
         dst[..n].copy_from_slice(&bytes[..n]);

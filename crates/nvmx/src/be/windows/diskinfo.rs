@@ -169,7 +169,9 @@ pub fn parse_geometry_ex(b: &[u8], returned: usize) -> Result<DiskGeometry> {
     if returned < DISK_GEOMETRY_EX_LEN || b.len() < DISK_GEOMETRY_EX_LEN {
         return Err(Error::invalid(
             "disk geometry",
-            format!("{returned} bytes, shorter than the {DISK_GEOMETRY_EX_LEN} of DISK_GEOMETRY_EX"),
+            format!(
+                "{returned} bytes, shorter than the {DISK_GEOMETRY_EX_LEN} of DISK_GEOMETRY_EX"
+            ),
         ));
     }
     let mut size = [0u8; 8];
@@ -218,7 +220,10 @@ pub fn block_identify_controller(d: &DeviceDescriptor) -> IdentifyController {
 /// Identify Namespace for a disk: one LBA format of the disk's sector size
 /// (and, when the physical sector is larger, NPWG/NPWA saying so),
 /// size from `DiskSize`.
-pub fn block_identify_namespace(g: &DiskGeometry, physical: Option<u32>) -> Result<IdentifyNamespace> {
+pub fn block_identify_namespace(
+    g: &DiskGeometry,
+    physical: Option<u32>,
+) -> Result<IdentifyNamespace> {
     let ssw = g.ssw()?;
     let mut n = IdentifyNamespace::new_zeroed();
     let nsze = g.disk_size >> ssw;
@@ -279,7 +284,10 @@ mod tests {
     fn device_descriptor_shorter_than_its_header_is_refused() {
         let b = recorded_sata_descriptor();
         let e = parse_device_descriptor(&b, 20).unwrap_err();
-        assert!(e.to_string().contains("shorter than its 36-byte header"), "{e}");
+        assert!(
+            e.to_string().contains("shorter than its 36-byte header"),
+            "{e}"
+        );
     }
 
     #[test]

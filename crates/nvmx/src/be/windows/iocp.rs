@@ -282,7 +282,11 @@ impl Iocp {
         let res = if kind == Kind::Read && err == ERROR_HANDLE_EOF {
             Ok(lba_out_of_range())
         } else {
-            let op = if kind == Kind::Read { "ReadFile" } else { "WriteFile" };
+            let op = if kind == Kind::Read {
+                "ReadFile"
+            } else {
+                "WriteFile"
+            };
             Err(Error::io(
                 op,
                 format!("offset {off}"),
@@ -295,9 +299,7 @@ impl Iocp {
     /// Finishes a dequeued completion: the slot's result, or `None` when
     /// the rest of a short transfer was issued again.
     fn finish(&mut self, r: Reaped) -> Option<(u32, Result<Completion>)> {
-        let Some(slot) = self.slot_of(r.ov) else {
-            return None;
-        };
+        let slot = self.slot_of(r.ov)?;
         let s = self.slot_ptr(slot);
         // SAFETY: the packet for this OVERLAPPED was dequeued, so the
         // kernel is done with the slot; it is the engine's again.
@@ -309,7 +311,11 @@ impl Iocp {
         // SAFETY: as above.
         unsafe { (*s).pending = false };
         self.inflight -= 1;
-        let op = if kind == Kind::Read { "ReadFile" } else { "WriteFile" };
+        let op = if kind == Kind::Read {
+            "ReadFile"
+        } else {
+            "WriteFile"
+        };
         if status != 0 {
             if kind == Kind::Read && status == STATUS_END_OF_FILE {
                 return Some((slot, Ok(lba_out_of_range())));
@@ -495,7 +501,10 @@ impl AsyncEngine for Iocp {
             ));
         }
         let len = u32::try_from(len).map_err(|_| {
-            Error::invalid("transfer", format!("{len} bytes is more than one request moves"))
+            Error::invalid(
+                "transfer",
+                format!("{len} bytes is more than one request moves"),
+            )
         })?;
         let s = self.slot_ptr(slot);
         // SAFETY: the slot is not in flight (the queue's contract), so the
@@ -517,7 +526,9 @@ impl AsyncEngine for Iocp {
     }
 
     fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
-        let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX - 1).max(1);
+        let ms = u32::try_from(timeout.as_millis())
+            .unwrap_or(u32::MAX - 1)
+            .max(1);
         self.reap(0, ms, sink)
     }
 }

@@ -42,7 +42,13 @@ use crate::error::{Error, Result};
 /// The async interface id.
 pub const ID: &str = "io_ring";
 
-type CreateIoRing = unsafe extern "system" fn(IORING_VERSION, IORING_CREATE_FLAGS, u32, u32, *mut HIORING) -> HRESULT;
+type CreateIoRing = unsafe extern "system" fn(
+    IORING_VERSION,
+    IORING_CREATE_FLAGS,
+    u32,
+    u32,
+    *mut HIORING,
+) -> HRESULT;
 type CloseIoRing = unsafe extern "system" fn(HIORING) -> HRESULT;
 type BuildIoRingRegisterFileHandles =
     unsafe extern "system" fn(HIORING, u32, *const HANDLE, usize) -> HRESULT;
@@ -65,6 +71,8 @@ type BuildIoRingWriteFile = unsafe extern "system" fn(
     usize,
     IORING_SQE_FLAGS,
 ) -> HRESULT;
+/// What `GetProcAddress` returns when it finds a function.
+type Proc = unsafe extern "system" fn() -> isize;
 type SubmitIoRing = unsafe extern "system" fn(HIORING, u32, u32, *mut u32) -> HRESULT;
 type PopIoRingCompletion = unsafe extern "system" fn(HIORING, *mut IORING_CQE) -> HRESULT;
 
@@ -118,20 +126,23 @@ fn lookup() -> std::result::Result<Api, String> {
         }
     }
     if !missing.is_empty() {
-        return Err(format!("KernelBase.dll does not export {}", missing.join(", ")));
+        return Err(format!(
+            "KernelBase.dll does not export {}",
+            missing.join(", ")
+        ));
     }
     let get = |i: usize| found[i].ok_or_else(|| format!("{} not found", FUNCTIONS[i]));
     // SAFETY: each pointer was exported under the name whose documented
     // signature the target type spells out (`ioringapi.h`).
     unsafe {
         Ok(Api {
-            create: std::mem::transmute::<_, CreateIoRing>(get(0)?),
-            close: std::mem::transmute::<_, CloseIoRing>(get(1)?),
-            register_files: std::mem::transmute::<_, BuildIoRingRegisterFileHandles>(get(2)?),
-            read: std::mem::transmute::<_, BuildIoRingReadFile>(get(3)?),
-            write: std::mem::transmute::<_, BuildIoRingWriteFile>(get(4)?),
-            submit: std::mem::transmute::<_, SubmitIoRing>(get(5)?),
-            pop: std::mem::transmute::<_, PopIoRingCompletion>(get(6)?),
+            create: std::mem::transmute::<Proc, CreateIoRing>(get(0)?),
+            close: std::mem::transmute::<Proc, CloseIoRing>(get(1)?),
+            register_files: std::mem::transmute::<Proc, BuildIoRingRegisterFileHandles>(get(2)?),
+            read: std::mem::transmute::<Proc, BuildIoRingReadFile>(get(3)?),
+            write: std::mem::transmute::<Proc, BuildIoRingWriteFile>(get(4)?),
+            submit: std::mem::transmute::<Proc, SubmitIoRing>(get(5)?),
+            pop: std::mem::transmute::<Proc, PopIoRingCompletion>(get(6)?),
         })
     }
 }
@@ -142,7 +153,9 @@ pub fn api() -> Result<&'static Api> {
     API.get_or_init(lookup).as_ref().map_err(|why| {
         Error::unsupported(
             ID,
-            format!("IoRing on this system ({why}): IoRing needs Windows 11 or Windows Server 2022"),
+            format!(
+                "IoRing on this system ({why}): IoRing needs Windows 11 or Windows Server 2022"
+            ),
         )
     })
 }
@@ -188,7 +201,10 @@ const REGISTER_TAG: usize = usize::MAX;
 pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
     let api = api()?;
     let h = p.sync.raw_handle().ok_or_else(|| {
-        Error::unsupported(ID, format!("this device: the {} interface has no handle", p.sync.id()))
+        Error::unsupported(
+            ID,
+            format!("this device: the {} interface has no handle", p.sync.id()),
+        )
     })?;
     crate::be::refuse_extended_lba(ID, p)?;
     let file = Arc::new(
@@ -200,7 +216,15 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
         Advisory: IORING_CREATE_ADVISORY_FLAGS_NONE,
     };
     // SAFETY: `ring` is a valid out pointer; sizes are the queue's.
-    let r = unsafe { (api.create)(IORING_VERSION_3, flags, p.capacity, p.capacity * 2, &mut ring) };
+    let r = unsafe {
+        (api.create)(
+            IORING_VERSION_3,
+            flags,
+            p.capacity,
+            p.capacity * 2,
+            &mut ring,
+        )
+    };
     hr("CreateIoRing (version 3, Windows 11 22H2)", r)?;
     // Dropped on an error below, which closes the ring.
     let e = IoRing {
@@ -221,7 +245,9 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
     })?;
     let mut submitted = 0u32;
     // SAFETY: the ring is open; wait for the one entry.
-    hr("SubmitIoRing", unsafe { (api.submit)(ring, 1, 5000, &mut submitted) })?;
+    hr("SubmitIoRing", unsafe {
+        (api.submit)(ring, 1, 5000, &mut submitted)
+    })?;
     let mut cqe = IORING_CQE::default();
     // SAFETY: `cqe` is a valid out pointer.
     let r = unsafe { (api.pop)(ring, &mut cqe) };
@@ -238,7 +264,9 @@ impl IoRing {
         let mut n = 0u32;
         // SAFETY: the ring is open; `n` is a valid out pointer; the buffers
         // of the entries are the queue's in-flight slots.
-        hr("SubmitIoRing", unsafe { (self.api.submit)(self.ring, wait, ms, &mut n) })?;
+        hr("SubmitIoRing", unsafe {
+            (self.api.submit)(self.ring, wait, ms, &mut n)
+        })?;
         self.inflight += self.unsubmitted;
         self.unsubmitted = 0;
         Ok(())
@@ -296,7 +324,13 @@ impl AsyncEngine for IoRing {
         !crate::be::is_plain_rw(opc)
     }
 
-    unsafe fn submit(&mut self, slot: u32, cmd: &Command, data: RawBuf, meta: RawBuf) -> Result<()> {
+    unsafe fn submit(
+        &mut self,
+        slot: u32,
+        cmd: &Command,
+        data: RawBuf,
+        meta: RawBuf,
+    ) -> Result<()> {
         let write = match NvmOpcode(cmd.opc) {
             NvmOpcode::READ => false,
             NvmOpcode::WRITE if !crate::be::is_fua(cmd) => true,
@@ -312,7 +346,10 @@ impl AsyncEngine for IoRing {
         if data.is_none() || (data.len as u64) < len {
             return Err(Error::invalid(
                 "data buffer",
-                format!("{} bytes is shorter than the {len} bytes the command moves", data.len),
+                format!(
+                    "{} bytes is shorter than the {len} bytes the command moves",
+                    data.len
+                ),
             ));
         }
         let off = cmd.cdw10_11() << self.ssw;
@@ -330,9 +367,26 @@ impl AsyncEngine for IoRing {
         // reported (the caller's contract); the ring copies the entry.
         let r = unsafe {
             if write {
-                (self.api.write)(self.ring, file, buf, len as u32, off, FILE_WRITE_FLAGS_NONE as u32, slot as usize, IOSQE_FLAGS_NONE)
+                (self.api.write)(
+                    self.ring,
+                    file,
+                    buf,
+                    len as u32,
+                    off,
+                    FILE_WRITE_FLAGS_NONE as u32,
+                    slot as usize,
+                    IOSQE_FLAGS_NONE,
+                )
             } else {
-                (self.api.read)(self.ring, file, buf, len as u32, off, slot as usize, IOSQE_FLAGS_NONE)
+                (self.api.read)(
+                    self.ring,
+                    file,
+                    buf,
+                    len as u32,
+                    off,
+                    slot as usize,
+                    IOSQE_FLAGS_NONE,
+                )
             }
         };
         hr("BuildIoRingReadFile/WriteFile", r)?;
@@ -346,7 +400,9 @@ impl AsyncEngine for IoRing {
 
     fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
         let start = Instant::now();
-        let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX - 1).max(1);
+        let ms = u32::try_from(timeout.as_millis())
+            .unwrap_or(u32::MAX - 1)
+            .max(1);
         let n = self.reap(0, ms, sink)?;
         if n == 0 && start.elapsed() < timeout {
             return self.reap(0, 0, sink);

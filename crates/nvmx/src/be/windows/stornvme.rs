@@ -231,7 +231,8 @@ pub fn parse_query_reply(reply: &[u8], returned: usize) -> Result<QueryReply> {
     }
     let version = get32(reply, 0);
     let size = get32(reply, 4);
-    if version as usize != PROTOCOL_DATA_DESCRIPTOR_LEN || size as usize != PROTOCOL_DATA_DESCRIPTOR_LEN
+    if version as usize != PROTOCOL_DATA_DESCRIPTOR_LEN
+        || size as usize != PROTOCOL_DATA_DESCRIPTOR_LEN
     {
         return Err(bad(format!(
             "descriptor version {version} size {size}, expected {PROTOCOL_DATA_DESCRIPTOR_LEN} for both"
@@ -372,11 +373,18 @@ pub fn protocol_command_bytes(
 /// status recorded in the error information entry (its Status Field at
 /// bytes 13:12, phase bit included). A failure the driver reports without an
 /// NVMe status is an error naming `ReturnStatus` and `ErrorCode`.
-pub fn parse_protocol_command_reply(buf: &[u8], layout: &ProtocolCommandLayout) -> Result<Completion> {
+pub fn parse_protocol_command_reply(
+    buf: &[u8],
+    layout: &ProtocolCommandLayout,
+) -> Result<Completion> {
     if buf.len() < layout.total {
         return Err(Error::invalid(
             "StorNVMe reply",
-            format!("{} bytes, the command buffer was {}", buf.len(), layout.total),
+            format!(
+                "{} bytes, the command buffer was {}",
+                buf.len(),
+                layout.total
+            ),
         ));
     }
     let ret = get32(buf, 16);
@@ -479,7 +487,13 @@ pub fn route_admin(cmd: &Command) -> Result<AdminRoute> {
         | AdminOpcode::SECURITY_RECV
         | AdminOpcode::SANITIZE => AdminRoute::Raw,
         _ if cmd.opc >= 0xc0 => AdminRoute::Raw,
-        _ => return Err(not_allowed("admin", cmd.opc, opc.name().unwrap_or("(unknown)"))),
+        _ => {
+            return Err(not_allowed(
+                "admin",
+                cmd.opc,
+                opc.name().unwrap_or("(unknown)"),
+            ));
+        }
     })
 }
 
@@ -492,7 +506,13 @@ pub fn route_io(cmd: &Command) -> Result<IoRoute> {
         NvmOpcode::WRITE => IoRoute::Write,
         NvmOpcode::FLUSH => IoRoute::Flush,
         _ if cmd.opc >= 0x80 => IoRoute::Raw,
-        _ => return Err(not_allowed("I/O", cmd.opc, opc.name().unwrap_or("(unknown)"))),
+        _ => {
+            return Err(not_allowed(
+                "I/O",
+                cmd.opc,
+                opc.name().unwrap_or("(unknown)"),
+            ));
+        }
     })
 }
 

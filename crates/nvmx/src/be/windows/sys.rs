@@ -96,7 +96,9 @@ pub fn reopen_overlapped(h: RawHandle, direct: bool) -> io::Result<OwnedHandle> 
 pub fn completion_port_for(file: &OwnedHandle) -> io::Result<OwnedHandle> {
     // SAFETY: a null existing port asks for a new one; `file` is open and
     // was opened for overlapped I/O.
-    let port = unsafe { CreateIoCompletionPort(file.as_raw_handle() as HANDLE, std::ptr::null_mut(), 0, 1) };
+    let port = unsafe {
+        CreateIoCompletionPort(file.as_raw_handle() as HANDLE, std::ptr::null_mut(), 0, 1)
+    };
     if port.is_null() {
         return Err(io::Error::last_os_error());
     }

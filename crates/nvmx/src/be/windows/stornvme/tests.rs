@@ -265,10 +265,13 @@ fn commands_take_the_path_stornvme_allows() {
     for opc in [0x10, 0x11, 0x14, 0x80, 0x81, 0x82, 0x84, 0xc0, 0xff] {
         assert_eq!(r(opc).unwrap(), AdminRoute::Raw, "opcode {opc:#x}");
     }
-    for opc in [0x00, 0x01, 0x04, 0x05, 0x08, 0x0c, 0x0d, 0x15, 0x19, 0x1a, 0x7c] {
+    for opc in [
+        0x00, 0x01, 0x04, 0x05, 0x08, 0x0c, 0x0d, 0x15, 0x19, 0x1a, 0x7c,
+    ] {
         let e = r(opc).unwrap_err();
         assert!(
-            e.to_string().contains("not allowed by the Windows NVMe driver"),
+            e.to_string()
+                .contains("not allowed by the Windows NVMe driver"),
             "opcode {opc:#x}: {e}"
         );
     }
@@ -287,7 +290,11 @@ fn commands_take_the_path_stornvme_allows() {
     assert_eq!(io(0x85).unwrap(), IoRoute::Raw);
     let e = io(0x08).unwrap_err();
     assert!(e.to_string().contains("Write Zeroes"), "{e}");
-    assert!(e.to_string().contains("not allowed by the Windows NVMe driver"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("not allowed by the Windows NVMe driver"),
+        "{e}"
+    );
 }
 
 /// On Windows the constants and sizes are checked against windows-sys,
@@ -297,19 +304,31 @@ fn commands_take_the_path_stornvme_allows() {
 fn constants_and_sizes_equal_the_sdk() {
     use std::mem::{offset_of, size_of};
     use windows_sys::Win32::System::Ioctl as w;
-    assert_eq!(IOCTL_STORAGE_QUERY_PROPERTY, w::IOCTL_STORAGE_QUERY_PROPERTY);
+    assert_eq!(
+        IOCTL_STORAGE_QUERY_PROPERTY,
+        w::IOCTL_STORAGE_QUERY_PROPERTY
+    );
     assert_eq!(IOCTL_STORAGE_SET_PROPERTY, w::IOCTL_STORAGE_SET_PROPERTY);
-    assert_eq!(IOCTL_STORAGE_PROTOCOL_COMMAND, w::IOCTL_STORAGE_PROTOCOL_COMMAND);
+    assert_eq!(
+        IOCTL_STORAGE_PROTOCOL_COMMAND,
+        w::IOCTL_STORAGE_PROTOCOL_COMMAND
+    );
     assert_eq!(
         super::super::diskinfo::IOCTL_DISK_GET_DRIVE_GEOMETRY_EX,
         w::IOCTL_DISK_GET_DRIVE_GEOMETRY_EX
     );
-    assert_eq!(size_of::<w::STORAGE_PROTOCOL_SPECIFIC_DATA>(), PROTOCOL_SPECIFIC_DATA_LEN);
+    assert_eq!(
+        size_of::<w::STORAGE_PROTOCOL_SPECIFIC_DATA>(),
+        PROTOCOL_SPECIFIC_DATA_LEN
+    );
     assert_eq!(
         size_of::<w::STORAGE_PROTOCOL_SPECIFIC_DATA_EXT>(),
         PROTOCOL_SPECIFIC_DATA_EXT_LEN
     );
-    assert_eq!(size_of::<w::STORAGE_PROTOCOL_DATA_DESCRIPTOR>(), PROTOCOL_DATA_DESCRIPTOR_LEN);
+    assert_eq!(
+        size_of::<w::STORAGE_PROTOCOL_DATA_DESCRIPTOR>(),
+        PROTOCOL_DATA_DESCRIPTOR_LEN
+    );
     assert_eq!(
         offset_of!(w::STORAGE_PROPERTY_QUERY, AdditionalParameters),
         PROPERTY_HEADER_LEN
@@ -330,19 +349,58 @@ fn constants_and_sizes_equal_the_sdk() {
     assert_eq!(offset_of!(w::STORAGE_PROTOCOL_COMMAND, ReturnStatus), 16);
     assert_eq!(offset_of!(w::STORAGE_PROTOCOL_COMMAND, TimeOutValue), 40);
     assert_eq!(offset_of!(w::STORAGE_PROTOCOL_COMMAND, CommandSpecific), 56);
-    assert_eq!(offset_of!(w::STORAGE_PROTOCOL_COMMAND, FixedProtocolReturnData), 64);
-    assert_eq!(offset_of!(w::STORAGE_PROTOCOL_SPECIFIC_DATA, ProtocolDataOffset), 16);
-    assert_eq!(offset_of!(w::STORAGE_PROTOCOL_SPECIFIC_DATA, FixedProtocolReturnData), 24);
-    assert_eq!(offset_of!(w::STORAGE_PROTOCOL_SPECIFIC_DATA, ProtocolDataRequestSubValue4), 36);
-    assert_eq!(offset_of!(w::STORAGE_PROTOCOL_SPECIFIC_DATA_EXT, ProtocolDataSubValue5), 40);
-    assert_eq!(w::STORAGE_PROTOCOL_STRUCTURE_VERSION, PROTOCOL_STRUCTURE_VERSION);
-    assert_eq!(w::STORAGE_PROTOCOL_COMMAND_LENGTH_NVME as usize, PROTOCOL_COMMAND_LENGTH_NVME);
-    assert_eq!(w::STORAGE_PROTOCOL_COMMAND_FLAG_ADAPTER_REQUEST, FLAG_ADAPTER_REQUEST);
-    assert_eq!(w::STORAGE_PROTOCOL_SPECIFIC_NVME_ADMIN_COMMAND, SPECIFIC_NVME_ADMIN_COMMAND);
-    assert_eq!(w::STORAGE_PROTOCOL_SPECIFIC_NVME_NVM_COMMAND, SPECIFIC_NVME_NVM_COMMAND);
+    assert_eq!(
+        offset_of!(w::STORAGE_PROTOCOL_COMMAND, FixedProtocolReturnData),
+        64
+    );
+    assert_eq!(
+        offset_of!(w::STORAGE_PROTOCOL_SPECIFIC_DATA, ProtocolDataOffset),
+        16
+    );
+    assert_eq!(
+        offset_of!(w::STORAGE_PROTOCOL_SPECIFIC_DATA, FixedProtocolReturnData),
+        24
+    );
+    assert_eq!(
+        offset_of!(
+            w::STORAGE_PROTOCOL_SPECIFIC_DATA,
+            ProtocolDataRequestSubValue4
+        ),
+        36
+    );
+    assert_eq!(
+        offset_of!(w::STORAGE_PROTOCOL_SPECIFIC_DATA_EXT, ProtocolDataSubValue5),
+        40
+    );
+    assert_eq!(
+        w::STORAGE_PROTOCOL_STRUCTURE_VERSION,
+        PROTOCOL_STRUCTURE_VERSION
+    );
+    assert_eq!(
+        w::STORAGE_PROTOCOL_COMMAND_LENGTH_NVME as usize,
+        PROTOCOL_COMMAND_LENGTH_NVME
+    );
+    assert_eq!(
+        w::STORAGE_PROTOCOL_COMMAND_FLAG_ADAPTER_REQUEST,
+        FLAG_ADAPTER_REQUEST
+    );
+    assert_eq!(
+        w::STORAGE_PROTOCOL_SPECIFIC_NVME_ADMIN_COMMAND,
+        SPECIFIC_NVME_ADMIN_COMMAND
+    );
+    assert_eq!(
+        w::STORAGE_PROTOCOL_SPECIFIC_NVME_NVM_COMMAND,
+        SPECIFIC_NVME_NVM_COMMAND
+    );
     assert_eq!(w::STORAGE_PROTOCOL_STATUS_SUCCESS, PROTOCOL_STATUS_SUCCESS);
-    assert_eq!(w::StorageAdapterProtocolSpecificProperty, STORAGE_ADAPTER_PROTOCOL_SPECIFIC_PROPERTY as i32);
-    assert_eq!(w::StorageDeviceProtocolSpecificProperty, STORAGE_DEVICE_PROTOCOL_SPECIFIC_PROPERTY as i32);
+    assert_eq!(
+        w::StorageAdapterProtocolSpecificProperty,
+        STORAGE_ADAPTER_PROTOCOL_SPECIFIC_PROPERTY as i32
+    );
+    assert_eq!(
+        w::StorageDeviceProtocolSpecificProperty,
+        STORAGE_DEVICE_PROTOCOL_SPECIFIC_PROPERTY as i32
+    );
     assert_eq!(w::ProtocolTypeNvme, PROTOCOL_TYPE_NVME as i32);
     assert_eq!(w::NVMeDataTypeIdentify, NVME_DATA_TYPE_IDENTIFY as i32);
     assert_eq!(w::NVMeDataTypeLogPage, NVME_DATA_TYPE_LOG_PAGE as i32);
@@ -351,9 +409,12 @@ fn constants_and_sizes_equal_the_sdk() {
         windows_sys::Win32::Storage::FileSystem::BusTypeNvme,
         super::super::diskinfo::BUS_TYPE_NVME as i32
     );
-    assert_eq!(size_of::<w::DISK_GEOMETRY_EX>() , 40);
+    assert_eq!(size_of::<w::DISK_GEOMETRY_EX>(), 40);
     assert_eq!(offset_of!(w::DISK_GEOMETRY_EX, DiskSize), 24);
     assert_eq!(offset_of!(w::STORAGE_DEVICE_DESCRIPTOR, BusType), 28);
-    assert_eq!(offset_of!(w::STORAGE_DEVICE_DESCRIPTOR, SerialNumberOffset), 24);
+    assert_eq!(
+        offset_of!(w::STORAGE_DEVICE_DESCRIPTOR, SerialNumberOffset),
+        24
+    );
     assert_eq!(size_of::<w::STORAGE_ACCESS_ALIGNMENT_DESCRIPTOR>(), 28);
 }
