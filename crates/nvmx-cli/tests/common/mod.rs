@@ -6,6 +6,14 @@
 use std::process::{Command, Output};
 
 /// Runs `nvmx` with `args`.
+/// The configuration files open with by default: `iocp_file` on Windows
+/// (xNVMe's order there), `emu_file` elsewhere.
+pub const FILE_DEFAULT_BE: &str = if cfg!(windows) {
+    "iocp_file"
+} else {
+    "emu_file"
+};
+
 pub fn nvmx(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nvmx"))
         .args(args)
