@@ -1,5 +1,6 @@
 //! Files as namespaces: sync interface `psync`, admin interface
-//! `file_as_ns`.
+//! `file_as_ns` (on Windows both are called `file`, as in xNVMe, and
+//! buffers come from the `windows` memory interface).
 //!
 //! A regular file is presented as an NVM namespace of 512-byte logical
 //! blocks. Reads and writes are positional (`pread`/`pwrite`, and

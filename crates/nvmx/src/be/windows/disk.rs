@@ -448,3 +448,95 @@ impl Admin for BlockDisk {
         Ok(Completion::success(0))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the drive does not answer StorNVMe (Wine; a SATA drive), each
+    /// IOCTL path of the `nvme` interface must come back as an error naming
+    /// the IOCTL, and a command the driver does not allow as the "not
+    /// allowed" error, without anything reaching the drive. Only harmless
+    /// commands are sent, and only after the drive failed Identify.
+    #[test]
+    fn every_stornvme_path_fails_cleanly_where_the_driver_does_not_answer() {
+        let opts = Options {
+            rdonly: true,
+            ..Default::default()
+        };
+        let uri = Uri::parse(r"\\.\PhysicalDrive0").unwrap();
+        let Ok((disk, _)) = Disk::open(&uri, &opts) else {
+            eprintln!("skipped: no drive 0 to open here");
+            return;
+        };
+        let ns = NvmeDisk { disk };
+        let mut idfy = vec![0u8; 4096];
+        let mut cmd = Command {
+            opc: AdminOpcode::IDENTIFY.0,
+            cdw10: 1,
+            ..Default::default()
+        };
+        let Err(e) = ns.cmd_admin(&mut cmd, DataBuf::In(&mut idfy)) else {
+            eprintln!("skipped: drive 0 answers StorNVMe (a real NVMe drive)");
+            return;
+        };
+        assert!(
+            e.to_string().contains("IOCTL_STORAGE_QUERY_PROPERTY"),
+            "{e}"
+        );
+        let cases: [(u8, u32, &str); 4] = [
+            // Get Log Page, SMART / Health: a property query.
+            (0x02, 0x02 | (127 << 16), "IOCTL_STORAGE_QUERY_PROPERTY"),
+            // Get Features, arbitration: a property query.
+            (0x0a, 0x01, "IOCTL_STORAGE_QUERY_PROPERTY"),
+            // Set Features of reserved FID 0: a property set.
+            (0x09, 0x00, "IOCTL_STORAGE_SET_PROPERTY"),
+            // Security Receive, protocol 0 (supported protocols): a raw
+            // protocol command.
+            (0x82, 0, "IOCTL_STORAGE_PROTOCOL_COMMAND"),
+        ];
+        for (opc, cdw10, ioctl) in cases {
+            let mut buf = vec![0u8; 512];
+            let mut cmd = Command {
+                opc,
+                nsid: u32::MAX,
+                cdw10,
+                cdw11: if opc == 0x82 { 512 } else { 0 },
+                ..Default::default()
+            };
+            let data = if opc == 0x09 {
+                DataBuf::Out(&buf[..0])
+            } else {
+                DataBuf::In(&mut buf)
+            };
+            let e = ns.cmd_admin(&mut cmd, data).unwrap_err();
+            assert!(
+                matches!(&e, Error::Io { op, .. } if op.contains(ioctl)),
+                "opcode {opc:#x}: {e:?}"
+            );
+        }
+        let mut cmd = Command {
+            opc: AdminOpcode::NS_MGMT.0,
+            ..Default::default()
+        };
+        let e = ns.cmd_admin(&mut cmd, DataBuf::None).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("not allowed by the Windows NVMe driver"),
+            "{e}"
+        );
+        let mut cmd = Command {
+            opc: nvmx_spec::opcode::NvmOpcode::WRITE_ZEROES.0,
+            nsid: 1,
+            ..Default::default()
+        };
+        let e = ns
+            .cmd_io(&mut cmd, DataBuf::None, DataBuf::None)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("not allowed by the Windows NVMe driver"),
+            "{e}"
+        );
+    }
+}
