@@ -118,6 +118,8 @@ pub struct Iocp {
     slots: Box<[UnsafeCell<Slot>]>,
     early: VecDeque<(u32, Result<Completion>)>,
     entries: Vec<OVERLAPPED_ENTRY>,
+    /// Dequeued completions being finished (kept to reuse its capacity).
+    reaped: Vec<Reaped>,
     inflight: u32,
     poller: Option<Poller>,
 }
@@ -217,6 +219,7 @@ impl Iocp {
             slots: (0..cap).map(|_| UnsafeCell::new(Slot::idle())).collect(),
             early: VecDeque::with_capacity(cap),
             entries: vec![empty_entry(); cap],
+            reaped: Vec::with_capacity(cap),
             inflight: 0,
             poller,
         })
@@ -392,7 +395,8 @@ impl Iocp {
             ((max - n) as usize).min(self.entries.len())
         };
         let ms = if n > 0 { 0 } else { ms };
-        let mut got: Vec<Reaped> = Vec::new();
+        // Steady state allocates nothing: the list keeps its capacity.
+        let mut got = std::mem::take(&mut self.reaped);
         if let Some(p) = &self.poller {
             let first = if ms == 0 {
                 p.rx.try_recv().ok()
@@ -409,19 +413,25 @@ impl Iocp {
                 }
             }
         } else {
-            let k = dequeue(&self.io.port, &mut self.entries[..want], ms)
-                .map_err(|e| Error::io("GetQueuedCompletionStatusEx", self.id, e))?;
+            let k = match dequeue(&self.io.port, &mut self.entries[..want], ms) {
+                Ok(k) => k,
+                Err(e) => {
+                    self.reaped = got;
+                    return Err(Error::io("GetQueuedCompletionStatusEx", self.id, e));
+                }
+            };
             got.extend(self.entries[..k].iter().map(|e| Reaped {
                 ov: e.lpOverlapped as usize,
                 bytes: e.dwNumberOfBytesTransferred,
             }));
         }
-        for r in got {
+        for r in got.drain(..) {
             if let Some((slot, res)) = self.finish(r) {
                 sink(slot, res);
                 n += 1;
             }
         }
+        self.reaped = got;
         Ok(n)
     }
 }
