@@ -185,6 +185,8 @@ pub struct IoRing {
     sync: Arc<dyn SyncIo>,
     ssw: u32,
     early: VecDeque<(u32, Result<Completion>)>,
+    /// Bytes each in-flight slot asked for, to tell a short transfer.
+    lens: Box<[u32]>,
     unsubmitted: u32,
     inflight: u32,
 }
@@ -234,6 +236,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
         sync: Arc::clone(p.sync),
         ssw: p.ssw,
         early: VecDeque::with_capacity(p.capacity as usize),
+        lens: vec![0; p.capacity as usize].into_boxed_slice(),
         unsubmitted: 0,
         inflight: 0,
     };
@@ -295,20 +298,24 @@ impl IoRing {
                 continue;
             }
             self.inflight -= 1;
+            let slot = cqe.UserData as u32;
+            let want = self.lens.get(slot as usize).copied().unwrap_or(0) as usize;
             let res = if cqe.ResultCode < 0 {
                 Err(Error::io(
                     "IoRing read/write",
                     ID,
                     std::io::Error::other(format!("HRESULT {:#010x}", cqe.ResultCode as u32)),
                 ))
-            } else if cqe.Information == 0 {
+            } else if cqe.Information < want {
+                // Fewer bytes than asked: the range runs past the end of
+                // the file or drive, as the file interface answers.
                 Ok(Completion::with_status(
                     Status::new(sct::GENERIC, sc::LBA_OUT_OF_RANGE).dnr(),
                 ))
             } else {
                 Ok(Completion::success(0))
             };
-            sink(cqe.UserData as u32, res);
+            sink(slot, res);
             n += 1;
         }
         Ok(n)
@@ -331,6 +338,12 @@ impl AsyncEngine for IoRing {
         data: RawBuf,
         meta: RawBuf,
     ) -> Result<()> {
+        if slot as usize >= self.lens.len() {
+            return Err(Error::invalid(
+                "slot",
+                format!("{slot} is beyond the engine's {} slots", self.lens.len()),
+            ));
+        }
         let write = match NvmOpcode(cmd.opc) {
             NvmOpcode::READ => false,
             NvmOpcode::WRITE if !crate::be::is_fua(cmd) => true,
@@ -343,6 +356,12 @@ impl AsyncEngine for IoRing {
             }
         };
         let len = (u64::from(cmd.cdw12 & 0xffff) + 1) << self.ssw;
+        if len > u64::from(u32::MAX) {
+            return Err(Error::invalid(
+                "transfer",
+                format!("{len} bytes is more than one IoRing request moves"),
+            ));
+        }
         if data.is_none() || (data.len as u64) < len {
             return Err(Error::invalid(
                 "data buffer",
@@ -390,6 +409,7 @@ impl AsyncEngine for IoRing {
             }
         };
         hr("BuildIoRingReadFile/WriteFile", r)?;
+        self.lens[slot as usize] = len as u32;
         self.unsubmitted += 1;
         Ok(())
     }
