@@ -64,7 +64,7 @@ cargo clippy --workspace --all-targets --locked --target "$TARGET" -- -D warning
 phase "cargo test --target $TARGET under Wine"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$WINE
 status=0
-cargo test --workspace --locked --target "$TARGET" "$@" || status=$?
+cargo test --workspace --locked --no-fail-fast --target "$TARGET" "$@" || status=$?
 
 # Stop this prefix's Wine server (it would linger for a few seconds).
 "$WINESERVER" -k >/dev/null 2>&1 || true
