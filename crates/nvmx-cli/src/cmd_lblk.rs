@@ -230,6 +230,14 @@ fn load(
     short: impl FnOnce(usize) -> CliResult,
 ) -> CliResult {
     let what = format!("reading {flag}");
+    // Checked before opening: Windows refuses to open a directory with a
+    // bare "access denied".
+    if path.is_dir() {
+        return Err(CliError::new(format!(
+            "{what} {}: is a directory",
+            path.display()
+        )));
+    }
     let mut f = File::open(path).map_err(|e| CliError::file(&what, path, &e))?;
     let md = f.metadata().map_err(|e| CliError::file(&what, path, &e))?;
     if md.is_dir() {

@@ -150,6 +150,9 @@ fn identify_controller_and_namespace() {
     assert!(y.contains("\nidfy_ns:\n"), "{y}");
 }
 
+/// No NVMe device on the test hosts (Linux, macOS); on Windows (Wine) the
+/// physical drives are listed, see `windows_cli.rs`.
+#[cfg(not(windows))]
 #[test]
 fn enumeration_is_an_empty_list() {
     assert_eq!(ok(&["enum"]), "nvmx_enumeration: []\n");
@@ -266,7 +269,7 @@ fn file_round_trip() {
     let img = s.file("ns.img", &vec![0u8; 1 << 20]);
     let y = ok(&["info", &img]);
     assert_eq!(yaml_value(&y, "dtype"), Some("4"), "{y}");
-    assert!(y.contains("name: 'emu_file'"), "{y}");
+    assert!(y.contains(&format!("name: '{FILE_DEFAULT_BE}'")), "{y}");
     let input: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
     let input_path = s.file("in.bin", &input);
     ok(&[

@@ -20,6 +20,9 @@ pub enum EnumKind {
     NamespaceChar,
     /// An NVMe PCI function not bound to the kernel's NVMe driver.
     PciFunction,
+    /// A Windows physical drive, `\\.\PhysicalDriveN` (NVMe or not:
+    /// `transport` names its bus).
+    PhysicalDrive,
 }
 
 /// One enumerated device.
@@ -44,7 +47,8 @@ pub struct EnumEntry {
     pub pci: Option<String>,
     /// The controller's kernel name (`nvme0`), when it has one.
     pub ctrl: Option<String>,
-    /// Transport (`pcie`, `tcp`, `rdma`, `fc`, `loop`), when known.
+    /// Transport (`pcie`, `tcp`, `rdma`, `fc`, `loop`), when known; on
+    /// Windows the storage bus type (`nvme`, `sata`, `usb`, ...).
     pub transport: Option<String>,
     /// Model number (empty when unknown).
     pub model: String,
@@ -55,7 +59,8 @@ pub struct EnumEntry {
 }
 
 /// Lists the NVMe controllers, namespaces and unbound NVMe PCI functions
-/// of this system. Platforms without a scanner yet return an empty list.
+/// of this system (on Windows: the physical drives, with their bus type).
+/// Platforms without a scanner yet return an empty list.
 pub fn enumerate() -> Result<Vec<EnumEntry>> {
     #[cfg(target_os = "linux")]
     {
@@ -65,7 +70,11 @@ pub fn enumerate() -> Result<Vec<EnumEntry>> {
     {
         crate::be::freebsd::dev::enumerate()
     }
-    #[cfg(not(any(target_os = "linux", target_os = "freebsd")))]
+    #[cfg(windows)]
+    {
+        crate::be::windows::dev::enumerate()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd", windows)))]
     {
         Ok(Vec::new())
     }

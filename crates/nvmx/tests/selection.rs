@@ -24,7 +24,13 @@ fn defaults_pick_the_first_configuration_for_each_kind() {
     assert_eq!(d.ident().dtype, nvmx::DevType::Ramdisk);
     let f = common::temp_file("sel", 1 << 20);
     let d = Device::open(f.0.to_str().unwrap(), &Options::default()).unwrap();
-    assert_eq!(d.config().name, "emu_file");
+    // Windows lists iocp_file first, as xNVMe does.
+    let file_default = if cfg!(windows) {
+        "iocp_file"
+    } else {
+        "emu_file"
+    };
+    assert_eq!(d.config().name, file_default);
     assert_eq!(d.ident().dtype, nvmx::DevType::FsFile);
 }
 
@@ -94,7 +100,7 @@ fn a_configuration_that_does_not_fit_the_uri_says_why() {
         tried[0].reason.contains("serves RAMDISK, the URI is FILE"),
         "{e}"
     );
-    let e = Device::open("8MiB", &opts(&[("sync", "psync")]))
+    let e = Device::open("8MiB", &opts(&[("sync", nvmx::be::file::SYNC_ID)]))
         .unwrap_err()
         .to_string();
     assert!(

@@ -5,12 +5,31 @@
 
 use std::process::{Command, Output};
 
+/// The configuration files open with by default: `iocp_file` on Windows
+/// (xNVMe's order there), `emu_file` elsewhere.
+pub const FILE_DEFAULT_BE: &str = if cfg!(windows) {
+    "iocp_file"
+} else {
+    "emu_file"
+};
+
 /// Runs `nvmx` with `args`.
+///
+/// Wine now and then fails to start a process with ERROR_INTERNAL_ERROR
+/// (1359) when tests spawn many in parallel; that start is retried (the
+/// program never ran, so nothing is repeated).
 pub fn nvmx(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nvmx"))
-        .args(args)
-        .output()
-        .expect("nvmx runs")
+    let mut attempt = 0;
+    loop {
+        match Command::new(env!("CARGO_BIN_EXE_nvmx")).args(args).output() {
+            Ok(o) => return o,
+            Err(e) if cfg!(windows) && e.raw_os_error() == Some(1359) && attempt < 5 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200 * attempt));
+            }
+            Err(e) => panic!("nvmx {args:?} does not start: {e}"),
+        }
+    }
 }
 
 /// Bytes as text (lossy).

@@ -27,6 +27,7 @@ pub mod linux;
 pub mod posix_aio;
 pub mod ramdisk;
 pub mod upcie;
+pub mod windows;
 
 use std::time::Duration;
 
@@ -144,6 +145,14 @@ pub trait SyncIo: Send + Sync {
     /// open as long as the device does, and a queue keeps its device open.
     #[cfg(unix)]
     fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+
+    /// The open handle behind this interface, for async engines that
+    /// submit overlapped I/O themselves (`iocp`, `io_ring`). It stays open
+    /// as long as the device does.
+    #[cfg(windows)]
+    fn raw_handle(&self) -> Option<std::os::windows::io::RawHandle> {
         None
     }
 

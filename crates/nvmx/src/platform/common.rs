@@ -46,11 +46,12 @@ config!(
     "File as a namespace: positional I/O, emulated async",
     Caps::FILE,
     "emu",
-    "psync",
-    "file_as_ns",
+    file::SYNC_ID,
+    file::ADMIN_ID,
     super::DEV_ID,
     file::open,
-    cbi::emu::new_engine
+    cbi::emu::new_engine,
+    file::MEM_ID
 );
 config!(
     THRPOOL_FILE,
@@ -58,11 +59,12 @@ config!(
     "File as a namespace: positional I/O from a thread pool",
     Caps::FILE,
     "thrpool",
-    "psync",
-    "file_as_ns",
+    file::SYNC_ID,
+    file::ADMIN_ID,
     super::DEV_ID,
     file::open,
-    cbi::thrpool::new_engine
+    cbi::thrpool::new_engine,
+    file::MEM_ID
 );
 config!(
     NIL_FILE,
@@ -70,9 +72,10 @@ config!(
     "File as a namespace; async completes at once without I/O (nil), to measure overhead",
     Caps::FILE,
     "nil",
-    "psync",
-    "file_as_ns",
+    file::SYNC_ID,
+    file::ADMIN_ID,
     super::DEV_ID,
     file::open,
-    cbi::nil::new_engine
+    cbi::nil::new_engine,
+    file::MEM_ID
 );

@@ -1,9 +1,15 @@
 //! Per-platform pieces: the ordered list of backend configurations and the
 //! classification of paths. One file per platform, chosen at compile time.
 
-/// Defines one `BackendConfig` static (mem interface `heap`).
+/// Defines one `BackendConfig` static (mem interface `heap` unless one is
+/// given last).
 macro_rules! config {
-    ($id:ident, $name:literal, $descr:literal, $caps:expr, $async:literal, $sync:literal, $admin:literal, $dev:expr, $open:path, $engine:path) => {
+    ($id:ident, $name:literal, $descr:literal, $caps:expr, $async:literal, $sync:expr, $admin:expr, $dev:expr, $open:path, $engine:path) => {
+        config!(
+            $id, $name, $descr, $caps, $async, $sync, $admin, $dev, $open, $engine, "heap"
+        );
+    };
+    ($id:ident, $name:literal, $descr:literal, $caps:expr, $async:literal, $sync:expr, $admin:expr, $dev:expr, $open:path, $engine:path, $mem:expr) => {
         #[doc = concat!("The `", $name, "` configuration: ", $descr, ".")]
         pub static $id: $crate::be::config::BackendConfig = $crate::be::config::BackendConfig {
             name: $name,
@@ -13,7 +19,7 @@ macro_rules! config {
             sync_id: $sync,
             admin_id: $admin,
             dev_id: $dev,
-            mem_id: "heap",
+            mem_id: $mem,
             open: $open,
             new_engine: $engine,
         };

@@ -77,7 +77,7 @@ fn copy_out(data: &mut DataBuf<'_>, bytes: &[u8]) -> Result<()> {
 
 impl Admin for FileNs {
     fn id(&self) -> &'static str {
-        "file_as_ns"
+        super::ADMIN_ID
     }
 
     fn cmd_admin(&self, cmd: &mut Command, mut data: DataBuf<'_>) -> Result<Completion> {

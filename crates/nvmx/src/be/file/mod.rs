@@ -1,5 +1,6 @@
 //! Files as namespaces: sync interface `psync`, admin interface
-//! `file_as_ns`.
+//! `file_as_ns` (on Windows both are called `file`, as in xNVMe, and
+//! buffers come from the `windows` memory interface).
 //!
 //! A regular file is presented as an NVM namespace of 512-byte logical
 //! blocks. Reads and writes are positional (`pread`/`pwrite`, and
@@ -18,7 +19,7 @@ pub(crate) mod unix;
 #[cfg(unix)]
 use unix as os;
 #[cfg(windows)]
-mod windows;
+pub(crate) mod windows;
 #[cfg(windows)]
 use windows as os;
 
@@ -35,7 +36,34 @@ use crate::ident::{DevType, Ident};
 use crate::opts::Options;
 use crate::uri::{Target, Uri};
 
-/// Logical block size of a file namespace (LBADS 9).
+/// The sync interface id of files: `psync` on Unix, `file` on Windows
+/// (xNVMe's names).
+#[cfg(unix)]
+pub const SYNC_ID: &str = "psync";
+/// The sync interface id of files: `psync` on Unix, `file` on Windows
+/// (xNVMe's names).
+#[cfg(windows)]
+pub const SYNC_ID: &str = "file";
+
+/// The admin interface id of files: `file_as_ns` on Unix, `file` on
+/// Windows (xNVMe's names).
+#[cfg(unix)]
+pub const ADMIN_ID: &str = "file_as_ns";
+/// The admin interface id of files: `file_as_ns` on Unix, `file` on
+/// Windows (xNVMe's names).
+#[cfg(windows)]
+pub const ADMIN_ID: &str = "file";
+
+/// The mem interface id of files: `heap` on Unix, `windows`
+/// (`VirtualAlloc`, sector aligned for unbuffered I/O) on Windows.
+#[cfg(unix)]
+pub const MEM_ID: &str = "heap";
+/// The mem interface id of files: `heap` on Unix, `windows`
+/// (`VirtualAlloc`, sector aligned for unbuffered I/O) on Windows.
+#[cfg(windows)]
+pub const MEM_ID: &str = "windows";
+
+/// Logical block size of a file namespace (LBA data size 9).
 pub const FILE_LBA_NBYTES: u64 = 512;
 
 /// Largest transfer of one command on a file namespace (MDTS 8 with 4 KiB
@@ -227,7 +255,18 @@ impl FileNs {
 
 impl SyncIo for FileNs {
     fn id(&self) -> &'static str {
-        "psync"
+        SYNC_ID
+    }
+
+    #[cfg(windows)]
+    fn raw_handle(&self) -> Option<std::os::windows::io::RawHandle> {
+        use std::os::windows::io::AsRawHandle;
+        Some(self.file.as_raw_handle())
+    }
+
+    #[cfg(windows)]
+    fn memory(&self) -> Option<Arc<dyn crate::buf::Memory>> {
+        Some(Arc::new(crate::be::windows::mem::WindowsMemory))
     }
 
     #[cfg(unix)]
