@@ -186,10 +186,14 @@ struct Total {
     iops: f64,
     mib_s: f64,
     seconds: f64,
-    cpu_user_s: f64,
-    cpu_sys_s: f64,
+    /// CPU time of the process (absent where it cannot be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_user_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_sys_s: Option<f64>,
     /// User plus system CPU time of the process per I/O.
-    cpu_ns_per_io: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_ns_per_io: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lat_ns: Option<Latency>,
     errors: u64,
@@ -260,7 +264,7 @@ fn perf_run(p: &Printer, a: &RunArgs) -> CliResult {
             .collect()
     });
     let wall = t0.elapsed();
-    let cpu_used = cpu::process_cpu_time() - cpu0;
+    let cpu_used = cpu::process_cpu_time().zip(cpu0).map(|(b, a)| b - a);
     let mut reports = Vec::new();
     let mut all = Histogram::default();
     let (mut ios, mut bytes, mut errors, mut mismatches) = (0u64, 0u64, 0u64, 0u64);
@@ -290,7 +294,6 @@ fn perf_run(p: &Printer, a: &RunArgs) -> CliResult {
         });
     }
     let secs = wall.as_secs_f64().max(1e-9);
-    let cpu_s = (cpu_used.user + cpu_used.sys).as_secs_f64();
     let report = Report {
         iopattern: a.iopattern,
         qdepth: a.qdepth,
@@ -302,9 +305,10 @@ fn perf_run(p: &Printer, a: &RunArgs) -> CliResult {
             iops: round1(ios as f64 / secs),
             mib_s: round1(bytes as f64 / secs / 1048576.0),
             seconds: round3(secs),
-            cpu_user_s: round3(cpu_used.user.as_secs_f64()),
-            cpu_sys_s: round3(cpu_used.sys.as_secs_f64()),
-            cpu_ns_per_io: round1(cpu_s * 1e9 / ios.max(1) as f64),
+            cpu_user_s: cpu_used.map(|c| round3(c.user.as_secs_f64())),
+            cpu_sys_s: cpu_used.map(|c| round3(c.sys.as_secs_f64())),
+            cpu_ns_per_io: cpu_used
+                .map(|c| round1((c.user + c.sys).as_secs_f64() * 1e9 / ios.max(1) as f64)),
             lat_ns: Latency::of(&all),
             errors,
             mismatches,

@@ -186,5 +186,6 @@ mod sys {
     }
 }
 
-#[cfg(test)]
+// The tests build FreeBSD `/dev` paths: Unix path rules.
+#[cfg(all(test, unix))]
 mod tests;
