@@ -83,7 +83,10 @@ fn permission_denied_names_the_path() {
 
 #[test]
 fn an_unknown_nsid_is_named() {
-    fails(&["info", "64MiB", "--dev-nsid", "2"], &["dev-nsid", "does not exist"]);
+    fails(
+        &["info", "64MiB", "--dev-nsid", "2"],
+        &["dev-nsid", "does not exist"],
+    );
 }
 
 #[test]
@@ -118,7 +121,9 @@ fn data_input_shorter_than_the_blocks_leaves_the_file_as_it_was() {
 #[test]
 fn bad_perf_arguments_are_named() {
     fails(
-        &["perf", "run", "64MiB", "--qdepth", "1000000", "--count", "1"],
+        &[
+            "perf", "run", "64MiB", "--qdepth", "1000000", "--count", "1",
+        ],
         &["--qdepth", "2048"],
     );
     fails_with(
@@ -126,5 +131,9 @@ fn bad_perf_arguments_are_named() {
         &["perf", "run", "64MiB", "--qdepth", "x"],
         &["--qdepth", "not a number"],
     );
-    fails_with(2, &["lblk", "read", "64MiB", "--slba", "0", "--nlb"], &["--nlb"]);
+    fails_with(
+        2,
+        &["lblk", "read", "64MiB", "--slba", "0", "--nlb"],
+        &["--nlb"],
+    );
 }

@@ -3,11 +3,13 @@
 //! commands and completions) takes arbitrary bytes of any length without
 //! panicking, and its output (Debug, JSON, accessors) can be produced.
 //!
-//! Failing inputs are kept in `proptest-regressions/prop_decode.txt` and
-//! replayed first on every run.
+//! Failing inputs are kept beside this file in
+//! `prop_decode.proptest-regressions` (commit it) and replayed first on
+//! every run.
 
 use nvmx_spec::{Command, Completion, Status, directive, fdp, identify, kv, log, zoned};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use zerocopy::FromBytes;
 
 /// Decodes a `T` from the front of `b` when it is long enough, and
@@ -27,6 +29,9 @@ macro_rules! decode {
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 1024,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
         ..ProptestConfig::default()
     }
 }

@@ -3,16 +3,21 @@
 //! (it parses or is refused with an error naming the problem), and valid
 //! forms round-trip.
 //!
-//! Failing inputs are kept in `proptest-regressions/prop_parse.txt` and
-//! replayed first on every run.
+//! Failing inputs are kept beside this file in
+//! `prop_parse.proptest-regressions` (commit it) and replayed first on
+//! every run.
 
 use nvmx::uri::{PciAddr, Target, parse_size};
 use nvmx::{Options, Uri};
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 2048,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
         ..ProptestConfig::default()
     }
 }
