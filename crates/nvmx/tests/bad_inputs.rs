@@ -30,11 +30,13 @@ fn holds(dev: &Device, slba: u64, nblocks: u16, byte: u8, why: &str) {
     assert!(b.iter().all(|&c| c == byte), "{why}: data was touched");
 }
 
+#[cfg(unix)]
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
 
+#[cfg(unix)]
 #[test]
 fn permission_denied_names_the_path_and_the_os_error() {
     use std::os::unix::fs::PermissionsExt;
@@ -162,6 +164,8 @@ fn unknown_nsid_on_a_ramdisk_is_refused() {
 
 /// A misaligned buffer with `--direct` on a file: refused with a message
 /// naming the alignment (not a bare EINVAL), and the file keeps its data.
+/// (Linux: the configurations named are Linux's.)
+#[cfg(target_os = "linux")]
 #[test]
 fn misaligned_direct_io_buffer_is_refused_and_nothing_is_written() {
     // The temp dir may be tmpfs without O_DIRECT; /var/tmp is on disk.
