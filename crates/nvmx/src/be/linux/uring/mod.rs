@@ -58,7 +58,7 @@
 //! - `--register_files`: the descriptor is registered with the ring and
 //!   entries name it as fixed file 0.
 //! - `--register_buffers`: the queue's buffers become fixed buffers of the
-//!   ring, each registered the first time it is used (see [`fixed`]);
+//!   ring, each registered the first time it is used (see the private `fixed` module);
 //!   reads and writes then use `READ_FIXED`/`WRITE_FIXED`, and
 //!   `io_uring_cmd` sets `IORING_URING_CMD_FIXED`.
 //!
