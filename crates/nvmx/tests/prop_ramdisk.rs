@@ -4,7 +4,9 @@
 //! - A conventional ramdisk is mirrored by a model byte array: writes,
 //!   Write Zeroes and deallocating DSM (also through a queue, and also
 //!   out of range, which must change nothing) update the model, and every
-//!   read, and a whole-namespace read at the end, equals it.
+//!   read, and a whole-namespace read at the end, equals it. Blocks marked
+//!   by Write Uncorrectable (a media error on chosen LBAs) fail every read
+//!   that touches them with Unrecovered Read Error until written again.
 //! - On a zoned ramdisk arbitrary zone operations (writes at or off the
 //!   write pointer, appends, open, close, finish, reset, reads) never
 //!   panic; every zone's write pointer stays within
@@ -45,6 +47,11 @@ enum Op {
         ad: bool,
     },
     Flush,
+    /// Marks blocks uncorrectable: the media error a real drive reports.
+    WriteUncor {
+        slba: u64,
+        nlb: u16,
+    },
     Queued {
         slba: u64,
         nlb: u16,
@@ -69,6 +76,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (lba(), 0u16..15).prop_map(|(slba, nlb)| Op::WriteZeroes { slba, nlb }),
         1 => (lba(), 0u32..20, any::<bool>()).prop_map(|(slba, n, ad)| Op::Dsm { slba, n, ad }),
         1 => Just(Op::Flush),
+        1 => (lba(), 0u16..7).prop_map(|(slba, nlb)| Op::WriteUncor { slba, nlb }),
         2 => (lba(), 0u16..7, 1u8..9, any::<u8>())
             .prop_map(|(slba, nlb, count, seed)| Op::Queued { slba, nlb, count, seed }),
     ]
@@ -94,6 +102,9 @@ fn run_conventional(ops: &[Op]) -> Result<(), TestCaseError> {
     let bs = g.lba_nbytes as usize;
     prop_assert_eq!(g.nsect, NBLOCKS);
     let mut model = vec![0u8; g.nsect as usize * bs];
+    // Blocks marked uncorrectable: reads of them fail until rewritten.
+    let mut bad = vec![false; g.nsect as usize];
+    let blocks = |s: &std::ops::Range<usize>| s.start / bs..s.end / bs;
     let mut q = dev.queue(8).unwrap();
     for op in ops {
         match *op {
@@ -104,6 +115,7 @@ fn run_conventional(ops: &[Op]) -> Result<(), TestCaseError> {
                 match span(slba, n, bs, g.nsect) {
                     Some(s) => {
                         prop_assert!(r.is_ok(), "{op:?}: {r:?}");
+                        bad[blocks(&s)].fill(false);
                         model[s].copy_from_slice(&data);
                     }
                     None => prop_assert!(r.is_err(), "{op:?} beyond the end succeeded"),
@@ -114,6 +126,16 @@ fn run_conventional(ops: &[Op]) -> Result<(), TestCaseError> {
                 let mut back = vec![0xeeu8; n as usize * bs];
                 let r = dev.read(slba, nlb, &mut back, None);
                 match span(slba, n, bs, g.nsect) {
+                    Some(s) if bad[blocks(&s)].contains(&true) => {
+                        let st = r.as_ref().err().and_then(Error::status);
+                        prop_assert_eq!(
+                            st.map(|st| st.sc),
+                            Some(nvmx::spec::status::sc_media::UNRECOVERED_READ_ERROR),
+                            "{:?}: {:?}",
+                            op,
+                            r
+                        );
+                    }
                     Some(s) => {
                         prop_assert!(r.is_ok(), "{op:?}: {r:?}");
                         prop_assert!(back == model[s], "{op:?}: read differs from the model");
@@ -127,6 +149,7 @@ fn run_conventional(ops: &[Op]) -> Result<(), TestCaseError> {
                 match span(slba, n, bs, g.nsect) {
                     Some(s) => {
                         prop_assert!(r.is_ok(), "{op:?}: {r:?}");
+                        bad[blocks(&s)].fill(false);
                         model[s].fill(0);
                     }
                     None => prop_assert!(r.is_err(), "{op:?} beyond the end succeeded"),
@@ -140,6 +163,7 @@ fn run_conventional(ops: &[Op]) -> Result<(), TestCaseError> {
                     Some(s) => {
                         prop_assert!(r.is_ok(), "{op:?}: {r:?}");
                         if ad {
+                            bad[blocks(&s)].fill(false);
                             model[s].fill(0);
                         }
                     }
@@ -148,6 +172,16 @@ fn run_conventional(ops: &[Op]) -> Result<(), TestCaseError> {
             }
             Op::Flush => {
                 dev.flush().unwrap();
+            }
+            Op::WriteUncor { slba, nlb } => {
+                let r = dev.write_uncorrectable(slba, nlb);
+                match span(slba, u64::from(nlb) + 1, bs, g.nsect) {
+                    Some(s) => {
+                        prop_assert!(r.is_ok(), "{op:?}: {r:?}");
+                        bad[blocks(&s)].fill(true);
+                    }
+                    None => prop_assert!(r.is_err(), "{op:?} beyond the end succeeded"),
+                }
             }
             Op::Queued {
                 slba,
@@ -181,6 +215,7 @@ fn run_conventional(ops: &[Op]) -> Result<(), TestCaseError> {
                 }
                 prop_assert_eq!(done, expect_ok.len());
                 for (_, s, data) in expect_ok {
+                    bad[blocks(&s)].fill(false);
                     model[s].copy_from_slice(&data);
                 }
             }
@@ -190,8 +225,11 @@ fn run_conventional(ops: &[Op]) -> Result<(), TestCaseError> {
     let chunk = 64usize;
     let mut back = vec![0u8; chunk * bs];
     for slba in (0..g.nsect).step_by(chunk) {
-        dev.read(slba, chunk as u16 - 1, &mut back, None).unwrap();
         let s = slba as usize * bs..(slba as usize + chunk) * bs;
+        if bad[blocks(&s)].contains(&true) {
+            continue;
+        }
+        dev.read(slba, chunk as u16 - 1, &mut back, None).unwrap();
         prop_assert!(
             back == model[s],
             "blocks {slba}.. differ from the model at the end"
