@@ -137,3 +137,20 @@ fn bad_perf_arguments_are_named() {
         &["--nlb"],
     );
 }
+
+#[test]
+fn a_controller_gone_fatal_is_one_error_line() {
+    fails(
+        &[
+            "lblk",
+            "read",
+            "1MiB?fatal_after=0",
+            "--slba",
+            "0",
+            "--nlb",
+            "0",
+        ],
+        &["fatal", "CSTS.CFS", "reset the controller"],
+    );
+    fails(&["info", "1MiB?fatal_after=x"], &["fatal_after", "\"x\""]);
+}
