@@ -161,6 +161,8 @@ pub struct RamCtrl {
     pub(super) kv: Option<super::kv::KvSpace>,
     /// Directive settings of the namespace.
     pub(super) directives: super::directive::Directives,
+    /// Injected faults (`fatal_after`).
+    pub(super) faults: super::fault::Faults,
 }
 
 impl std::fmt::Debug for RamCtrl {
@@ -197,6 +199,7 @@ impl RamCtrl {
                 .then(|| super::fdp::Fdp::new(params.fdp, params.shape().ds, params.shape().ms)),
             kv: params.kv.then(super::kv::KvSpace::default),
             directives: Default::default(),
+            faults: super::fault::Faults::new(params.fatal_after),
         })
     }
 
@@ -318,6 +321,7 @@ impl SyncIo for RamCtrl {
         data: DataBuf<'_>,
         meta: DataBuf<'_>,
     ) -> Result<Completion> {
+        self.faults.before_command(true)?;
         let r = self.exec_io(cmd, data, meta);
         self.complete(cmd, SQID_IO, r)
     }
@@ -329,6 +333,7 @@ impl Admin for RamCtrl {
     }
 
     fn cmd_admin(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion> {
+        self.faults.before_command(false)?;
         let r = admin::exec(self, cmd, data).map(u64::from);
         self.complete(cmd, SQID_ADMIN, r)
     }
@@ -341,6 +346,7 @@ impl Admin for RamCtrl {
         match op {
             crate::be::Pseudo::ControllerReset | crate::be::Pseudo::SubsystemReset => {
                 *self.features() = Features::default();
+                self.faults.reset();
                 Ok(())
             }
             crate::be::Pseudo::NamespaceRescan => Ok(()),

@@ -49,6 +49,7 @@ mod admin;
 mod ctrl;
 mod directive;
 mod errlog;
+mod fault;
 mod fdp;
 mod features;
 mod format;

@@ -87,7 +87,8 @@ const MAX_MDTS: u8 = 32;
 /// The parameter names a ramdisk URI understands.
 const KNOWN: &str = "lbaf=0..6 (LBA format), mdts=0..32 (max transfer 2^mdts x 4 KiB, 0 = no limit), \
                      ext=0|1 (metadata interleaved with data), pi=0..3 (protection information type), \
-                     pil=0|1 (PI in the first bytes of metadata)";
+                     pil=0|1 (PI in the first bytes of metadata), \
+                     fatal_after=N (fault injection: the controller goes fatal after N I/O commands)";
 
 /// Everything that shapes a ramdisk, from its URI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +111,9 @@ pub(super) struct Params {
     pub kv: bool,
     /// Zoned namespace parameters (`zoned=1`), see the zoned module.
     pub zoned: Option<super::zoned::ZoneParams>,
+    /// Fault injection: go fatal after this many I/O commands
+    /// (`fatal_after`), see the fault module.
+    pub fatal_after: Option<u64>,
 }
 
 impl Params {
@@ -125,6 +129,7 @@ impl Params {
             fdp: Default::default(),
             kv: false,
             zoned: None,
+            fatal_after: None,
         };
         for (i, (key, value)) in uri.params.iter().enumerate() {
             if uri.params[..i].iter().any(|(k, _)| k == key) {
@@ -178,6 +183,13 @@ impl Params {
                         "1" => true,
                         _ => return Err(bad(format!("kv={value:?} is not 0 or 1"))),
                     }
+                }
+                "fatal_after" => {
+                    p.fatal_after = Some(value.parse::<u64>().map_err(|_| {
+                        bad(format!(
+                            "fatal_after={value:?} is not a decimal count of commands"
+                        ))
+                    })?);
                 }
                 k if p.fdp.parse(k, value)? => {}
                 k if super::zoned::PARAM_KEYS.contains(&k) => {}

@@ -16,12 +16,13 @@ const CAP: u64 = 1023 | (1 << 16) | (15 << 24) | (1 << 36) | (1 << 37) | (1 << 4
 const CC: u32 = 1 | (0b110 << 4) | (6 << 16) | (4 << 20);
 
 /// Builds the register block for `ctrl`.
-pub(super) fn registers(_ctrl: &RamCtrl) -> ControllerRegisters {
+pub(super) fn registers(ctrl: &RamCtrl) -> ControllerRegisters {
     let mut r = ControllerRegisters::new_zeroed();
     r.cap = Cap(CAP);
     r.vs = Version(0x0002_0000);
     r.cc = Cc(CC);
-    r.csts = Csts(1);
+    // RDY, and CFS when an injected fault made the controller fatal.
+    r.csts = Csts(1 | u32::from(ctrl.faults.is_fatal()) << 1);
     r.aqa = Aqa(31 | (31 << 16));
     r
 }

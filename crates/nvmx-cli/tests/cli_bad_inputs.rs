@@ -1,0 +1,156 @@
+//! Rows of the bad-input catalogue (docs/BAD-INPUTS.md) the other CLI
+//! tests do not cover: one `nvmx: error:` line naming the problem, a
+//! non-zero exit, and a file left as it was.
+
+#![cfg(unix)]
+
+mod common;
+use common::*;
+
+use std::path::PathBuf;
+
+/// A file in the temp directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str, content: &[u8]) -> Self {
+        let p = std::env::temp_dir().join(format!("nvmx-clibad-{}-{name}", std::process::id()));
+        std::fs::write(&p, content).expect("scratch file");
+        Scratch(p)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("utf-8 path")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn malformed_pci_addresses_name_the_field() {
+    fails(&["info", "0000:01:40.0"], &["PCI address", "device"]);
+    fails(&["info", "0000:01:00.9"], &["PCI address", "function"]);
+}
+
+#[test]
+fn malformed_ramdisk_sizes_and_parameters() {
+    fails(&["info", "0MiB"], &["ramdisk size", "zero"]);
+    fails(&["info", "64MiB?lbaf=99"], &["lbaf"]);
+}
+
+#[test]
+fn a_zero_length_file_answers_lba_out_of_range() {
+    let f = Scratch::new("zero.img", &[]);
+    fails(
+        &["lblk", "read", f.path(), "--slba", "0", "--nlb", "0"],
+        &["LBA Out of Range"],
+    );
+    assert_eq!(std::fs::metadata(&f.0).unwrap().len(), 0, "file untouched");
+}
+
+#[test]
+fn a_nonexistent_path_says_how_to_create_it() {
+    fails(
+        &[
+            "lblk",
+            "write-zeros",
+            "/nonexistent-nvmx-dir/x.img",
+            "--slba",
+            "0",
+            "--nlb",
+            "0",
+        ],
+        &["x.img", "No such file", "--create"],
+    );
+}
+
+#[test]
+fn permission_denied_names_the_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Scratch::new("perm.img", &[0u8; 4096]);
+    std::fs::set_permissions(&f.0, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        println!("skipped: root (file permissions do not apply)");
+        return;
+    }
+    fails(&["info", f.path()], &[f.path(), "ermission denied"]);
+}
+
+#[test]
+fn an_unknown_nsid_is_named() {
+    fails(
+        &["info", "64MiB", "--dev-nsid", "2"],
+        &["dev-nsid", "does not exist"],
+    );
+}
+
+#[test]
+fn a_transfer_beyond_mdts_is_refused() {
+    fails(
+        &["lblk", "read", "64MiB?mdts=1", "--slba", "0", "--nlb", "16"],
+        &["MDTS", "8192"],
+    );
+}
+
+#[test]
+fn data_input_shorter_than_the_blocks_leaves_the_file_as_it_was() {
+    let f = Scratch::new("short.img", &[b'a'; 8192]);
+    let short = Scratch::new("short.bin", &[b'x'; 1024]);
+    fails(
+        &[
+            "lblk",
+            "write",
+            f.path(),
+            "--slba",
+            "0",
+            "--nlb",
+            "3",
+            "--data-input",
+            short.path(),
+        ],
+        &["--data-input", "1024 bytes"],
+    );
+    assert_eq!(std::fs::read(&f.0).unwrap(), vec![b'a'; 8192], "untouched");
+}
+
+#[test]
+fn bad_perf_arguments_are_named() {
+    fails(
+        &[
+            "perf", "run", "64MiB", "--qdepth", "1000000", "--count", "1",
+        ],
+        &["--qdepth", "2048"],
+    );
+    fails_with(
+        2,
+        &["perf", "run", "64MiB", "--qdepth", "x"],
+        &["--qdepth", "not a number"],
+    );
+    fails_with(
+        2,
+        &["lblk", "read", "64MiB", "--slba", "0", "--nlb"],
+        &["--nlb"],
+    );
+}
+
+#[test]
+fn a_controller_gone_fatal_is_one_error_line() {
+    fails(
+        &[
+            "lblk",
+            "read",
+            "1MiB?fatal_after=0",
+            "--slba",
+            "0",
+            "--nlb",
+            "0",
+        ],
+        &["fatal", "CSTS.CFS", "reset the controller"],
+    );
+    fails(&["info", "1MiB?fatal_after=x"], &["fatal_after", "\"x\""]);
+}
