@@ -74,11 +74,32 @@ fn permission_denied_names_the_path() {
     let f = Scratch::new("perm.img", &[0u8; 4096]);
     std::fs::set_permissions(&f.0, std::fs::Permissions::from_mode(0o000)).unwrap();
     // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        println!("skipped: root (file permissions do not apply)");
+    if unsafe { libc::geteuid() } != 0 {
+        fails(&["info", f.path()], &[f.path(), "ermission denied"]);
         return;
     }
-    fails(&["info", f.path()], &[f.path(), "ermission denied"]);
+    // Root ignores file modes: run the binary as nobody instead.
+    use std::os::unix::process::CommandExt;
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nvmx"))
+        .args(["info", f.path()])
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    if o.status.code() == Some(126)
+        || err.contains("Permission denied (os error 13)") && !err.contains(f.path())
+    {
+        println!("skipped: nobody cannot run the test binary here: {err}");
+        return;
+    }
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(o.stdout.is_empty());
+    assert!(
+        err.contains(f.path()) && err.contains("ermission denied"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]
