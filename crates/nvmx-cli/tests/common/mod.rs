@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The configuration files open with by default: `iocp_file` on Windows
@@ -103,4 +104,44 @@ pub fn json(args: &[&str]) -> serde_json::Value {
 pub fn yaml_value<'a>(yaml: &'a str, key: &str) -> Option<&'a str> {
     yaml.lines()
         .find_map(|l| l.trim_start().strip_prefix(key)?.strip_prefix(": "))
+}
+
+/// A scratch directory for one test, removed when dropped.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    /// A fresh directory named after the process and `name` in the temp dir.
+    pub fn new(name: &str) -> Self {
+        Self::in_dir(&std::env::temp_dir(), name)
+    }
+
+    /// A fresh directory named after the process and `name` in `dir`.
+    pub fn in_dir(dir: &Path, name: &str) -> Self {
+        let d = dir.join(format!("nvmx-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).expect("scratch dir");
+        Scratch(d)
+    }
+
+    /// The path of `name` in the directory, as a string.
+    pub fn path(&self, name: &str) -> String {
+        self.0.join(name).to_str().expect("UTF-8 path").to_string()
+    }
+
+    /// Writes `content` to `name` and returns its path.
+    pub fn file(&self, name: &str, content: &[u8]) -> String {
+        std::fs::write(self.0.join(name), content).expect("write scratch file");
+        self.path(name)
+    }
+
+    /// Reads `name` back.
+    pub fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.0.join(name)).expect("read scratch file")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
