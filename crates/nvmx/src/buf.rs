@@ -92,7 +92,16 @@ impl Memory for HeapMemory {
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// An owned, aligned, zero-initialized byte buffer.
+///
+/// One pointer wide: the buffer moves into a queue at submit and back out
+/// with the completion, so its handle is kept to a word and the details
+/// live in a small header allocated with it.
 pub struct Buffer {
+    inner: Box<BufInner>,
+}
+
+/// What a [`Buffer`] points to.
+struct BufInner {
     raw: RawAlloc,
     /// Unique for the life of the process (never 0): engines that
     /// register buffers with the kernel key their tables by it, since an
@@ -112,7 +121,9 @@ impl Buffer {
     pub fn new_in(mem: Arc<dyn Memory>, len: usize) -> Result<Buffer> {
         let raw = mem.alloc(len)?;
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Buffer { raw, mem, id })
+        Ok(Buffer {
+            inner: Box::new(BufInner { raw, mem, id }),
+        })
     }
 
     /// Allocates `len` zeroed bytes of page-aligned heap memory.
@@ -129,7 +140,7 @@ impl Buffer {
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.raw.len
+        self.inner.raw.len
     }
 
     /// Always false: buffers are never empty.
@@ -139,20 +150,20 @@ impl Buffer {
 
     /// The address the device uses, when the memory interface has one.
     pub fn io_addr(&self) -> Option<u64> {
-        self.raw.io_addr
+        self.inner.raw.io_addr
     }
 
     /// The memory interface this buffer came from.
     pub fn mem_id(&self) -> &'static str {
-        self.mem.id()
+        self.inner.mem.id()
     }
 
     /// Raw view for an async engine: pointer and length.
     pub(crate) fn raw_parts(&mut self) -> crate::be::RawBuf {
         crate::be::RawBuf {
-            ptr: self.raw.ptr.as_ptr(),
-            len: self.raw.len,
-            id: self.id,
+            ptr: self.inner.raw.ptr.as_ptr(),
+            len: self.inner.raw.len,
+            id: self.inner.id,
         }
     }
 
@@ -216,30 +227,30 @@ impl Deref for Buffer {
     fn deref(&self) -> &[u8] {
         // SAFETY: the allocation is live, `len` bytes long, zero-initialized
         // at allocation, and borrowed through `&self`.
-        unsafe { std::slice::from_raw_parts(self.raw.ptr.as_ptr(), self.raw.len) }
+        unsafe { std::slice::from_raw_parts(self.inner.raw.ptr.as_ptr(), self.inner.raw.len) }
     }
 }
 
 impl DerefMut for Buffer {
     fn deref_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `deref`, and `&mut self` makes the borrow exclusive.
-        unsafe { std::slice::from_raw_parts_mut(self.raw.ptr.as_ptr(), self.raw.len) }
+        unsafe { std::slice::from_raw_parts_mut(self.inner.raw.ptr.as_ptr(), self.inner.raw.len) }
     }
 }
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        // SAFETY: `raw` came from `self.mem.alloc` and is dropped once.
-        unsafe { self.mem.free(self.raw) }
+        // SAFETY: `raw` came from `self.inner.mem.alloc` and is dropped once.
+        unsafe { self.inner.mem.free(self.inner.raw) }
     }
 }
 
 impl fmt::Debug for Buffer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Buffer")
-            .field("len", &self.raw.len)
-            .field("mem", &self.mem.id())
-            .field("io_addr", &self.raw.io_addr)
+            .field("len", &self.inner.raw.len)
+            .field("mem", &self.inner.mem.id())
+            .field("io_addr", &self.inner.raw.io_addr)
             .finish()
     }
 }

@@ -10,6 +10,13 @@
 //! [`Queue::pop`] (or have [`Queue::poke_with`] pass them to a closure),
 //! and [`Queue::drain`] at the end.
 //!
+//! Reaping records only the slot and the status; the buffers stay in the
+//! slot and the [`Completed`] record is built once, where it is popped.
+//! That keeps the per-command cost to a few stores. If a submission needs
+//! the slot of a completion not yet popped, that completion is moved out
+//! to a side list first, so completions never block submissions and
+//! [`Error::Busy`] always means `capacity` commands in flight.
+//!
 //! Dropping a queue with commands in flight waits for them, bounded by the
 //! device's command timeout; if they still have not completed, their
 //! buffers are leaked rather than freed, because the device may write them
@@ -73,12 +80,97 @@ impl std::error::Error for Rejected {
     }
 }
 
+/// A reaped completion waiting for [`Queue::pop`]: its slot still holds
+/// the tag and buffers.
+#[derive(Clone, Copy)]
+struct Reaped {
+    slot: u32,
+    /// The engine failed the command; the error waits in the slot.
+    failed: bool,
+    cpl: Completion,
+}
+
+impl Reaped {
+    /// Records what the engine reported for `slot`; an engine error is
+    /// parked in the slot so the ring entry stays small.
+    #[inline]
+    fn of(slots: &mut [Slot], slot: u32, res: Result<Completion>) -> Reaped {
+        match res {
+            Ok(cpl) => Reaped {
+                slot,
+                failed: false,
+                cpl,
+            },
+            Err(e) => {
+                if let Some(s) = slots.get_mut(slot as usize) {
+                    s.err = Some(e);
+                }
+                Reaped {
+                    slot,
+                    failed: true,
+                    cpl: Completion::success(0),
+                }
+            }
+        }
+    }
+}
+
+/// Reaped completions in order: a ring as long as the queue's capacity,
+/// which is enough because each entry still holds its slot.
+struct ReadyRing {
+    buf: Box<[Reaped]>,
+    head: usize,
+    len: usize,
+}
+
+impl ReadyRing {
+    fn new(capacity: u32) -> ReadyRing {
+        let empty = Reaped {
+            slot: u32::MAX,
+            failed: false,
+            cpl: Completion::success(0),
+        };
+        ReadyRing {
+            buf: vec![empty; capacity as usize].into_boxed_slice(),
+            head: 0,
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, r: Reaped) {
+        let cap = self.buf.len();
+        if self.len == cap {
+            // Only an engine reporting a slot twice gets here; the slot's
+            // buffers then stay in the queue until it is dropped.
+            debug_assert!(false, "engine reported more completions than slots");
+            return;
+        }
+        // `cap` is a power of two.
+        self.buf[(self.head + self.len) & (cap - 1)] = r;
+        self.len += 1;
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Reaped> {
+        if self.len == 0 {
+            return None;
+        }
+        let r = self.buf[self.head];
+        self.head = (self.head + 1) & (self.buf.len() - 1);
+        self.len -= 1;
+        Some(r)
+    }
+}
+
 #[derive(Default)]
 struct Slot {
     tag: u64,
     opc: u8,
     data: Option<Buffer>,
     meta: Option<Buffer>,
+    /// An engine error reported for this slot, until popped.
+    err: Option<Error>,
 }
 
 /// An async queue on a device. See the [module docs](self).
@@ -94,7 +186,10 @@ pub struct Queue {
     engine: Box<dyn AsyncEngine>,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    ready: VecDeque<Completed>,
+    ready: ReadyRing,
+    /// Reaped completions moved out of their slots for a submission that
+    /// needed one; all are older than those in `ready`.
+    parked: VecDeque<Completed>,
     capacity: u32,
     outstanding: u32,
     timeout: Duration,
@@ -200,7 +295,8 @@ impl Queue {
             slots: (0..capacity).map(|_| Slot::default()).collect(),
             // Pop from the end: slot 0 is handed out first.
             free: (0..capacity).rev().collect(),
-            ready: VecDeque::with_capacity(capacity as usize),
+            ready: ReadyRing::new(capacity),
+            parked: VecDeque::new(),
             capacity,
             outstanding: 0,
             timeout: dev.opts().command_timeout,
@@ -219,14 +315,14 @@ impl Queue {
         self.capacity
     }
 
-    /// How many commands are in flight.
+    /// How many commands are in flight (submitted, not yet reaped).
     pub fn outstanding(&self) -> u32 {
         self.outstanding
     }
 
     /// How many completions wait in [`Queue::pop`].
     pub fn ready(&self) -> usize {
-        self.ready.len()
+        self.parked.len() + self.ready.len
     }
 
     /// The device this queue runs on.
@@ -275,7 +371,7 @@ impl Queue {
         meta: Option<Buffer>,
         tag: u64,
     ) -> Result<(), Rejected> {
-        let Some(slot) = self.free.pop() else {
+        let Some(slot) = self.free.pop().or_else(|| self.park_oldest()) else {
             return Err(Rejected {
                 error: Error::Busy {
                     outstanding: self.outstanding,
@@ -319,19 +415,14 @@ impl Queue {
     pub fn poke(&mut self, max: u32) -> Result<u32> {
         let Queue {
             engine,
-            slots,
-            free,
-            outstanding,
             ready,
+            outstanding,
+            slots,
             ..
         } = self;
-        let mut rest = SlotTable {
-            slots,
-            free,
-            outstanding,
-        };
         engine.poke(max, &mut |slot, res| {
-            ready.push_back(rest.finish_slot(slot, res))
+            *outstanding -= 1;
+            ready.push(Reaped::of(slots, slot, res));
         })
     }
 
@@ -339,7 +430,7 @@ impl Queue {
     /// keeping it.
     pub fn poke_with(&mut self, max: u32, mut f: impl FnMut(Completed)) -> Result<u32> {
         // Completions an earlier `poke` kept go first, in order.
-        while let Some(c) = self.ready.pop_front() {
+        while let Some(c) = self.pop() {
             f(c);
         }
         self.engine_poke(max, &mut f)
@@ -359,9 +450,25 @@ impl Queue {
         self.engine.completion_fd()
     }
 
-    /// Takes the oldest reaped completion.
+    /// Takes the oldest reaped completion, with its buffers; its slot is
+    /// free again.
+    #[inline]
     pub fn pop(&mut self) -> Option<Completed> {
-        self.ready.pop_front()
+        if !self.parked.is_empty() {
+            return self.parked.pop_front();
+        }
+        let r = self.ready.pop()?;
+        Some(take_slot(&mut self.slots, &mut self.free, r))
+    }
+
+    /// Frees the slot of the oldest unpopped completion by moving it to
+    /// the side list; `None` when every slot is in flight.
+    #[cold]
+    fn park_oldest(&mut self) -> Option<u32> {
+        let r = self.ready.pop()?;
+        let c = take_slot(&mut self.slots, &mut self.free, r);
+        self.parked.push_back(c);
+        self.free.pop()
     }
 
     /// Blocks until at least one command completes (or the command timeout
@@ -383,14 +490,17 @@ impl Queue {
                     millis: self.timeout.as_millis() as u64,
                 });
             }
-            let mut reaped = std::mem::take(&mut self.ready);
-            let r = {
-                let (engine, mut rest) = self.split();
-                engine.wait(left.min(Duration::from_millis(100)), &mut |slot, res| {
-                    reaped.push_back(rest.finish_slot(slot, res))
-                })
-            };
-            self.ready = reaped;
+            let Queue {
+                engine,
+                ready,
+                outstanding,
+                slots,
+                ..
+            } = self;
+            let r = engine.wait(left.min(Duration::from_millis(100)), &mut |slot, res| {
+                *outstanding -= 1;
+                ready.push(Reaped::of(slots, slot, res));
+            });
             let n = r?;
             if n > 0 {
                 return Ok(n);
@@ -505,29 +615,63 @@ struct SlotTable<'a> {
 }
 
 impl SlotTable<'_> {
+    /// Finishes a slot the engine reported: no longer in flight, buffers
+    /// handed back.
+    #[inline]
     fn finish_slot(&mut self, slot: u32, res: Result<Completion>) -> Completed {
-        let Some(s) = self.slots.get_mut(slot as usize) else {
-            // An engine reporting a slot it was never given is a bug in the
-            // engine; surface it instead of corrupting the table.
-            return Completed {
-                tag: u64::MAX,
-                result: Err(Error::QueueFailed(format!(
-                    "engine reported unknown slot {slot}"
-                ))),
-                data: None,
-                meta: None,
-            };
-        };
-        let opc = s.opc;
-        let out = Completed {
-            tag: s.tag,
-            result: res.and_then(|c| Error::check(opc, c)),
-            data: s.data.take(),
-            meta: s.meta.take(),
-        };
-        self.free.push(slot);
         *self.outstanding -= 1;
-        out
+        let r = Reaped::of(self.slots, slot, res);
+        take_slot(self.slots, self.free, r)
+    }
+}
+
+/// An engine reporting a slot it was never given is a bug in the engine;
+/// surface it instead of corrupting the table.
+#[cold]
+#[inline(never)]
+fn unknown_slot(slot: u32) -> Completed {
+    Completed {
+        tag: u64::MAX,
+        result: Err(Error::QueueFailed(format!(
+            "engine reported unknown slot {slot}"
+        ))),
+        data: None,
+        meta: None,
+    }
+}
+
+/// Builds the completion record of a reaped slot and frees the slot.
+#[inline]
+fn take_slot(slots: &mut [Slot], free: &mut Vec<u32>, r: Reaped) -> Completed {
+    let Some(s) = slots.get_mut(r.slot as usize) else {
+        return unknown_slot(r.slot);
+    };
+    let result = if !r.failed && r.cpl.is_success() {
+        Ok(r.cpl)
+    } else {
+        failed(s, r)
+    };
+    let out = Completed {
+        tag: s.tag,
+        result,
+        data: s.data.take(),
+        meta: s.meta.take(),
+    };
+    free.push(r.slot);
+    out
+}
+
+/// The result of a command that failed, in the engine or with an NVMe
+/// status; kept out of line so the success path stays short.
+#[cold]
+#[inline(never)]
+fn failed(s: &mut Slot, r: Reaped) -> Result<Completion> {
+    if r.failed {
+        Err(s.err.take().unwrap_or_else(|| {
+            Error::QueueFailed("the engine failed the command without a reason".into())
+        }))
+    } else {
+        Error::check(s.opc, r.cpl)
     }
 }
 

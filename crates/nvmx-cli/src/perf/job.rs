@@ -9,7 +9,7 @@ use nvmx::{Buffer, Device, Queue};
 use super::hist::Histogram;
 pub use super::pattern::Mismatch;
 use super::pattern::{self, Offsets, XorShift};
-use super::{IoPattern, RunArgs, cpu};
+use super::{IoPattern, RunArgs, clock, cpu};
 use crate::error::{CliError, CliResult};
 
 /// At most this many mismatches are listed (all are counted).
@@ -311,7 +311,11 @@ impl Job {
         let limit = limit.unwrap_or(u64::MAX);
         let blocks = u64::from(self.nlb) + 1;
         let qd = self.qdepth as usize;
-        let mut started = vec![Instant::now(); qd];
+        // Submit times in nanoseconds. A command resubmitted while reaping
+        // takes the reap's timestamp: it is submitted right after, and one
+        // clock read per batch instead of one per command keeps the
+        // clock off the per-I/O cost.
+        let mut started = vec![0u64; qd];
         let mut slba = vec![0u64; qd];
         let mut ph = Phase::default();
         let mut submitted = 0u64;
@@ -323,16 +327,15 @@ impl Job {
                           i: usize,
                           mut buf: Buffer,
                           ph: &mut Phase,
-                          started: &mut [Instant],
+                          started: &mut [u64],
+                          t: u64,
                           slba: &mut [u64],
                           hook: &mut H|
          -> Option<Buffer> {
             let lba = self.first_lba + offs.next_unit() * blocks;
             hook.before_submit(&mut buf, lba);
             slba[i] = lba;
-            if self.lat {
-                started[i] = Instant::now();
-            }
+            started[i] = t;
             let r = if write {
                 q.write(lba, self.nlb, buf, None, i as u64)
             } else {
@@ -353,7 +356,8 @@ impl Job {
             }
             let Some(buf) = slot.take() else { continue };
             submitted += 1;
-            match submit(q, i, buf, &mut ph, &mut started, &mut slba, hook) {
+            let t = if self.lat { clock::now_ns() } else { 0 };
+            match submit(q, i, buf, &mut ph, &mut started, t, &mut slba, hook) {
                 None => inflight += 1,
                 Some(back) => {
                     *slot = Some(back);
@@ -376,14 +380,14 @@ impl Job {
                     break;
                 }
             }
-            let now = if self.lat { Some(Instant::now()) } else { None };
+            let now = if self.lat { clock::now_ns() } else { 0 };
             let go_on = !halt && !stop.load(Ordering::Relaxed);
             while let Some(c) = q.pop() {
                 inflight -= 1;
                 ph.ios += 1;
                 let i = c.tag as usize;
-                if let Some(now) = now {
-                    hist.record(now.duration_since(started[i]).as_nanos() as u64);
+                if self.lat {
+                    hist.record(now.saturating_sub(started[i]));
                 }
                 let Some(buf) = c.data else { continue };
                 match c.result {
@@ -396,7 +400,7 @@ impl Job {
                 }
                 if go_on && !halt && submitted < limit {
                     submitted += 1;
-                    match submit(q, i, buf, &mut ph, &mut started, &mut slba, hook) {
+                    match submit(q, i, buf, &mut ph, &mut started, now, &mut slba, hook) {
                         None => inflight += 1,
                         Some(back) => {
                             bufs[i] = Some(back);

@@ -12,6 +12,7 @@
 //! `Queue::read`/`write`, `poke`, `pop`, and the buffer of a completion is
 //! submitted again. It allocates nothing per I/O.
 
+mod clock;
 mod cpu;
 mod hist;
 mod job;

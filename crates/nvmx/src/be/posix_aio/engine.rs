@@ -447,20 +447,13 @@ impl AsyncEngine for PosixAio {
             }
         };
         let slba = cmd.cdw10_11();
-        let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
-        let nbytes = nblocks * u64::from(self.lba_nbytes);
-        let have = if data.is_none() { 0 } else { data.len };
-        if (have as u64) < nbytes {
-            let e = Error::invalid(
-                "data buffer",
-                format!(
-                    "{have} bytes is shorter than the {nbytes} bytes ({nblocks} blocks of {}) the command moves",
-                    self.lba_nbytes
-                ),
-            );
-            self.finish_now(slot, Err(e));
-            return Ok(());
-        }
+        let nbytes = match crate::be::rw_nbytes(cmd, data, self.lba_nbytes) {
+            Ok(n) => n,
+            Err(e) => {
+                self.finish_now(slot, Err(e));
+                return Ok(());
+            }
+        };
         let max_slba = (libc::off_t::MAX as u64).checked_shr(self.ssw).unwrap_or(0);
         if slba > max_slba {
             self.finish_now(slot, Ok(lba_out_of_range()));

@@ -495,21 +495,11 @@ impl AsyncEngine for Iocp {
                 return Ok(());
             }
         };
-        let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
-        let len = nblocks << self.ssw;
+        let len = crate::be::rw_nbytes(cmd, data, 1 << self.ssw)?;
         let Some(off) = cmd.cdw10_11().checked_mul(1u64 << self.ssw) else {
             self.early.push_back((slot, Ok(lba_out_of_range())));
             return Ok(());
         };
-        if (data.len as u64) < len || data.is_none() {
-            return Err(Error::invalid(
-                "data buffer",
-                format!(
-                    "{} bytes is shorter than the {len} bytes the command moves",
-                    data.len
-                ),
-            ));
-        }
         let len = u32::try_from(len).map_err(|_| {
             Error::invalid(
                 "transfer",

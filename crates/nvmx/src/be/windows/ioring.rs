@@ -355,20 +355,11 @@ impl AsyncEngine for IoRing {
                 return Ok(());
             }
         };
-        let len = (u64::from(cmd.cdw12 & 0xffff) + 1) << self.ssw;
+        let len = crate::be::rw_nbytes(cmd, data, 1 << self.ssw)?;
         if len > u64::from(u32::MAX) {
             return Err(Error::invalid(
                 "transfer",
                 format!("{len} bytes is more than one IoRing request moves"),
-            ));
-        }
-        if data.is_none() || (data.len as u64) < len {
-            return Err(Error::invalid(
-                "data buffer",
-                format!(
-                    "{} bytes is shorter than the {len} bytes the command moves",
-                    data.len
-                ),
             ));
         }
         let off = cmd.cdw10_11() << self.ssw;

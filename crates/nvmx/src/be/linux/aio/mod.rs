@@ -498,20 +498,13 @@ impl AsyncEngine for LibAio {
             }
         };
         let slba = cmd.cdw10_11();
-        let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
-        let nbytes = nblocks * u64::from(self.lba_nbytes);
-        if (data.len as u64) < nbytes || data.is_none() {
-            let e = Error::invalid(
-                "data buffer",
-                format!(
-                    "{} bytes is shorter than the {nbytes} bytes ({nblocks} blocks of {}) the command moves",
-                    if data.is_none() { 0 } else { data.len },
-                    self.lba_nbytes
-                ),
-            );
-            self.finish_now(slot, Err(e));
-            return Ok(());
-        }
+        let nbytes = match crate::be::rw_nbytes(cmd, data, self.lba_nbytes) {
+            Ok(n) => n,
+            Err(e) => {
+                self.finish_now(slot, Err(e));
+                return Ok(());
+            }
+        };
         if self.ssw >= 64 || slba > (i64::MAX as u64) >> self.ssw {
             self.finish_now(slot, Ok(lba_out_of_range()));
             return Ok(());

@@ -381,8 +381,13 @@ impl AsyncEngine for UringRw {
         // Separate metadata has no place in a plain read or write; the queue
         // refuses it (`carries_metadata`) before it gets here.
         let _ = meta;
-        let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
-        let len = nblocks * u64::from(self.lba_nbytes);
+        let len = match crate::be::rw_nbytes(cmd, data, self.lba_nbytes) {
+            Ok(len) => len,
+            Err(e) => {
+                self.complete_early(slot, Err(e));
+                return Ok(());
+            }
+        };
         let off = 1u64
             .checked_shl(self.ssw)
             .and_then(|bs| cmd.cdw10_11().checked_mul(bs))
@@ -400,18 +405,6 @@ impl AsyncEngine for UringRw {
             let e = Error::invalid(
                 "transfer size",
                 format!("{len} bytes exceeds io_uring's {MAX_RW_NBYTES} per command"),
-            );
-            self.complete_early(slot, Err(e));
-            return Ok(());
-        }
-        if data.is_none() || (data.len as u64) < len {
-            let have = if data.is_none() { 0 } else { data.len };
-            let e = Error::invalid(
-                "data buffer",
-                format!(
-                    "{have} bytes is shorter than the {len} bytes ({nblocks} blocks of {}) the command moves",
-                    self.lba_nbytes
-                ),
             );
             self.complete_early(slot, Err(e));
             return Ok(());
