@@ -4,7 +4,8 @@
 # root), then runs bench/vs_fio.py, which alternates the two tools and
 # prints the ratio of medians per case.
 #
-#   bench/vs-fio.sh [--secs S] [--reps N] [--qds 1,32,128] [--json out.json]
+#   bench/vs-fio.sh [--secs S] [--reps N] [--qds 1,32,128] [--engines nil,io_uring,libaio,psync]
+#                   [--json out.json]
 #
 # Needs fio (apt-get install fio). Numbers mean something only on an
 # otherwise idle machine; the ratios are what BENCHMARKS.md reports.

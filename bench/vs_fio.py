@@ -75,7 +75,10 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--qds", default="1,32,128")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--engines", default="nil,io_uring,libaio,psync",
+                    help="comma-separated subset of nil,io_uring,libaio,psync")
     a = ap.parse_args()
+    engines = set(a.engines.split(","))
     qds = [int(q) for q in a.qds.split(",")]
 
     cases = [dict(name="nil", target="ramdisk", uri="1GiB", be="ramdisk",
@@ -92,6 +95,7 @@ def main():
                               fio_args=[f"--filename={path}", "--direct=1", "--size=1g"],
                               qds=qds))
 
+    cases = [c for c in cases if c["name"] in engines]
     results = []
     for c in cases:
         for qd in c["qds"]:
