@@ -80,7 +80,7 @@ for t in "${targets[@]}"; do
         echo "error: fuzz target $t failed (exit $rc); the input is in fuzz/artifacts/$t/" >&2
         exit 1
     fi
-    grep -E '^#[0-9]+ +DONE' "$scratch/$t.log" | tail -n 1 || true
+    grep -E '^Done [0-9]+ runs' "$scratch/$t.log" | tail -n 1 || true
     echo "fuzz: $t: ${execs:-0} executions in ${secs} s, corpus $(find "$corpus" -type f | wc -l) inputs"
     total=$((total + ${execs:-0}))
 done
