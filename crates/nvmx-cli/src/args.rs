@@ -81,6 +81,22 @@ pub struct DevArgs {
     /// NVMe-oF host NQN.
     #[arg(long, value_name = "NQN", help_heading = "Fabrics options")]
     pub hostnqn: Option<String>,
+    /// How long an I/O command may take before a wait gives up with a
+    /// timeout error, in microseconds (default 30000000, 30 s).
+    #[arg(
+        long = "command-timeout",
+        value_name = "USEC",
+        help_heading = "Open options"
+    )]
+    pub command_timeout: Option<String>,
+    /// How long an admin command may take, in microseconds (default
+    /// 60000000, 60 s).
+    #[arg(
+        long = "admin-timeout",
+        value_name = "USEC",
+        help_heading = "Open options"
+    )]
+    pub admin_timeout: Option<String>,
     /// Write even to a device that holds a mounted file system, swap or a
     /// device-mapper/LVM volume (and run destructive commands).
     #[arg(long, help_heading = "Open options")]
@@ -101,6 +117,8 @@ impl DevArgs {
             ("create-mode", &self.create_mode),
             ("subnqn", &self.subnqn),
             ("hostnqn", &self.hostnqn),
+            ("command-timeout", &self.command_timeout),
+            ("admin-timeout", &self.admin_timeout),
         ];
         for (name, value) in values {
             if let Some(v) = value {
@@ -250,9 +268,11 @@ mod tests {
             rdonly: true,
             create_mode: Some("1a4".into()),
             poll_io: true,
+            command_timeout: Some("250000".into()),
             ..Default::default()
         };
         let o = a.to_options().unwrap();
+        assert_eq!(o.command_timeout, std::time::Duration::from_millis(250));
         assert_eq!(o.be.as_deref(), Some("ramdisk"));
         assert_eq!(o.async_.as_deref(), Some("thrpool"));
         assert_eq!(o.nsid, 2);

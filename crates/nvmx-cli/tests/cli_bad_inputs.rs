@@ -175,3 +175,67 @@ fn a_controller_gone_fatal_is_one_error_line() {
     );
     fails(&["info", "1MiB?fatal_after=x"], &["fatal_after", "\"x\""]);
 }
+
+/// Runs `nvmx` like [`fails`], but kills it and fails the test if it has
+/// not ended after two minutes: the point of the test is that it ends.
+fn fails_without_hanging(args: &[&str], words: &[&str]) {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nvmx"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nvmx starts");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("nvmx status").is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("nvmx {args:?} did not end: it hangs on a stalled device");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // It has ended; `fails` runs it again and checks the answer.
+    fails(args, words);
+}
+
+#[test]
+fn a_controller_that_stops_completing_ends_perf_with_a_timeout() {
+    let uri = "64MiB?stall_after=100";
+    for extra in [
+        &["--qdepth", "8"][..],
+        &["--qdepth", "8", "--be", "ramdisk_thrpool"][..],
+        &["--iopattern", "verify", "--qdepth", "4"][..],
+    ] {
+        let mut args = vec![
+            "perf",
+            "run",
+            uri,
+            "--count",
+            "1000",
+            "--quiet",
+            "--command-timeout",
+            "200000",
+        ];
+        args.extend_from_slice(extra);
+        fails_without_hanging(&args, &["timed out after 200 ms", uri]);
+    }
+    fails_without_hanging(
+        &[
+            "lblk",
+            "read",
+            "1MiB?stall_after=0",
+            "--slba",
+            "0",
+            "--nlb",
+            "0",
+            "--command-timeout",
+            "100000",
+        ],
+        &["timed out after 100 ms", "Read", "stall_after"],
+    );
+    fails(
+        &["info", "1MiB?stall_after=soon"],
+        &["stall_after", "\"soon\""],
+    );
+}

@@ -26,9 +26,14 @@ macro_rules! decode {
     };
 }
 
+/// 1024 cases, or `PROPTEST_CASES` when set (testrig/miri.sh runs a few
+/// under Miri).
 fn config() -> ProptestConfig {
     ProptestConfig {
-        cases: 1024,
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1024),
         failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
             "proptest-regressions",
         ))),

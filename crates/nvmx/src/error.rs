@@ -33,8 +33,9 @@ pub enum Error {
         /// What is wrong with it, including the value.
         why: String,
     },
-    /// An operating-system call failed.
-    #[error("{op} {path}: {source}")]
+    /// An operating-system call failed. Control characters in the path (a
+    /// newline, an escape) are shown escaped, so the message stays one line.
+    #[error("{op} {}: {source}", OneLine(.path))]
     Io {
         /// What was being done (e.g. `open`, `pread`).
         op: &'static str,
@@ -91,6 +92,23 @@ pub enum Error {
     /// A worker thread or a backend failed in a way that leaves the queue unusable.
     #[error("queue failed: {0}")]
     QueueFailed(String),
+}
+
+/// Shows text on one line: control characters are written escaped
+/// (`\n`, `\u{1b}`), everything else as it is.
+struct OneLine<'a>(&'a str);
+
+impl fmt::Display for OneLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 struct RejectionList<'a>(&'a [Rejection]);

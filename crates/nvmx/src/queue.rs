@@ -18,9 +18,10 @@
 //! [`Error::Busy`] always means `capacity` commands in flight.
 //!
 //! Dropping a queue with commands in flight waits for them, bounded by the
-//! device's command timeout; if they still have not completed, their
-//! buffers are leaked rather than freed, because the device may write them
-//! later.
+//! device's command timeout (not at all when a wait on the queue already
+//! timed out and nothing completed since); if they still have not
+//! completed, their buffers are leaked rather than freed, because the
+//! device may write them later.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -193,6 +194,9 @@ pub struct Queue {
     capacity: u32,
     outstanding: u32,
     timeout: Duration,
+    /// A wait timed out and nothing completed since: the device is not
+    /// answering, and dropping the queue does not wait for it again.
+    timed_out: bool,
     fast: RwFast,
     dev: Device,
 }
@@ -300,6 +304,7 @@ impl Queue {
             capacity,
             outstanding: 0,
             timeout: dev.opts().command_timeout,
+            timed_out: false,
             fast: RwFast::of(dev),
             dev: dev.clone(),
         })
@@ -420,10 +425,14 @@ impl Queue {
             slots,
             ..
         } = self;
-        engine.poke(max, &mut |slot, res| {
+        let n = engine.poke(max, &mut |slot, res| {
             *outstanding -= 1;
             ready.push(Reaped::of(slots, slot, res));
-        })
+        })?;
+        if n > 0 {
+            self.timed_out = false;
+        }
+        Ok(n)
     }
 
     /// Like [`Queue::poke`], but passes each completion to `f` instead of
@@ -438,7 +447,11 @@ impl Queue {
 
     fn engine_poke(&mut self, max: u32, f: &mut dyn FnMut(Completed)) -> Result<u32> {
         let (engine, mut rest) = self.split();
-        engine.poke(max, &mut |slot, res| f(rest.finish_slot(slot, res)))
+        let n = engine.poke(max, &mut |slot, res| f(rest.finish_slot(slot, res)))?;
+        if n > 0 {
+            self.timed_out = false;
+        }
+        Ok(n)
     }
 
     /// A file descriptor that becomes readable when the queue has
@@ -485,6 +498,7 @@ impl Queue {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                self.timed_out = true;
                 return Err(Error::Timeout {
                     what: "a command completion",
                     millis: self.timeout.as_millis() as u64,
@@ -503,6 +517,7 @@ impl Queue {
             });
             let n = r?;
             if n > 0 {
+                self.timed_out = false;
                 return Ok(n);
             }
         }
@@ -680,7 +695,18 @@ impl Drop for Queue {
         if self.outstanding == 0 {
             return;
         }
-        let deadline = Instant::now() + self.timeout;
+        // After a timed-out wait with nothing completed since, the device
+        // had its command timeout already: one last look, no more waiting.
+        let wait = if self.timed_out {
+            Duration::ZERO
+        } else {
+            self.timeout
+        };
+        let deadline = Instant::now() + wait;
+        if self.timed_out {
+            let (engine, mut rest) = self.split();
+            let _ = engine.poke(0, &mut |slot, res| drop(rest.finish_slot(slot, res)));
+        }
         while self.outstanding > 0 && Instant::now() < deadline {
             let (engine, mut rest) = self.split();
             match engine.wait(Duration::from_millis(100), &mut |slot, res| {

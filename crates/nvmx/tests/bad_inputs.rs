@@ -215,3 +215,15 @@ fn misaligned_direct_io_buffer_is_refused_and_nothing_is_written() {
     }
     assert!(tried > 0, "no file configuration opened with direct I/O");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_path_with_a_newline_is_named_on_one_line() {
+    // Found by the `parse` fuzz target: stat fails (the name is longer
+    // than a file name may be) and the error echoed the newline.
+    let uri = format!("1G\n{}", "x".repeat(300));
+    let e = Device::open(&uri, &Options::default()).unwrap_err();
+    let m = e.to_string();
+    assert!(matches!(e, Error::Io { op: "stat", .. }), "{m}");
+    assert!(!m.contains('\n') && m.contains("1G\\nxxx"), "{m:?}");
+}

@@ -374,10 +374,10 @@ impl Job {
                 };
                 if let Err(e) = reaped {
                     // A queue that fails (timeout, dead device) ends the
-                    // job; its buffers stay with the queue.
-                    ph.errors += 1;
-                    ph.first_error.get_or_insert_with(|| e.to_string());
-                    break;
+                    // job at once, without draining: its commands and
+                    // buffers stay with the queue, which leaks them on drop
+                    // if the device still has them.
+                    return Err(CliError::new(format!("{}: {e}", self.uri)));
                 }
             }
             let now = if self.lat { clock::now_ns() } else { 0 };

@@ -140,6 +140,29 @@ pub trait SyncIo: Send + Sync {
     fn cmd_io(&self, cmd: &mut Command, data: DataBuf<'_>, meta: DataBuf<'_>)
     -> Result<Completion>;
 
+    /// Runs one I/O command that an async engine took from a queue
+    /// (`emu`, `thrpool`), which may leave the command without a
+    /// completion.
+    ///
+    /// `Ok(None)` means the device holds the command and has not
+    /// completed it (the ramdisk's `stall_after` fault): its buffers were
+    /// not touched, and the engine keeps the slot in flight and offers the
+    /// command again later with [`Offer::Again`]. With [`Offer::Blocking`]
+    /// the call waits instead, without a bound, until the device completes
+    /// the command, and never answers `Ok(None)`.
+    ///
+    /// The default runs [`SyncIo::cmd_io`], which always completes.
+    fn cmd_io_queued(
+        &self,
+        cmd: &mut Command,
+        data: DataBuf<'_>,
+        meta: DataBuf<'_>,
+        offer: Offer,
+    ) -> Result<Option<Completion>> {
+        let _ = offer;
+        self.cmd_io(cmd, data, meta).map(Some)
+    }
+
     /// The open file descriptor behind this interface, for async engines
     /// that submit to the kernel themselves (io_uring, libaio). It stays
     /// open as long as the device does, and a queue keeps its device open.
@@ -183,6 +206,21 @@ pub trait SyncIo: Send + Sync {
     ) -> Result<Completion> {
         gather_iov(self, cmd, data, meta)
     }
+}
+
+/// How an async engine offers a command to [`SyncIo::cmd_io_queued`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// The first offer, from a thread that must not block (`emu` runs
+    /// commands on the caller's thread when it pokes): the device may
+    /// answer that it holds the command.
+    First,
+    /// The command was held before and is offered again; the device
+    /// answers as for [`Offer::First`].
+    Again,
+    /// The first offer, from a thread that may block (a `thrpool` worker):
+    /// the device waits until it completes the command.
+    Blocking,
 }
 
 /// Runs a vectored command through `sync`'s single-buffer

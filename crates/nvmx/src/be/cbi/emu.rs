@@ -3,14 +3,20 @@
 //!
 //! It gives every sync-only interface a queue, at the cost of doing the I/O
 //! on the caller's thread when it pokes.
+//!
+//! A device may hold a command without completing it (the ramdisk's
+//! `stall_after` fault, see [`SyncIo::cmd_io_queued`]): the command stays
+//! first in line, in flight, and is offered again on the next poke; the
+//! commands behind it wait for it, in order.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use nvmx_spec::Command;
 
-use super::run_sync;
-use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
+use super::run_queued;
+use crate::be::{AsyncEngine, EngineParams, EngineSink, Offer, RawBuf, SyncIo};
 use crate::error::Result;
 
 struct Pending {
@@ -18,6 +24,8 @@ struct Pending {
     cmd: Command,
     data: RawBuf,
     meta: RawBuf,
+    /// The device held it when it was last offered.
+    held: bool,
 }
 
 /// The `emu` engine.
@@ -60,6 +68,7 @@ impl AsyncEngine for Emu {
             cmd: *cmd,
             data,
             meta,
+            held: false,
         });
         #[cfg(target_os = "linux")]
         self.notify.signal();
@@ -78,17 +87,50 @@ impl AsyncEngine for Emu {
         } else {
             self.pending.len().min(max as usize)
         };
-        #[cfg(target_os = "linux")]
-        self.notify.reaping(n < self.pending.len());
+        let mut done = 0u32;
         for _ in 0..n {
-            let Some(p) = self.pending.pop_front() else {
+            let Some(mut p) = self.pending.pop_front() else {
                 break;
             };
+            let offer = if p.held { Offer::Again } else { Offer::First };
             // SAFETY: `submit`'s contract keeps the buffers valid and ours
-            // until this slot is reported, which happens right after.
-            let res = unsafe { run_sync(&*self.sync, &p.cmd, p.data, p.meta) };
-            sink(p.slot, res);
+            // until this slot is reported, which happens right after, or
+            // later when the device holds the command.
+            match unsafe { run_queued(&*self.sync, &p.cmd, p.data, p.meta, offer) } {
+                Ok(None) => {
+                    p.held = true;
+                    self.pending.push_front(p);
+                    break;
+                }
+                Ok(Some(cpl)) => sink(p.slot, Ok(cpl)),
+                Err(e) => sink(p.slot, Err(e)),
+            }
+            done += 1;
         }
-        Ok(n as u32)
+        // Commands left to run keep the notifier signalled; a held one
+        // does not (nothing will complete until the device lets it go).
+        #[cfg(target_os = "linux")]
+        self.notify
+            .reaping(self.pending.front().is_some_and(|p| !p.held));
+        Ok(done)
+    }
+
+    /// Polls until a completion or the timeout; while the device holds the
+    /// first command, it sleeps a millisecond between offers instead of
+    /// spinning.
+    fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
+        let start = Instant::now();
+        loop {
+            let n = self.poke(0, sink)?;
+            let left = timeout.saturating_sub(start.elapsed());
+            if n > 0 || left.is_zero() {
+                return Ok(n);
+            }
+            if self.pending.front().is_some_and(|p| p.held) {
+                std::thread::sleep(left.min(Duration::from_millis(1)));
+            } else {
+                std::thread::yield_now();
+            }
+        }
     }
 }

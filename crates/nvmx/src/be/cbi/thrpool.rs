@@ -6,7 +6,9 @@
 //! to the queue capacity, so the steady state allocates nothing. Dropping
 //! the engine closes the submission channel and joins the workers after they
 //! finish what they hold; the queue drains before that, so no worker is
-//! left touching a buffer that has been freed.
+//! left touching a buffer that has been freed. A command the device never
+//! completes (the ramdisk's `stall_after`) holds its worker; the queue then
+//! leaks the engine, workers and buffers on drop rather than join it.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -15,8 +17,8 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, bounded};
 use nvmx_spec::{Command, Completion};
 
-use super::run_sync;
-use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
+use super::run_queued;
+use crate::be::{AsyncEngine, EngineParams, EngineSink, Offer, RawBuf, SyncIo};
 use crate::error::{Error, Result};
 
 /// Worker threads per queue: enough to overlap blocking calls without
@@ -64,7 +66,19 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
                 for job in jrx.iter() {
                     // SAFETY: the job's buffers are the slot's, valid and
                     // untouched by anyone else until we report it below.
-                    let res = unsafe { run_sync(&*sync, &job.cmd, job.data, job.meta) };
+                    // A worker may block: a device that holds the command
+                    // (the ramdisk's `stall_after`) holds this thread.
+                    let res = unsafe {
+                        run_queued(&*sync, &job.cmd, job.data, job.meta, Offer::Blocking)
+                    };
+                    let res = res.and_then(|c| {
+                        c.ok_or_else(|| {
+                            Error::QueueFailed(format!(
+                                "the {} interface held a command a thrpool worker may wait for",
+                                sync.id()
+                            ))
+                        })
+                    });
                     if dtx.send((job.slot, res)).is_err() {
                         break;
                     }

@@ -13,18 +13,19 @@
 //! caller's mistake with `Error::Invalid` rather than a made-up status).
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nvmx_spec::status::{sc, sct};
 use nvmx_spec::{Command, Completion, Status};
 
 use super::errlog::{ErrorLog, ErrorRecord};
+use super::fault::Admit;
 use super::features::Features;
 use super::ns::{Namespace, NsKind};
 use super::params::Params;
 use super::stats::Stats;
 use super::{admin, nvm, zoned};
-use crate::be::{Admin, DataBuf, SyncIo};
+use crate::be::{Admin, DataBuf, Offer, SyncIo};
 use crate::error::{Error, Result};
 
 /// The ramdisk's one namespace identifier.
@@ -161,8 +162,11 @@ pub struct RamCtrl {
     pub(super) kv: Option<super::kv::KvSpace>,
     /// Directive settings of the namespace.
     pub(super) directives: super::directive::Directives,
-    /// Injected faults (`fatal_after`).
+    /// Injected faults (`fatal_after`, `stall_after`).
     pub(super) faults: super::fault::Faults,
+    /// How long the sync path waits for a command the controller holds
+    /// (the device's `command-timeout`).
+    pub(super) io_timeout: Duration,
 }
 
 impl std::fmt::Debug for RamCtrl {
@@ -199,8 +203,15 @@ impl RamCtrl {
                 .then(|| super::fdp::Fdp::new(params.fdp, params.shape().ds, params.shape().ms)),
             kv: params.kv.then(super::kv::KvSpace::default),
             directives: Default::default(),
-            faults: super::fault::Faults::new(params.fatal_after),
+            faults: super::fault::Faults::new(params.fatal_after, params.stall_after),
+            io_timeout: crate::opts::Options::default().command_timeout,
         })
+    }
+
+    /// Sets how long the sync path waits for a held command.
+    pub(super) fn with_io_timeout(mut self, timeout: Duration) -> RamCtrl {
+        self.io_timeout = timeout;
+        self
     }
 
     /// The NVM subsystem NQN, as reported in Identify Controller.
@@ -321,9 +332,71 @@ impl SyncIo for RamCtrl {
         data: DataBuf<'_>,
         meta: DataBuf<'_>,
     ) -> Result<Completion> {
+        match self.faults.admit(false) {
+            Admit::Run => {}
+            Admit::Hold | Admit::Abort => {
+                // The caller waits as the device's command timeout allows.
+                if !self.faults.wait_release(Some(self.io_timeout)) {
+                    return Err(Error::Timeout {
+                        what: held_what(cmd.opc),
+                        millis: self.io_timeout.as_millis() as u64,
+                    });
+                }
+                return self.complete(cmd, SQID_IO, Err(aborted_by_reset()));
+            }
+        }
         self.faults.before_command(true)?;
         let r = self.exec_io(cmd, data, meta);
         self.complete(cmd, SQID_IO, r)
+    }
+
+    /// The `stall_after` fault holds commands here: a held command is
+    /// `Ok(None)` for [`Offer::First`] and [`Offer::Again`], and holds the
+    /// calling thread for [`Offer::Blocking`]. A reset releases it with
+    /// Commands Aborted due to SQ Deletion.
+    fn cmd_io_queued(
+        &self,
+        cmd: &mut Command,
+        data: DataBuf<'_>,
+        meta: DataBuf<'_>,
+        offer: Offer,
+    ) -> Result<Option<Completion>> {
+        match (self.faults.admit(offer == Offer::Again), offer) {
+            (Admit::Run, _) => {}
+            (Admit::Hold, Offer::First | Offer::Again) => return Ok(None),
+            (Admit::Hold, Offer::Blocking) => {
+                self.faults.wait_release(None);
+                return self
+                    .complete(cmd, SQID_IO, Err(aborted_by_reset()))
+                    .map(Some);
+            }
+            (Admit::Abort, _) => {
+                return self
+                    .complete(cmd, SQID_IO, Err(aborted_by_reset()))
+                    .map(Some);
+            }
+        }
+        self.faults.before_command(true)?;
+        let r = self.exec_io(cmd, data, meta);
+        self.complete(cmd, SQID_IO, r).map(Some)
+    }
+}
+
+/// How a held command ends when a controller reset releases it: a reset
+/// deletes the I/O submission queues, and the command with them.
+fn aborted_by_reset() -> Fail {
+    Fail::retry(sct::GENERIC, sc::ABORTED_SQ_DELETION)
+}
+
+/// What a sync caller waited for when a held command times out.
+fn held_what(opc: u8) -> &'static str {
+    use nvmx_spec::opcode::NvmOpcode;
+    match NvmOpcode(opc) {
+        NvmOpcode::READ => "a Read the ramdisk holds (stall_after; a controller reset releases it)",
+        NvmOpcode::WRITE => {
+            "a Write the ramdisk holds (stall_after; a controller reset releases it)"
+        }
+        _ => "an I/O command the ramdisk holds (stall_after; a controller reset releases it)",
     }
 }
 

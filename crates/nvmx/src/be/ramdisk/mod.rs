@@ -34,6 +34,8 @@
 //! | `kv`   | 0 or 1 (default 0) | a Key Value namespace (CSI 1) instead of NVM, see the kv module |
 //! | `fdp`, `fdp.*` | see the fdp module | Flexible Data Placement: endurance group, reclaim groups and handles |
 //! | `zoned` | 0 or 1 (default 0) | a zoned namespace; more keys in the zoned module |
+//! | `fatal_after` | a count N | fault injection: the controller goes fatal after N I/O commands, see the fault module |
+//! | `stall_after` | a count N | fault injection: after N I/O commands, later ones are held without a completion until a controller reset, see the fault module |
 //!
 //! The namespace holds `size / data size` blocks. Block memory is taken on
 //! first write (see the media module), so a large ramdisk costs only what
@@ -113,7 +115,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         ));
     }
     let params = params::Params::from_uri(uri, nbytes)?;
-    let ctrl = Arc::new(RamCtrl::new(params)?);
+    let ctrl = Arc::new(RamCtrl::new(params)?.with_io_timeout(opts.command_timeout));
     let ident = Ident {
         uri: uri.raw.clone(),
         dtype: DevType::Ramdisk,

@@ -88,7 +88,9 @@ const MAX_MDTS: u8 = 32;
 const KNOWN: &str = "lbaf=0..6 (LBA format), mdts=0..32 (max transfer 2^mdts x 4 KiB, 0 = no limit), \
                      ext=0|1 (metadata interleaved with data), pi=0..3 (protection information type), \
                      pil=0|1 (PI in the first bytes of metadata), \
-                     fatal_after=N (fault injection: the controller goes fatal after N I/O commands)";
+                     fatal_after=N (fault injection: the controller goes fatal after N I/O commands), \
+                     stall_after=N (fault injection: after N I/O commands the controller holds every \
+                     later one without completing it, until a controller reset)";
 
 /// Everything that shapes a ramdisk, from its URI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +116,9 @@ pub(super) struct Params {
     /// Fault injection: go fatal after this many I/O commands
     /// (`fatal_after`), see the fault module.
     pub fatal_after: Option<u64>,
+    /// Fault injection: hold every I/O command after this many
+    /// (`stall_after`), see the fault module.
+    pub stall_after: Option<u64>,
 }
 
 impl Params {
@@ -130,6 +135,7 @@ impl Params {
             kv: false,
             zoned: None,
             fatal_after: None,
+            stall_after: None,
         };
         for (i, (key, value)) in uri.params.iter().enumerate() {
             if uri.params[..i].iter().any(|(k, _)| k == key) {
@@ -184,13 +190,8 @@ impl Params {
                         _ => return Err(bad(format!("kv={value:?} is not 0 or 1"))),
                     }
                 }
-                "fatal_after" => {
-                    p.fatal_after = Some(value.parse::<u64>().map_err(|_| {
-                        bad(format!(
-                            "fatal_after={value:?} is not a decimal count of commands"
-                        ))
-                    })?);
-                }
+                "fatal_after" => p.fatal_after = Some(count(key, value)?),
+                "stall_after" => p.stall_after = Some(count(key, value)?),
                 k if p.fdp.parse(k, value)? => {}
                 k if super::zoned::PARAM_KEYS.contains(&k) => {}
                 _ => {
@@ -269,6 +270,15 @@ impl Params {
 /// Bytes of the PI tuple of protection information format `pif`.
 pub(super) fn pi_tuple_nbytes(pif: u8) -> usize {
     nvmx_spec::pi::PiFormat(pif).tuple_nbytes()
+}
+
+/// A fault parameter's count of commands.
+fn count(key: &str, value: &str) -> Result<u64> {
+    value.parse::<u64>().map_err(|_| {
+        bad(format!(
+            "{key}={value:?} is not a decimal count of commands"
+        ))
+    })
 }
 
 fn bad(why: String) -> Error {
