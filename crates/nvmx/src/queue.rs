@@ -465,7 +465,7 @@ impl Queue {
 
     /// Takes the oldest reaped completion, with its buffers; its slot is
     /// free again.
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<Completed> {
         if !self.parked.is_empty() {
             return self.parked.pop_front();
@@ -656,7 +656,7 @@ fn unknown_slot(slot: u32) -> Completed {
 }
 
 /// Builds the completion record of a reaped slot and frees the slot.
-#[inline]
+#[inline(always)]
 fn take_slot(slots: &mut [Slot], free: &mut Vec<u32>, r: Reaped) -> Completed {
     let Some(s) = slots.get_mut(r.slot as usize) else {
         return unknown_slot(r.slot);
