@@ -17,10 +17,16 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
+# Where cargo puts the binaries, and the rig's cache directory (both may be
+# moved by the environment, as for cargo and run.sh).
+target_dir=${CARGO_TARGET_DIR:-$repo/target}
+[[ $target_dir == /* ]] || target_dir=$repo/$target_dir
+vm_dir=${NVMX_VM_DIR:-$repo/.vm}
+mkdir -p "$vm_dir"
 
 start=$SECONDS
 "$here/setup.sh"
-list=$(mktemp "$repo/.vm/upcie.XXXXXX")
+list=$(mktemp "$vm_dir/upcie.XXXXXX")
 trap 'rm -f "$list"' EXIT
 cargo build -q -p nvmx-cli
 # Prints the executables of the named test targets of nvmx.
@@ -47,7 +53,7 @@ conformance=$(bins conformance)
 [[ -n $conformance ]] || { echo "guest-suite-upcie: no conformance binary" >&2; exit 1; }
 bench=$(bins bench_device)
 # The command-set tests (zoned, FDP, PI) on controllers bound to the driver.
-sets=$(mktemp "$repo/.vm/upcie-sets.XXXXXX")
+sets=$(mktemp "$vm_dir/upcie-sets.XXXXXX")
 trap 'rm -f "$list" "$sets"' EXIT
 bins zoned fdp pi >"$sets"
 [[ $(wc -l <"$sets") -eq 3 ]] || { echo "guest-suite-upcie: command-set binaries missing" >&2; exit 1; }
@@ -59,7 +65,7 @@ boot() { # NAME RUN.SH-OPTIONS...
     echo "=== guest-suite-upcie: boot $name"
     set +e
     flock /tmp/nvmx-vm.lock env NVMX_VM_DEVICES="${NVMX_VM_DEVICES:-NVM4K,NVM512,ZNS,FDP,pi}" \
-        "$here/run.sh" "$@" -- bash "$here/guest-upcie.sh" "$list" "$repo/target/debug/nvmx" "$conformance" "$bench" "$sets"
+        "$here/run.sh" "$@" -- bash "$here/guest-upcie.sh" "$list" "$target_dir/debug/nvmx" "$conformance" "$bench" "$sets"
     r=$?
     set -e
     echo "guest-suite-upcie: boot $name finished with status $r after $((SECONDS - b)) s"
