@@ -114,14 +114,15 @@ else
         ((n > 0)) || fail "$what: no reset happened while nvmx ran"
         judge "$what" "$rc" "$err"
         wait_live || fail "$what: the controller did not come back"
-        # The whole namespace, written and read back (64 KiB commands).
+        # A verify pass: 1024 commands of 64 KiB (64 MiB) written and read
+        # back, bounded so that the debug build under TCG stays quick.
         rc=0
-        timeout -k 5 600 "$nvmx" perf run "$dev" --be "$be" "$@" --iopattern verify --iosize 65536 \
+        timeout -k 5 600 "$nvmx" perf run "$dev" --be "$be" "$@" --iopattern verify --iosize 65536 --count 512 \
             --qdepth 16 --nqueues 2 --quiet --output json >"$out" 2>"$err" || rc=$?
         local ios mm
         ios=$(total "$out" ios)
         mm=$(total "$out" mismatches)
-        echo "  then verify over the whole namespace: exit $rc, ${ios:-?} I/Os, ${mm:-?} mismatches"
+        echo "  then verify: exit $rc, ${ios:-?} I/Os, ${mm:-?} mismatches"
         if ((rc != 0)) || [[ -z $ios || $mm != 0 ]]; then
             fail "$what: verify after the resets: exit $rc, ${mm:-?} mismatches: $(head -c 600 "$err")"
         else
