@@ -90,7 +90,7 @@ else
         shift 2
         local what="reset during perf $dev --be $be" out=$tmp/reset.json err=$tmp/reset.err
         local pid rc n=0 i t0=$SECONDS
-        echo "+ nvmx perf run $dev --be $be $* --iopattern randwrite --qdepth 16 --nqueues 2 --runtime 8; resets from sysfs meanwhile"
+        echo "+ nvmx perf run $dev --be $be${*:+ $*} --iopattern randwrite --qdepth 16 --nqueues 2 --runtime 8; resets from sysfs meanwhile"
         timeout -k 5 120 "$nvmx" perf run "$dev" --be "$be" "$@" --iopattern randwrite --qdepth 16 \
             --nqueues 2 --runtime 8 --quiet --output json >"$out" 2>"$err" &
         pid=$!
@@ -132,7 +132,9 @@ else
     echo "=== faults: controller resets during I/O (${ctrl#/dev/})"
     reset_during "$NVMX_DEV_NVM4K_CDEV" io_uring_cmd
     reset_during "$NVMX_DEV_NVM4K_BDEV" io_uring --direct
-    echo "  kernel log: $(dmesg | grep -c "${ctrl#/dev/}") lines about ${ctrl#/dev/}, e.g. $(dmesg | grep "${ctrl#/dev/}" | tail -n 1)"
+    # The kernel's own account of the resets (one "default/read/poll
+    # queues" line each time the controller comes back).
+    echo "  kernel log: ${ctrl#/dev/} set up its I/O queues $(dmesg | grep -c "nvme ${ctrl#/dev/}: .*queues") times"
 fi
 
 # ------------------------------------------------------------ 2. media errors
