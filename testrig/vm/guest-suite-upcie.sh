@@ -10,7 +10,9 @@
 # Each boot also runs guest-upcie.sh's CLI checks (nvmx driver, nvmx enum)
 # the conformance suite through the user-space driver (uio, vfio), and the
 # zoned, FDP and PI tests on those controllers bound to it.
-# Boots take /tmp/nvmx-vm.lock so that they never overlap other guest runs.
+# Boots take /tmp/nvmx-vm.lock so that they never overlap other guest runs;
+# do not run this script itself under `flock /tmp/nvmx-vm.lock`: the first
+# boot would wait for that lock forever.
 #
 #   testrig/vm/guest-suite-upcie.sh       (NVMX_VM_TIMEOUT applies)
 set -euo pipefail
