@@ -10,17 +10,25 @@
 # Each boot also runs guest-upcie.sh's CLI checks (nvmx driver, nvmx enum)
 # the conformance suite through the user-space driver (uio, vfio), and the
 # zoned, FDP and PI tests on those controllers bound to it.
-# Boots take /tmp/nvmx-vm.lock so that they never overlap other guest runs.
+# Boots take /tmp/nvmx-vm.lock so that they never overlap other guest runs;
+# do not run this script itself under `flock /tmp/nvmx-vm.lock`: the first
+# boot would wait for that lock forever.
 #
 #   testrig/vm/guest-suite-upcie.sh       (NVMX_VM_TIMEOUT applies)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
+# Where cargo puts the binaries, and the rig's cache directory (both may be
+# moved by the environment, as for cargo and run.sh).
+target_dir=${CARGO_TARGET_DIR:-$repo/target}
+[[ $target_dir == /* ]] || target_dir=$repo/$target_dir
+vm_dir=${NVMX_VM_DIR:-$repo/.vm}
+mkdir -p "$vm_dir"
 
 start=$SECONDS
 "$here/setup.sh"
-list=$(mktemp "$repo/.vm/upcie.XXXXXX")
+list=$(mktemp "$vm_dir/upcie.XXXXXX")
 trap 'rm -f "$list"' EXIT
 cargo build -q -p nvmx-cli
 # Prints the executables of the named test targets of nvmx.
@@ -47,7 +55,7 @@ conformance=$(bins conformance)
 [[ -n $conformance ]] || { echo "guest-suite-upcie: no conformance binary" >&2; exit 1; }
 bench=$(bins bench_device)
 # The command-set tests (zoned, FDP, PI) on controllers bound to the driver.
-sets=$(mktemp "$repo/.vm/upcie-sets.XXXXXX")
+sets=$(mktemp "$vm_dir/upcie-sets.XXXXXX")
 trap 'rm -f "$list" "$sets"' EXIT
 bins zoned fdp pi >"$sets"
 [[ $(wc -l <"$sets") -eq 3 ]] || { echo "guest-suite-upcie: command-set binaries missing" >&2; exit 1; }
@@ -59,7 +67,7 @@ boot() { # NAME RUN.SH-OPTIONS...
     echo "=== guest-suite-upcie: boot $name"
     set +e
     flock /tmp/nvmx-vm.lock env NVMX_VM_DEVICES="${NVMX_VM_DEVICES:-NVM4K,NVM512,ZNS,FDP,pi}" \
-        "$here/run.sh" "$@" -- bash "$here/guest-upcie.sh" "$list" "$repo/target/debug/nvmx" "$conformance" "$bench" "$sets"
+        "$here/run.sh" "$@" -- bash "$here/guest-upcie.sh" "$list" "$target_dir/debug/nvmx" "$conformance" "$bench" "$sets"
     r=$?
     set -e
     echo "guest-suite-upcie: boot $name finished with status $r after $((SECONDS - b)) s"

@@ -9,13 +9,19 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
+# Where cargo puts the binaries, and the rig's cache directory (both may be
+# moved by the environment, as for cargo and run.sh).
+target_dir=${CARGO_TARGET_DIR:-$repo/target}
+[[ $target_dir == /* ]] || target_dir=$repo/$target_dir
+vm_dir=${NVMX_VM_DIR:-$repo/.vm}
+mkdir -p "$vm_dir"
 
 start=$SECONDS
 "$here/setup.sh"
 echo "guest-suite: setup done ($((SECONDS - start)) s)"
 
 # Test binaries that exercise kernel NVMe interfaces, plus the CLI.
-list=$(mktemp "$repo/.vm/suite.XXXXXX")
+list=$(mktemp "$vm_dir/suite.XXXXXX")
 trap 'rm -f "$list"' EXIT
 cargo build -q -p nvmx-cli
 cargo test -q -p nvmx --no-run --message-format=json \
@@ -36,11 +42,12 @@ echo "guest-suite: $(wc -l <"$list") test binaries ($((SECONDS - start)) s)"
 boot=$SECONDS
 set +e
 # The pi set (PI1, PI1EXT, PI2, PI3, PIF2) carries metadata and protection
-# information; FDP is the flexible data placement subsystem; the nvme driver
+# information; FDP is the flexible data placement subsystem; MEDIAERR fails
+# the reads of one block (guest-faults.sh); the nvme driver
 # gets a poll queue so that --poll_io runs against real polled queues;
 # iomem=relaxed lets the register tests map BAR0 of a bound controller.
 NVMX_VM_APPEND="nvme.poll_queues=1 iomem=relaxed${NVMX_VM_APPEND:+ $NVMX_VM_APPEND}" \
-    NVMX_VM_DEVICES=${NVMX_VM_DEVICES:-nvm,ZNS,pi,FDP} "$here/run.sh" -- bash "$here/guest-tests.sh" "$list" "$repo/target/debug/nvmx"
+    NVMX_VM_DEVICES=${NVMX_VM_DEVICES:-nvm,ZNS,pi,FDP,MEDIAERR} "$here/run.sh" -- bash "$here/guest-tests.sh" "$list" "$target_dir/debug/nvmx"
 rc=$?
 set -e
 echo "guest-suite: guest finished with status $rc after $((SECONDS - boot)) s (total $((SECONDS - start)) s)"

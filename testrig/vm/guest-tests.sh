@@ -51,6 +51,9 @@ echo "=== guest: cross-checks"
 bash "$here/guest-xcheck.sh" "$nvmx" || failed+=("cross-checks")
 echo "=== guest: zoned cross-checks"
 bash "$here/guest-xcheck-zoned.sh" "$nvmx" || failed+=("zoned cross-checks")
+# Last, because it resets the NVM4K controller and rewrites its namespace.
+echo "=== guest: faults (controller resets during I/O, media errors, kernel fault injection)"
+bash "$here/guest-faults.sh" "$nvmx" || failed+=("faults")
 if ((${#failed[@]})); then
     echo "guest: FAILED: ${failed[*]}"
     exit 1

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs inside the guest (see guest-suite-upcie.sh): the upcie test binaries
 # listed in $1, then the `nvmx driver` / `nvmx enum` checks with the CLI at
-# $2 on the NVM4K controller. Fails if any fails.
+# $2 on the NVM4K controller, the conformance suite and the command-set
+# tests through the driver, and the verify workload (`nvmx perf run
+# --iopattern verify`) through the driver on NVM4K and NVM512. Fails if any
+# fails.
 set -uo pipefail
 list=$1
 nvmx=$2
@@ -101,6 +104,48 @@ PY
                     failed+=("$name through $be")
             done <"$sets"
         fi
+        # The verify workload through the driver: every block stamped,
+        # written and read back in random order, on the 4 KiB (NVM4K) and
+        # 512 B (NVM512) namespaces, with one and two I/O queues, 4 KiB and
+        # 64 KiB commands (PRP lists). Zero mismatches is the only pass.
+        echo "=== guest: nvmx perf verify through $be"
+        vaddrs=("$pci")
+        n512=${NVMX_DEV_NVM512_PCI:-}
+        if [[ -z $n512 ]]; then
+            failed+=("verify through $be: no NVM512 controller")
+        elif "$nvmx" driver bind "$n512" --to "$to" >/dev/null; then
+            vaddrs+=("$n512")
+            bound+=("$n512")
+        else
+            failed+=("bind NVM512 $n512 to $to")
+        fi
+        vconfigs=0
+        vios=0
+        for addr in "${vaddrs[@]}"; do
+            for spec in "1 1 4096" "8 2 4096" "32 2 65536"; do
+                read -r qd nq iosize <<<"$spec"
+                args=(perf run "$addr" --be "$be" --dev-nsid 1 --iopattern verify --qdepth "$qd"
+                    --nqueues "$nq" --iosize "$iosize" --count 512 --quiet --output json)
+                vrc=0
+                timeout -k 5 300 "$nvmx" "${args[@]}" >/tmp/verify.json 2>/tmp/verify.err || vrc=$?
+                read -r n m e < <(python3 -c '
+import json, sys
+try:
+    t = json.load(open(sys.argv[1]))["total"]
+    print(t["ios"], t["mismatches"], t["errors"])
+except Exception:
+    print("? ? ?")' /tmp/verify.json)
+                echo "+ nvmx ${args[*]}: exit $vrc, $n I/Os, $m mismatches, $e errors"
+                if ((vrc != 0)) || [[ $m != 0 || $e != 0 || $n == 0 || $n == "?" ]]; then
+                    failed+=("verify $addr --be $be --qdepth $qd --nqueues $nq --iosize $iosize: exit $vrc, $m mismatches")
+                    cat /tmp/verify.err
+                else
+                    vconfigs=$((vconfigs + 1))
+                    vios=$((vios + n))
+                fi
+            done
+        done
+        echo "guest: verify through $be: $vconfigs configurations, $vios I/Os verified, 0 mismatches"
         for addr in "${bound[@]}"; do
             "$nvmx" driver bind "$addr" --to nvme >/dev/null || failed+=("rebind $addr to nvme")
         done

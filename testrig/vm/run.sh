@@ -9,7 +9,7 @@
 # and its exit status is this script's exit status. See README.md.
 #
 # Options (environment variable in brackets):
-#   --devices SET    full (default) | nvm | zns | pi | fdp | minimal | none,
+#   --devices SET    full (default) | all (full + MEDIAERR) | nvm | zns | pi | fdp | minimal | none,
 #                    or a comma list of sets and labels, e.g. nvm,ZNS [NVMX_VM_DEVICES]
 #   --iommu          add an emulated Intel IOMMU (for vfio) [NVMX_VM_IOMMU=1]
 #   --modules LIST   extra modules to load at boot, e.g. vfio_pci,uio_pci_generic [NVMX_VM_MODULES]
@@ -84,7 +84,15 @@ CMD=("$@")
 #   D_NS     namespace properties, one entry per namespace (nsid 1, 2, ...)
 #   D_NEED   QEMU features required (zoned zrwa pi mset pif fdp)
 #   D_PROPS  facts exported to the guest as NVMX_DEV_<LABEL>_<KEY>=<VALUE>
-ALL_LABELS=(NVM4K NVM512 MULTINS ZNS SMALLMDTS PI1 PI1EXT PI2 PI3 PIF2 FDP)
+#   D_BADLBA a logical block whose reads fail ("" = none): the namespace
+#            image sits behind QEMU's blkdebug driver, which fails every
+#            read that covers it with EIO, and QEMU's controller completes
+#            such a read with Unrecovered Read Error (sct 0x2, sc 0x81)
+# ALL_LABELS is the table's order; FULL_LABELS is the `full` set. MEDIAERR
+# is only had by name: its failing block would upset tests that read the
+# whole namespace.
+ALL_LABELS=(NVM4K NVM512 MULTINS ZNS SMALLMDTS PI1 PI1EXT PI2 PI3 PIF2 FDP MEDIAERR)
+FULL_LABELS=(NVM4K NVM512 MULTINS ZNS SMALLMDTS PI1 PI1EXT PI2 PI3 PIF2 FDP)
 lbs() { echo "logical_block_size=$1,physical_block_size=$1"; }
 dev_def() {
     D_CTRL="mdts=7"
@@ -92,6 +100,7 @@ dev_def() {
     D_NS=()
     D_NEED=""
     D_PROPS="LBS=4096 MS=0 PI=0 MDTS=7"
+    D_BADLBA=""
     case $1 in
     NVM4K) D_NS=("$(lbs 4096)") ;;
     NVM512) D_NS=("$(lbs 512)"); D_PROPS="LBS=512 MS=0 PI=0 MDTS=7" ;;
@@ -116,6 +125,11 @@ dev_def() {
         D_NEED="fdp"
         D_PROPS="LBS=4096 MS=0 PI=0 MDTS=7 FDP_NRUH=8 FDP_NRG=32 FDP_RUNS=1M FDP_RUHS=0;5;6;7"
         ;;
+    MEDIAERR)
+        D_NS=("$(lbs 4096)")
+        D_BADLBA=1000
+        D_PROPS="LBS=4096 MS=0 PI=0 MDTS=7 BAD_LBA=$D_BADLBA"
+        ;;
     *) return 1 ;;
     esac
 }
@@ -126,7 +140,8 @@ expand_set() { # SET[,SET...] -> labels in table order, deduplicated
     IFS=, read -r -a items <<<"$1"
     for item in "${items[@]}"; do
         case ${item,,} in
-        full | all) want+="${ALL_LABELS[*]} " ;;
+        full) want+="${FULL_LABELS[*]} " ;;
+        all) want+="${ALL_LABELS[*]} " ;;
         nvm) want+="NVM4K NVM512 MULTINS SMALLMDTS " ;;
         zns) want+="ZNS " ;;
         pi) want+="PI1 PI1EXT PI2 PI3 PIF2 " ;;
@@ -148,7 +163,7 @@ if ((LIST_ONLY)); then
     for l in "${ALL_LABELS[@]}"; do
         dev_def "$l"
         printf '%-10s %-16s %-18s %s\n' "$l" "$(serial_of "$l")" "${D_NEED:--}" \
-            "${D_SUBSYS:+nvme-subsys $D_SUBSYS | }nvme $D_CTRL | $(IFS=' '; echo "${D_NS[*]}")"
+            "${D_SUBSYS:+nvme-subsys $D_SUBSYS | }nvme $D_CTRL | $(IFS=' '; echo "${D_NS[*]}")${D_BADLBA:+ | blkdebug: reads of LBA $D_BADLBA fail}"
     done
     exit 0
 fi
@@ -293,8 +308,19 @@ for l in "${LABELS[@]}"; do
         nsid=$((k + 1))
         img="$RUN/${l,,}-n$nsid.img"
         truncate -s "$NS_SIZE" "$img"
+        drive="id=d$n-$nsid,format=raw,if=none,discard=on,cache=writeback"
+        if [[ -n $D_BADLBA ]]; then
+            # blkdebug between the raw format and the image: every read
+            # covering the bad block's first 512-byte sector fails (EIO).
+            lbs=$(sed -n 's/.*logical_block_size=\([0-9]*\).*/\1/p' <<<"${D_NS[$k]}")
+            drive+=",file.driver=blkdebug,file.image.driver=file,file.image.filename=$(qesc "$img")"
+            drive+=",file.inject-error.0.event=read_aio,file.inject-error.0.iotype=read"
+            drive+=",file.inject-error.0.errno=5,file.inject-error.0.sector=$((D_BADLBA * ${lbs:-512} / 512))"
+        else
+            drive+=",file=$(qesc "$img")"
+        fi
         qargs+=(
-            -drive "id=d$n-$nsid,file=$(qesc "$img"),format=raw,if=none,discard=on,cache=writeback"
+            -drive "$drive"
             -device "nvme-ns,id=c$n-n$nsid,drive=d$n-$nsid,bus=c$n,nsid=$nsid,${D_NS[$k]}"
         )
     done

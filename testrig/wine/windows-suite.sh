@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Windows suite: cross-builds the workspace for x86_64-pc-windows-gnu,
-# lints it, and runs its tests under Wine.
+# lints it, runs its tests under Wine, then the verify workload
+# (verify-windows.sh) with the Windows nvmx.exe on files and ramdisks.
 #
 # Installs what it needs on first use (Debian packages gcc-mingw-w64-x86-64
 # and wine64, the Rust target), builds testrig/wine/processprng.c into the
@@ -65,6 +66,11 @@ phase "cargo test --target $TARGET under Wine"
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$WINE
 status=0
 cargo test --workspace --locked --no-fail-fast --target "$TARGET" "$@" || status=$?
+
+phase "verify workload: nvmx.exe perf run --iopattern verify under Wine"
+cargo build -q -p nvmx-cli --locked --target "$TARGET"
+WINE=$WINE WINESERVER=$WINESERVER testrig/wine/verify-windows.sh \
+    "$target_dir/$TARGET/debug/nvmx.exe" || status=1
 
 # Stop this prefix's Wine server (it would linger for a few seconds).
 "$WINESERVER" -k >/dev/null 2>&1 || true
