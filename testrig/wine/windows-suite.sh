@@ -63,7 +63,12 @@ phase "cargo clippy --target $TARGET (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked --target "$TARGET" -- -D warnings
 
 phase "cargo test --target $TARGET under Wine"
-export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$WINE
+# One persistent Wine server for the whole run: by default it exits a few
+# seconds after its last client, and a test starting just then lost its
+# connection ("wine client error: recvmsg: Connection reset by peer").
+"$WINESERVER" -p >/dev/null 2>&1 || true
+export WINE
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$repo/testrig/wine/run-test.sh
 status=0
 cargo test --workspace --locked --no-fail-fast --target "$TARGET" "$@" || status=$?
 
