@@ -75,6 +75,19 @@ pub struct DevArgs {
     /// Register buffers with the kernel.
     #[arg(long = "register_buffers", help_heading = "Open options")]
     pub register_buffers: bool,
+    /// io_uring: run completion work only when the queue's thread reaps
+    /// (DEFER_TASKRUN with SINGLE_ISSUER): `--defer_taskrun` or
+    /// `--defer_taskrun=0`. Off by default; `perf` turns it on unless
+    /// given `=0`.
+    #[arg(
+        long = "defer_taskrun",
+        value_name = "1|0",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "1",
+        help_heading = "Open options"
+    )]
+    pub defer_taskrun: Option<String>,
     /// NVMe-oF subsystem NQN.
     #[arg(long, value_name = "NQN", help_heading = "Fabrics options")]
     pub subnqn: Option<String>,
@@ -119,6 +132,7 @@ impl DevArgs {
             ("hostnqn", &self.hostnqn),
             ("command-timeout", &self.command_timeout),
             ("admin-timeout", &self.admin_timeout),
+            ("defer_taskrun", &self.defer_taskrun),
         ];
         for (name, value) in values {
             if let Some(v) = value {

@@ -100,6 +100,62 @@ fn sequential_writes_then_reads_on_a_file_with_threads() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// perf opens io_uring queues with DEFER_TASKRUN unless told not to; both
+/// ways the verify pattern reads back every block it wrote, on one queue
+/// and on two (two threads, each owning its ring).
+#[cfg(target_os = "linux")]
+#[test]
+fn io_uring_verify_with_and_without_defer_taskrun() {
+    let dir = std::env::temp_dir().join(format!("nvmx-perf-defer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("f");
+    std::fs::write(&f, vec![0u8; 1 << 20]).unwrap();
+    let fs = f.to_str().unwrap();
+    for (extra, on) in [(None, true), (Some("--defer_taskrun=0"), false)] {
+        for nq in ["1", "2"] {
+            let mut args = vec![
+                "perf",
+                "run",
+                fs,
+                "--be",
+                "io_uring_file",
+                "--iopattern",
+                "verify",
+                "--qdepth",
+                "16",
+                "--nqueues",
+                nq,
+                "--quiet",
+            ];
+            args.extend(extra);
+            let r = json(&args);
+            assert_eq!(r["defer_taskrun"], on, "{args:?}: {r}");
+            assert_eq!(r["total"]["errors"], 0, "{args:?}: {r}");
+            assert_eq!(r["total"]["mismatches"], 0, "{args:?}: {r}");
+            assert_eq!(r["jobs"][0]["engine"], "io_uring", "{r}");
+            assert_eq!(
+                r["jobs"][0]["verified_blocks"].as_u64().unwrap() * nq.parse::<u64>().unwrap(),
+                2048,
+                "{r}"
+            );
+        }
+    }
+    fails(
+        &[
+            "perf",
+            "run",
+            fs,
+            "--be",
+            "io_uring_file",
+            "--defer_taskrun=2",
+            "--count",
+            "1",
+        ],
+        &["defer_taskrun", "\"2\""],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn bad_inputs_are_refused_by_name() {
     let base = ["perf", "run", "8MiB", "--be", "ramdisk", "--count", "10"];

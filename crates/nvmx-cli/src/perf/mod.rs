@@ -177,6 +177,9 @@ struct Report {
     qdepth: u32,
     iosize: u32,
     nqueues: u32,
+    /// Whether the device was opened with `defer_taskrun` (only io_uring
+    /// queues act on it).
+    defer_taskrun: bool,
     jobs: Vec<JobReport>,
     total: Total,
 }
@@ -226,12 +229,20 @@ fn perf_run(p: &Printer, a: &RunArgs) -> CliResult {
         a.iopattern,
         IoPattern::Write | IoPattern::Randwrite | IoPattern::Verify
     );
+    // Each job's queue stays on its own thread, so io_uring queues can take
+    // DEFER_TASKRUN (what fio's io_uring engine uses too); measured in
+    // BENCHMARKS.md. `--defer_taskrun=0` turns it off.
+    let mut dev_args = a.dev.clone();
+    if dev_args.defer_taskrun.is_none() && !dev_args.poll_sq {
+        dev_args.defer_taskrun = Some("1".into());
+    }
+    let defer_taskrun = dev_args.to_options()?.defer_taskrun;
     let mut jobs = Vec::new();
     for uri in &a.uris {
         let dev = if writes {
-            a.dev.open_for_write(uri)?
+            dev_args.open_for_write(uri)?
         } else {
-            a.dev.open(uri)?
+            dev_args.open(uri)?
         };
         for q in 0..a.nqueues {
             let cpu = (!cpus.is_empty()).then(|| cpus[jobs.len() % cpus.len()]);
@@ -300,6 +311,7 @@ fn perf_run(p: &Printer, a: &RunArgs) -> CliResult {
         qdepth: a.qdepth,
         iosize: a.iosize,
         nqueues: a.nqueues,
+        defer_taskrun,
         jobs: reports,
         total: Total {
             ios,

@@ -17,6 +17,8 @@ pub struct Target {
     pub moves_data: bool,
     /// `--dev-nsid`, for controller nodes.
     pub nsid: Option<u32>,
+    /// More options by name (`Options::set`), e.g. `defer_taskrun`.
+    pub opts: &'static [(&'static str, &'static str)],
     _tmp: Option<TempFile>,
     _loop: Option<LoopDev>,
 }
@@ -28,6 +30,7 @@ impl Target {
             uri: uri.into(),
             moves_data: moves(be),
             nsid: None,
+            opts: &[],
             _tmp: None,
             _loop: None,
         }
@@ -129,6 +132,17 @@ pub fn file_configs() -> Vec<&'static str> {
         .collect()
 }
 
+/// Whether a configuration's queues are io_uring rings, which also run the
+/// suite with `defer_taskrun`.
+pub fn is_uring(be: &str) -> bool {
+    nvmx::be::config::configs()
+        .iter()
+        .any(|c| c.name == be && matches!(c.async_id, "io_uring" | "io_uring_cmd"))
+}
+
+/// The option variant the io_uring configurations run with too.
+pub const DEFER_TASKRUN: &[(&str, &str)] = &[("defer_taskrun", "1")];
+
 /// Configurations for block devices that are not NVMe (loop devices here).
 pub fn bdev_configs() -> Vec<&'static str> {
     nvmx::be::config::configs()
@@ -155,12 +169,20 @@ pub fn targets() -> Vec<Target> {
     }
     for dir in &dirs {
         for be in file_configs() {
-            let t = temp_file_in(dir, be, 8 << 20);
-            let uri = t.0.to_string_lossy().into_owned();
-            v.push(Target {
-                _tmp: Some(t),
-                ..Target::new(be, uri)
-            });
+            let variants: &[&[(&str, &str)]] = if is_uring(be) {
+                &[&[], DEFER_TASKRUN]
+            } else {
+                &[&[]]
+            };
+            for &opts in variants {
+                let t = temp_file_in(dir, be, 8 << 20);
+                let uri = t.0.to_string_lossy().into_owned();
+                v.push(Target {
+                    opts,
+                    _tmp: Some(t),
+                    ..Target::new(be, uri)
+                });
+            }
         }
     }
     // In the user-space driver's guest boots (testrig/vm/guest-upcie.sh),
@@ -203,7 +225,15 @@ pub fn targets() -> Vec<Target> {
                         continue;
                     }
                     match std::env::var(format!("NVMX_DEV_{label}_{key}")) {
-                        Ok(uri) if !uri.is_empty() => v.push(Target::new(c.name, uri)),
+                        Ok(uri) if !uri.is_empty() => {
+                            if label == "NVM4K" && is_uring(c.name) {
+                                v.push(Target {
+                                    opts: DEFER_TASKRUN,
+                                    ..Target::new(c.name, uri.clone())
+                                });
+                            }
+                            v.push(Target::new(c.name, uri))
+                        }
                         _ => eprintln!(
                             "skipped: {} on {label} {key}: the guest has no such device",
                             c.name
@@ -235,17 +265,25 @@ pub fn targets() -> Vec<Target> {
     } else {
         &[]
     };
-    for &sector in sectors {
+    'sectors: for &sector in sectors {
         for be in bdev_configs() {
-            match loop_dev(8 << 20, sector) {
-                Ok(l) => v.push(Target {
-                    uri: l.path.clone(),
-                    _loop: Some(l),
-                    ..Target::new(be, "")
-                }),
-                Err(why) => {
-                    eprintln!("skipped: {be} on a loop device: {why}");
-                    break;
+            let variants: &[&[(&str, &str)]] = if is_uring(be) {
+                &[&[], DEFER_TASKRUN]
+            } else {
+                &[&[]]
+            };
+            for &opts in variants {
+                match loop_dev(8 << 20, sector) {
+                    Ok(l) => v.push(Target {
+                        uri: l.path.clone(),
+                        opts,
+                        _loop: Some(l),
+                        ..Target::new(be, "")
+                    }),
+                    Err(why) => {
+                        eprintln!("skipped: {be} on a loop device: {why}");
+                        continue 'sectors;
+                    }
                 }
             }
         }
@@ -319,6 +357,9 @@ impl Target {
         };
         if let Some(n) = self.nsid {
             opts.nsid = n;
+        }
+        for (k, v) in self.opts {
+            opts.set(k, v).unwrap();
         }
         match Device::open(&self.uri, &opts) {
             Ok(d) => d,

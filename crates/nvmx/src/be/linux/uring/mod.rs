@@ -61,6 +61,18 @@
 //!   ring, each registered the first time it is used (module `fixed`);
 //!   reads and writes then use `READ_FIXED`/`WRITE_FIXED`, and
 //!   `io_uring_cmd` sets `IORING_URING_CMD_FIXED`.
+//! - `--defer_taskrun`: `IORING_SETUP_DEFER_TASKRUN` with `SINGLE_ISSUER`
+//!   and `TASKRUN_FLAG`. The kernel queues completion work for the
+//!   submitting thread instead of interrupting it, and runs it when that
+//!   thread enters with GETEVENTS (a poke does when the kernel flags work,
+//!   a wait always does). On a 2-CPU machine this took 4 KiB reads on a
+//!   tmpfs file from below fio's io_uring to above it (BENCHMARKS.md).
+//!   The ring is created disabled and enabled by the first system call,
+//!   so the thread that first submits or waits owns it, wherever the
+//!   queue was created; any other thread gets [`Error::QueueFailed`]
+//!   naming the option, never a hang. Off by default because a queue
+//!   moved between threads (a work-stealing executor) would fail;
+//!   `nvmx perf` turns it on. Not with `--poll_sq`.
 //!
 //! # Completion fd
 //! [`AsyncEngine::completion_fd`](crate::be::AsyncEngine::completion_fd)

@@ -55,6 +55,12 @@ pub(crate) struct Ring<S: squeue::EntryMarker, C: cqueue::EntryMarker> {
     target: Target,
     iopoll: bool,
     sqpoll: bool,
+    /// `--defer_taskrun`: the kernel runs completion work only when the
+    /// owning thread enters with GETEVENTS.
+    defer: bool,
+    /// With `defer`: the thread that enabled the ring ([`thread_token`]),
+    /// the only one the kernel lets enter it; 0 until the first enter.
+    owner: usize,
     /// Entries pushed that the kernel may not have consumed yet.
     unsubmitted: bool,
     notify: Option<Notifier>,
@@ -68,6 +74,15 @@ pub(crate) fn fd_label(fd: RawFd) -> String {
         Ok(p) => p.display().to_string(),
         Err(_) => format!("fd {fd}"),
     }
+}
+
+/// An id of the calling thread, cheap enough for every system call: the
+/// address of a thread-local byte (never 0, and distinct between live
+/// threads; a new thread may reuse a dead one's, which the kernel then
+/// refuses with EEXIST, reported the same way).
+fn thread_token() -> usize {
+    thread_local!(static TOKEN: u8 = const { 0 });
+    TOKEN.with(|t| std::ptr::from_ref(t) as usize)
 }
 
 fn is_transient(e: &io::Error) -> bool {
@@ -97,9 +112,28 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
         if opts.poll_io {
             b.setup_iopoll();
         }
+        if opts.defer_taskrun {
+            if opts.poll_sq {
+                return Err(Error::invalid(
+                    "options",
+                    "defer_taskrun with poll_sq: deferred completion work runs in the submitting \
+                     thread's io_uring_enter, which a submission-polling ring does not make",
+                ));
+            }
+            // Disabled until the first enter, which happens on the thread
+            // that uses the queue: that thread becomes the single issuer,
+            // not the one that created the queue.
+            b.setup_r_disabled()
+                .setup_single_issuer()
+                .setup_defer_taskrun()
+                .setup_taskrun_flag();
+        }
         let uring = b.build(entries).map_err(|e| {
             let hint = match e.raw_os_error() {
                 Some(libc::ENOSYS) => Some("this kernel has no io_uring"),
+                Some(libc::EINVAL) if opts.defer_taskrun => {
+                    Some("--defer_taskrun needs Linux 6.1 or later")
+                }
                 Some(libc::EPERM) if opts.poll_sq => {
                     Some("io_uring is disabled (sysctl kernel.io_uring_disabled), or --poll_sq needs privileges on this kernel")
                 }
@@ -126,6 +160,8 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
             target,
             iopoll: opts.poll_io,
             sqpoll: opts.poll_sq,
+            defer: opts.defer_taskrun,
+            owner: 0,
             unsubmitted: false,
             notify: None,
             label,
@@ -218,28 +254,71 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
     /// Hands queued entries to the kernel (one `io_uring_enter`), and on a
     /// polled ring also polls for completions. Does nothing, and makes no
     /// system call, when nothing is queued and the ring is not polled.
+    /// With `--defer_taskrun` it also enters when the kernel flags
+    /// completion work to run (`IORING_SQ_TASKRUN`), since only an enter by
+    /// this thread turns that work into completions.
     pub(crate) fn flush(&mut self) -> Result<()> {
-        if self.unsubmitted || self.iopoll {
+        if self.unsubmitted || self.iopoll || (self.defer && self.uring.submission().taskrun()) {
             self.submit_now()?;
         }
         Ok(())
     }
 
+    /// Checks, before a system call on a `--defer_taskrun` ring, that the
+    /// calling thread may enter it, enabling the ring for this thread on
+    /// the first call.
+    #[inline]
+    fn claim(&mut self) -> Result<()> {
+        if !self.defer {
+            return Ok(());
+        }
+        let me = thread_token();
+        if self.owner == me {
+            return Ok(());
+        }
+        if self.owner == 0 {
+            self.uring
+                .submitter()
+                .register_enable_rings()
+                .map_err(|e| Error::io("io_uring register_enable_rings", &self.label, e))?;
+            self.owner = me;
+            return Ok(());
+        }
+        Err(self.moved())
+    }
+
+    #[cold]
+    fn moved(&self) -> Error {
+        Error::QueueFailed(format!(
+            "{}: this queue on {} was created with --defer_taskrun and first used on another \
+             thread; the kernel lets only that thread submit to it and reap its completions \
+             (IORING_SETUP_SINGLE_ISSUER). Use it from that thread, or open without \
+             --defer_taskrun to move queues between threads",
+            self.interface, self.label
+        ))
+    }
+
     fn submit_now(&mut self) -> Result<()> {
+        self.claim()?;
         match self.uring.submit() {
             Ok(_) => {}
             // Completion ring overflowing or a transient shortage: the
             // entries stay queued and go in at the next flush, after a reap.
             Err(e) if is_transient(&e) => {}
+            Err(e) if self.defer && e.raw_os_error() == Some(libc::EEXIST) => {
+                return Err(self.moved());
+            }
             Err(e) => return Err(Error::io("io_uring_enter", &self.label, e)),
         }
         self.unsubmitted = !self.uring.submission().is_empty();
         Ok(())
     }
 
-    /// Whether the completion ring holds entries.
+    /// Whether the completion ring holds entries, or (`--defer_taskrun`)
+    /// the kernel holds completion work that the next flush turns into
+    /// entries.
     pub(crate) fn cq_pending(&mut self) -> bool {
-        !self.uring.completion().is_empty()
+        !self.uring.completion().is_empty() || (self.defer && self.uring.submission().taskrun())
     }
 
     /// Takes completions off the ring without a system call, passing each
@@ -263,6 +342,7 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
         if self.cq_pending() {
             return self.flush();
         }
+        self.claim()?;
         // A polled ring ignores the wait timeout in the kernel (it spins
         // until enough completions), so poll from here instead.
         if self.iopoll || !self.uring.params().is_feature_ext_arg() {
@@ -290,6 +370,9 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
         match self.uring.submitter().submit_with_args(1, &args) {
             Ok(_) => {}
             Err(e) if e.raw_os_error() == Some(libc::ETIME) || is_transient(&e) => {}
+            Err(e) if self.defer && e.raw_os_error() == Some(libc::EEXIST) => {
+                return Err(self.moved());
+            }
             Err(e) => return Err(Error::io("io_uring_enter", &self.label, e)),
         }
         self.unsubmitted = !self.uring.submission().is_empty();
