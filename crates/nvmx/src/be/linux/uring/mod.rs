@@ -69,7 +69,7 @@
 //!   tmpfs file from below fio's io_uring to above it (BENCHMARKS.md).
 //!   The ring is created disabled and enabled by the first system call,
 //!   so the thread that first submits or waits owns it, wherever the
-//!   queue was created; any other thread gets [`Error::QueueFailed`]
+//!   queue was created; any other thread gets [`Error::QueueFailed`](crate::Error::QueueFailed)
 //!   naming the option, never a hang. Off by default because a queue
 //!   moved between threads (a work-stealing executor) would fail;
 //!   `nvmx perf` turns it on. Not with `--poll_sq`.
