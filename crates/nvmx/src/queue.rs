@@ -490,13 +490,17 @@ impl Queue {
         if self.outstanding == 0 {
             return Ok(0);
         }
-        let n = self.poke(0)?;
-        if n > 0 {
-            return Ok(n);
-        }
-        let deadline = Instant::now() + self.timeout;
+        // The engine's wait returns at once when completions are ready
+        // (io_uring submits and waits in one system call), so the first
+        // round reads no clock; the deadline starts after it, which lets a
+        // timeout fire up to one round (100 ms) late.
+        let round = Duration::from_millis(100);
+        let mut deadline: Option<Instant> = None;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = match deadline {
+                None => self.timeout,
+                Some(d) => d.saturating_duration_since(Instant::now()),
+            };
             if left.is_zero() {
                 self.timed_out = true;
                 return Err(Error::Timeout {
@@ -511,7 +515,7 @@ impl Queue {
                 slots,
                 ..
             } = self;
-            let r = engine.wait(left.min(Duration::from_millis(100)), &mut |slot, res| {
+            let r = engine.wait(left.min(round), &mut |slot, res| {
                 *outstanding -= 1;
                 ready.push(Reaped::of(slots, slot, res));
             });
@@ -520,6 +524,7 @@ impl Queue {
                 self.timed_out = false;
                 return Ok(n);
             }
+            deadline.get_or_insert_with(|| Instant::now() + self.timeout);
         }
     }
 

@@ -227,3 +227,49 @@ fn a_path_with_a_newline_is_named_on_one_line() {
     assert!(matches!(e, Error::Io { op: "stat", .. }), "{m}");
     assert!(!m.contains('\n') && m.contains("1G\\nxxx"), "{m:?}");
 }
+
+/// A file shrunk behind nvmx's back (another process truncates it): the
+/// blocks past the new end answer LBA Out of Range, never stale bytes,
+/// although the file interface remembers the larger size to skip a
+/// `stat` per read; a write there grows it again and reads back. (Unix:
+/// the shrinking handle is the test's own, which Windows' share modes may
+/// refuse while nvmx holds the file.)
+#[cfg(unix)]
+#[test]
+fn a_file_truncated_behind_nvmxs_back_answers_out_of_range() {
+    for be in ["emu_file", "thrpool_file"] {
+        let path =
+            std::env::temp_dir().join(format!("nvmx-shrunk-{}-{be}.img", std::process::id()));
+        std::fs::write(&path, vec![0u8; 1 << 20]).unwrap();
+        let uri = path.to_str().unwrap();
+        let dev = Device::open(uri, &opts(&[("be", be)])).unwrap();
+        fill(&dev, 1000, 8, 0x5a);
+        holds(&dev, 1000, 8, 0x5a, "before");
+        // Shrink to 64 blocks, through another handle.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(64 * 512)
+            .unwrap();
+        let mut b = dev.alloc(8 * 512).unwrap();
+        let e = dev.read(1000, 7, &mut b, None).unwrap_err();
+        let st = e.status().unwrap_or_else(|| panic!("{be}: {e}"));
+        assert_eq!(
+            (st.sct, st.sc),
+            (
+                nvmx::spec::status::sct::GENERIC,
+                nvmx::spec::status::sc::LBA_OUT_OF_RANGE
+            ),
+            "{be}"
+        );
+        // Straddling the new end too.
+        let e = dev.read(60, 7, &mut b, None).unwrap_err();
+        assert!(e.status().is_some(), "{be}: {e}");
+        holds(&dev, 0, 8, 0, "below the new end");
+        fill(&dev, 1000, 8, 0xa5);
+        holds(&dev, 1000, 8, 0xa5, "written again");
+        drop(dev);
+        std::fs::remove_file(&path).unwrap();
+    }
+}

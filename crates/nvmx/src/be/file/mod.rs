@@ -25,6 +25,7 @@ use windows as os;
 
 use std::fs::File;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{Status, sc, sc_media, sct};
@@ -76,6 +77,11 @@ pub struct FileNs {
     file: File,
     path: String,
     direct: bool,
+    /// The largest size the file is known to have had: a read that ends
+    /// within it needs no `stat` (one system call per I/O otherwise). A
+    /// file shrunk behind nvmx's back is caught by the short read, which
+    /// then looks again.
+    known_size: AtomicU64,
 }
 
 /// Opens a file as a namespace (configs `emu_file`, `thrpool_file`, ...).
@@ -113,6 +119,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         file,
         path: uri.base.clone(),
         direct: opts.direct,
+        known_size: AtomicU64::new(md.len()),
     });
     Ok(Backend {
         sync: ns.clone(),
@@ -132,13 +139,26 @@ fn status(sct: u8, sc: u8) -> Completion {
 }
 
 impl FileNs {
-    /// The file's size in bytes.
+    /// The file's size in bytes, from `stat`; remembered in `known_size`.
     fn size(&self) -> Result<u64> {
-        Ok(self
+        let n = self
             .file
             .metadata()
             .map_err(|e| Error::io("stat", &self.path, e))?
-            .len())
+            .len();
+        self.known_size.store(n, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    /// Whether bytes up to `end` exist: without a system call when the
+    /// file was known to reach that far.
+    fn reaches(&self, end: u64) -> Result<bool> {
+        Ok(end <= self.known_size.load(Ordering::Relaxed) || end <= self.size()?)
+    }
+
+    /// Notes that a write made the file reach `end`.
+    fn grew_to(&self, end: u64) {
+        self.known_size.fetch_max(end, Ordering::Relaxed);
     }
 
     /// Direct I/O needs block-aligned addresses and lengths; say so here
@@ -177,7 +197,7 @@ impl FileNs {
         if len > (4096u64 << FILE_MDTS) {
             return Ok(Err(status(sct::GENERIC, sc::INVALID_FIELD)));
         }
-        if !grows && end > self.size()? {
+        if !grows && !self.reaches(end)? {
             return Ok(Err(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE)));
         }
         Ok(Ok((off, len)))
@@ -301,9 +321,18 @@ impl SyncIo for FileNs {
                 })?;
                 let buf = short_check(buf, len)?;
                 self.check_direct(buf.as_ptr(), buf.len())?;
-                os::read_exact_at(&self.file, buf, off)
-                    .map_err(|e| Error::io("pread", &self.path, e))?;
-                Ok(Completion::success(0))
+                match os::read_exact_at(&self.file, buf, off) {
+                    Ok(()) => Ok(Completion::success(0)),
+                    // Shrunk since it was known larger: those blocks are
+                    // gone, as a fresh size check would have said.
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::UnexpectedEof
+                            && off + len > self.size()? =>
+                    {
+                        Ok(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE))
+                    }
+                    Err(e) => Err(Error::io("pread", &self.path, e)),
+                }
             }
             NvmOpcode::WRITE => {
                 let (off, len) = match self.range(cmd, true)? {
@@ -318,6 +347,7 @@ impl SyncIo for FileNs {
                 self.check_direct(buf.as_ptr(), buf.len())?;
                 os::write_all_at(&self.file, buf, off)
                     .map_err(|e| Error::io("pwrite", &self.path, e))?;
+                self.grew_to(off + len);
                 self.fua(cmd)?;
                 Ok(Completion::success(0))
             }
@@ -338,6 +368,7 @@ impl SyncIo for FileNs {
                     Err(c) => return Ok(c),
                 };
                 self.write_zeroes_at(off, len)?;
+                self.grew_to(off + len);
                 Ok(Completion::success(0))
             }
             NvmOpcode::DSM => self.dsm(cmd, data.as_slice()),
@@ -372,8 +403,16 @@ impl SyncIo for FileNs {
                 for s in iov.iter() {
                     self.check_direct(s.as_ptr(), s.len())?;
                 }
-                os::read_vectored_exact_at(&self.file, iov, off)
-                    .map_err(|e| Error::io("preadv", &self.path, e))?
+                match os::read_vectored_exact_at(&self.file, iov, off) {
+                    Ok(()) => {}
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::UnexpectedEof
+                            && off + len > self.size()? =>
+                    {
+                        return Ok(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE));
+                    }
+                    Err(e) => return Err(Error::io("preadv", &self.path, e)),
+                }
             }
             DataVec::Out(iov) => {
                 for s in iov.iter() {
@@ -381,6 +420,7 @@ impl SyncIo for FileNs {
                 }
                 os::write_vectored_all_at(&self.file, iov, off)
                     .map_err(|e| Error::io("pwritev", &self.path, e))?;
+                self.grew_to(off + len);
                 self.fua(cmd)?;
             }
         }

@@ -274,6 +274,11 @@ impl AsyncEngine for UringCmd {
     }
 
     fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
+        // Nothing to reap yet: one io_uring_enter submits what is queued
+        // and waits, instead of a submitting poke and then a wait.
+        if self.early.is_empty() && !self.ring.cq_pending() {
+            self.ring.wait(timeout)?;
+        }
         let n = self.poke(0, sink)?;
         if n > 0 {
             return Ok(n);
