@@ -118,20 +118,27 @@ fn roundtrip(q: &mut Queue, nblocks: u64, nlb: u16) {
             q.wait().unwrap();
         }
         while let Some(c) = q.pop() {
-            c.result
-                .unwrap_or_else(|e| panic!("read at {}: {e}", c.tag));
-            let mut want = vec![0u8; n];
-            fill_random(&mut want, c.tag);
-            assert_eq!(
-                first_difference(&c.data.unwrap(), &want),
-                None,
-                "lba {}",
-                c.tag
-            );
+            check_read(c, n);
             checked += 1;
         }
     }
     assert_eq!(checked, nblocks.div_ceil(step));
+}
+
+/// Checks a read's completion: success, and the `n` bytes `roundtrip`
+/// wrote at its tag's LBA. Returns the tag.
+fn check_read(c: nvmx::Completed, n: usize) -> u64 {
+    c.result
+        .unwrap_or_else(|e| panic!("read at {}: {e}", c.tag));
+    let mut want = vec![0u8; n];
+    fill_random(&mut want, c.tag);
+    assert_eq!(
+        first_difference(&c.data.unwrap(), &want),
+        None,
+        "lba {}",
+        c.tag
+    );
+    c.tag
 }
 
 // --- through a device and a queue -------------------------------------------
@@ -254,16 +261,7 @@ fn defer_taskrun_queue_moved_after_use_fails_clearly_and_loses_nothing() {
         );
         let mut tags = Vec::new();
         while let Some(c) = q.pop() {
-            c.result.unwrap();
-            let mut want = vec![0u8; BS];
-            fill_random(&mut want, c.tag);
-            assert_eq!(
-                first_difference(&c.data.unwrap(), &want),
-                None,
-                "lba {}",
-                c.tag
-            );
-            tags.push(c.tag);
+            tags.push(check_read(c, BS));
         }
         tags.sort_unstable();
         assert_eq!(tags, [0, 1, 2, 3]);
