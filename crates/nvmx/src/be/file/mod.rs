@@ -156,6 +156,19 @@ impl FileNs {
         Ok(end <= self.known_size.load(Ordering::Relaxed) || end <= self.size()?)
     }
 
+    /// A read's outcome. A read that came back short because the file
+    /// shrank below `end` since it was known larger answers LBA Out of
+    /// Range, as a fresh size check would have.
+    fn read_done(&self, op: &'static str, r: std::io::Result<()>, end: u64) -> Result<Completion> {
+        match r {
+            Ok(()) => Ok(Completion::success(0)),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && end > self.size()? => {
+                Ok(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE))
+            }
+            Err(e) => Err(Error::io(op, &self.path, e)),
+        }
+    }
+
     /// Notes that a write made the file reach `end`.
     fn grew_to(&self, end: u64) {
         self.known_size.fetch_max(end, Ordering::Relaxed);
@@ -321,18 +334,8 @@ impl SyncIo for FileNs {
                 })?;
                 let buf = short_check(buf, len)?;
                 self.check_direct(buf.as_ptr(), buf.len())?;
-                match os::read_exact_at(&self.file, buf, off) {
-                    Ok(()) => Ok(Completion::success(0)),
-                    // Shrunk since it was known larger: those blocks are
-                    // gone, as a fresh size check would have said.
-                    Err(e)
-                        if e.kind() == std::io::ErrorKind::UnexpectedEof
-                            && off + len > self.size()? =>
-                    {
-                        Ok(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE))
-                    }
-                    Err(e) => Err(Error::io("pread", &self.path, e)),
-                }
+                let r = os::read_exact_at(&self.file, buf, off);
+                self.read_done("pread", r, off + len)
             }
             NvmOpcode::WRITE => {
                 let (off, len) = match self.range(cmd, true)? {
@@ -403,16 +406,8 @@ impl SyncIo for FileNs {
                 for s in iov.iter() {
                     self.check_direct(s.as_ptr(), s.len())?;
                 }
-                match os::read_vectored_exact_at(&self.file, iov, off) {
-                    Ok(()) => {}
-                    Err(e)
-                        if e.kind() == std::io::ErrorKind::UnexpectedEof
-                            && off + len > self.size()? =>
-                    {
-                        return Ok(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE));
-                    }
-                    Err(e) => return Err(Error::io("preadv", &self.path, e)),
-                }
+                let r = os::read_vectored_exact_at(&self.file, iov, off);
+                return self.read_done("preadv", r, off + len);
             }
             DataVec::Out(iov) => {
                 for s in iov.iter() {

@@ -275,15 +275,12 @@ impl AsyncEngine for UringCmd {
 
     fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
         // Nothing to reap yet: one io_uring_enter submits what is queued
-        // and waits, instead of a submitting poke and then a wait.
+        // and waits, instead of a submitting poke and then a wait. (A
+        // reap that only requeued short transfers returns 0; the queue's
+        // wait calls again.)
         if self.early.is_empty() && !self.ring.cq_pending() {
             self.ring.wait(timeout)?;
         }
-        let n = self.poke(0, sink)?;
-        if n > 0 {
-            return Ok(n);
-        }
-        self.ring.wait(timeout)?;
         self.poke(0, sink)
     }
 }

@@ -65,8 +65,8 @@
 //!   and `TASKRUN_FLAG`. The kernel queues completion work for the
 //!   submitting thread instead of interrupting it, and runs it when that
 //!   thread enters with GETEVENTS (a poke does when the kernel flags work,
-//!   a wait always does). On a 2-CPU machine this took 4 KiB reads on a
-//!   tmpfs file from below fio's io_uring to above it (BENCHMARKS.md).
+//!   a wait always does). On a 2-CPU machine it lowered the CPU per 4 KiB
+//!   read on a tmpfs file by 8-20 % (BENCHMARKS.md).
 //!   The ring is created disabled and enabled by the first system call,
 //!   so the thread that first submits or waits owns it, wherever the
 //!   queue was created; any other thread gets [`Error::QueueFailed`](crate::Error::QueueFailed)

@@ -287,6 +287,16 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
         Err(self.moved())
     }
 
+    /// The error for a failed `io_uring_enter`: EEXIST on a
+    /// `--defer_taskrun` ring means another thread entered it.
+    #[cold]
+    fn enter_failed(&self, e: io::Error) -> Error {
+        if self.defer && e.raw_os_error() == Some(libc::EEXIST) {
+            return self.moved();
+        }
+        Error::io("io_uring_enter", &self.label, e)
+    }
+
     #[cold]
     fn moved(&self) -> Error {
         Error::QueueFailed(format!(
@@ -305,10 +315,7 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
             // Completion ring overflowing or a transient shortage: the
             // entries stay queued and go in at the next flush, after a reap.
             Err(e) if is_transient(&e) => {}
-            Err(e) if self.defer && e.raw_os_error() == Some(libc::EEXIST) => {
-                return Err(self.moved());
-            }
-            Err(e) => return Err(Error::io("io_uring_enter", &self.label, e)),
+            Err(e) => return Err(self.enter_failed(e)),
         }
         self.unsubmitted = !self.uring.submission().is_empty();
         Ok(())
@@ -370,10 +377,7 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
         match self.uring.submitter().submit_with_args(1, &args) {
             Ok(_) => {}
             Err(e) if e.raw_os_error() == Some(libc::ETIME) || is_transient(&e) => {}
-            Err(e) if self.defer && e.raw_os_error() == Some(libc::EEXIST) => {
-                return Err(self.moved());
-            }
-            Err(e) => return Err(Error::io("io_uring_enter", &self.label, e)),
+            Err(e) => return Err(self.enter_failed(e)),
         }
         self.unsubmitted = !self.uring.submission().is_empty();
         Ok(())
