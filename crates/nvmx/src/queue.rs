@@ -552,6 +552,7 @@ impl Queue {
     // --- typed submissions -------------------------------------------------
 
     /// Submits an NVM Read of `nlb + 1` blocks at `slba` into `data`.
+    #[inline]
     pub fn read(
         &mut self,
         slba: u64,
@@ -564,6 +565,7 @@ impl Queue {
     }
 
     /// Submits an NVM Write of `nlb + 1` blocks at `slba` from `data`.
+    #[inline]
     pub fn write(
         &mut self,
         slba: u64,
@@ -575,6 +577,7 @@ impl Queue {
         self.submit_rw(NvmOpcode::WRITE.0, slba, nlb, data, meta, tag)
     }
 
+    #[inline]
     fn submit_rw(
         &mut self,
         opc: u8,
@@ -600,6 +603,21 @@ impl Queue {
             .to_command();
             return self.submit_unchecked(cmd, Some(data), None, tag);
         }
+        self.submit_rw_checked(opc, slba, nlb, data, meta, tag)
+    }
+
+    /// A read or write the fast check did not pass: the device's full
+    /// check names what is wrong, or the command goes the general way.
+    #[inline(never)]
+    fn submit_rw_checked(
+        &mut self,
+        opc: u8,
+        slba: u64,
+        nlb: u16,
+        data: Buffer,
+        meta: Option<Buffer>,
+        tag: u64,
+    ) -> Result<(), Rejected> {
         let meta_required = self.engine.carries_metadata(opc);
         if let Err(error) = self.dev.check_lba_io_with(
             slba,
