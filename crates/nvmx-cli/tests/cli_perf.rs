@@ -44,6 +44,41 @@ fn no_latency_leaves_the_histogram_out() {
         "--quiet",
     ]);
     assert!(r["total"].get("lat_ns").is_none(), "{r}");
+    assert!(r.get("clock").is_none(), "{r}");
+}
+
+#[test]
+fn the_report_names_the_clock_and_both_clocks_time_alike() {
+    let run = |clock: &str| {
+        json(&[
+            "perf",
+            "run",
+            "8MiB",
+            "--be",
+            "ramdisk_emu",
+            "--count",
+            "2000",
+            "--clock",
+            clock,
+            "--quiet",
+        ])
+    };
+    let m = run("monotonic");
+    assert_eq!(m["clock"], "monotonic");
+    let a = run("auto");
+    let tsc = a["clock"] == "tsc";
+    assert!(tsc || a["clock"] == "monotonic", "{a}");
+    // Both clocks count nanoseconds: the same work's median latency is
+    // within a factor of 20 either way (a unit error would be 1000x or a
+    // clock-rate factor), never zero.
+    let p50 = |r: &serde_json::Value| r["total"]["lat_ns"]["p50"].as_u64().unwrap();
+    let (pm, pa) = (p50(&m), p50(&a));
+    assert!(pm > 0 && pa > 0, "monotonic {pm} auto {pa}");
+    assert!(
+        pa < pm * 20 && pm < pa * 20,
+        "monotonic {pm} ns, {} {pa} ns",
+        a["clock"]
+    );
 }
 
 #[test]
@@ -176,6 +211,7 @@ fn bad_inputs_are_refused_by_name() {
         &["verify", "nil", "moves no data"],
     );
     fails(&["perf", "run", "8MiB", "--count", "0"], &["--count 0"]);
+    fails_with(2, &with(&base, &["--clock", "sundial"]), &["sundial"]);
     fails_with(2, &["perf", "run", "8MiB", "--runtime", "0"], &["run time"]);
     fails_with(
         2,

@@ -9,7 +9,7 @@ use nvmx::{Buffer, Device, Queue};
 use super::hist::Histogram;
 pub use super::pattern::Mismatch;
 use super::pattern::{self, Offsets, XorShift};
-use super::{IoPattern, RunArgs, clock, cpu};
+use super::{Clock, IoPattern, RunArgs, cpu};
 use crate::error::{CliError, CliResult};
 
 /// At most this many mismatches are listed (all are counted).
@@ -33,6 +33,7 @@ pub struct Job {
     units: u64,
     count: Option<u64>,
     lat: bool,
+    clock: Clock,
     seed: u64,
     progress: Arc<AtomicU64>,
 }
@@ -126,6 +127,7 @@ impl Job {
         queue: u32,
         nqueues: u32,
         cpu: Option<usize>,
+        clock: Clock,
         a: &RunArgs,
     ) -> CliResult<Job> {
         let g = dev.geometry()?;
@@ -173,6 +175,7 @@ impl Job {
             units: per,
             count: a.count,
             lat: !a.no_latency,
+            clock,
             seed: a.seed ^ u64::from(queue).wrapping_mul(0x2545_f491_4f6c_dd1d),
             progress: Arc::new(AtomicU64::new(0)),
             dev,
@@ -361,7 +364,7 @@ impl Job {
             }
             let Some(buf) = slot.take() else { continue };
             submitted += 1;
-            let t = if self.lat { clock::now_ns() } else { 0 };
+            let t = if self.lat { self.clock.now_ns() } else { 0 };
             match submit(q, i, buf, &mut ph, &mut started, t, &mut slba, hook) {
                 None => inflight += 1,
                 Some(back) => {
@@ -389,7 +392,7 @@ impl Job {
                     return Err(CliError::new(format!("{}: {e}", self.uri)));
                 }
             }
-            let now = if self.lat { clock::now_ns() } else { 0 };
+            let now = if self.lat { self.clock.now_ns() } else { 0 };
             let go_on = !halt && !stop.load(Ordering::Relaxed);
             while let Some(c) = q.pop() {
                 inflight -= 1;

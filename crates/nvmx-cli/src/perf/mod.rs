@@ -29,6 +29,7 @@ use crate::args::{DevArgs, num_u32, num_u64};
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
 
+use clock::{Clock, ClockSource};
 pub use hist::Histogram;
 use job::{Job, JobResult};
 
@@ -92,6 +93,11 @@ pub struct RunArgs {
     /// cost of the I/O path alone.
     #[arg(long = "no-latency")]
     pub no_latency: bool,
+    /// The clock that times each command: auto takes the CPU's time stamp
+    /// counter where the kernel trusts it (as fio does), else the
+    /// monotonic clock.
+    #[arg(long, value_enum, default_value_t = ClockSource::Auto)]
+    pub clock: ClockSource,
     /// No progress line on stderr.
     #[arg(long)]
     pub quiet: bool,
@@ -180,6 +186,9 @@ struct Report {
     /// Whether the device was opened with `defer_taskrun` (only io_uring
     /// queues act on it).
     defer_taskrun: bool,
+    /// The clock that timed the commands (absent with `--no-latency`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clock: Option<&'static str>,
     jobs: Vec<JobReport>,
     total: Total,
 }
@@ -237,6 +246,7 @@ fn perf_run(p: &Printer, a: &RunArgs) -> CliResult {
         dev_args.defer_taskrun = Some("1".into());
     }
     let defer_taskrun = dev_args.to_options()?.defer_taskrun;
+    let clock = Clock::choose(a.clock).map_err(CliError::new)?;
     let mut jobs = Vec::new();
     for uri in &a.uris {
         let dev = if writes {
@@ -246,7 +256,15 @@ fn perf_run(p: &Printer, a: &RunArgs) -> CliResult {
         };
         for q in 0..a.nqueues {
             let cpu = (!cpus.is_empty()).then(|| cpus[jobs.len() % cpus.len()]);
-            jobs.push(Job::new(dev.clone(), uri.clone(), q, a.nqueues, cpu, a)?);
+            jobs.push(Job::new(
+                dev.clone(),
+                uri.clone(),
+                q,
+                a.nqueues,
+                cpu,
+                clock,
+                a,
+            )?);
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
@@ -312,6 +330,7 @@ fn perf_run(p: &Printer, a: &RunArgs) -> CliResult {
         iosize: a.iosize,
         nqueues: a.nqueues,
         defer_taskrun,
+        clock: (!a.no_latency).then(|| clock.name()),
         jobs: reports,
         total: Total {
             ios,
