@@ -30,7 +30,7 @@ use nvmx_spec::cmd::NvmRw;
 use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::{Command, Completion};
 
-use crate::be::{AsyncEngine, EngineParams, RawBuf};
+use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf};
 use crate::buf::Buffer;
 use crate::device::Device;
 use crate::error::{Error, Result};
@@ -425,10 +425,14 @@ impl Queue {
             slots,
             ..
         } = self;
-        let n = engine.poke(max, &mut |slot, res| {
-            *outstanding -= 1;
-            ready.push(Reaped::of(slots, slot, res));
-        })?;
+        let n = engine.poke(
+            max,
+            &mut EngineSink::queue(Reaper {
+                ready,
+                slots,
+                outstanding,
+            }),
+        )?;
         if n > 0 {
             self.timed_out = false;
         }
@@ -447,7 +451,8 @@ impl Queue {
 
     fn engine_poke(&mut self, max: u32, f: &mut dyn FnMut(Completed)) -> Result<u32> {
         let (engine, mut rest) = self.split();
-        let n = engine.poke(max, &mut |slot, res| f(rest.finish_slot(slot, res)))?;
+        let mut each = |slot, res| f(rest.finish_slot(slot, res));
+        let n = engine.poke(max, &mut EngineSink::from_fn(&mut each))?;
         if n > 0 {
             self.timed_out = false;
         }
@@ -515,10 +520,14 @@ impl Queue {
                 slots,
                 ..
             } = self;
-            let r = engine.wait(left.min(round), &mut |slot, res| {
-                *outstanding -= 1;
-                ready.push(Reaped::of(slots, slot, res));
-            });
+            let r = engine.wait(
+                left.min(round),
+                &mut EngineSink::queue(Reaper {
+                    ready,
+                    slots,
+                    outstanding,
+                }),
+            );
             let n = r?;
             if n > 0 {
                 self.timed_out = false;
@@ -644,6 +653,22 @@ impl Queue {
     }
 }
 
+/// Where a queue's reaping puts what the engine reports: the ready ring,
+/// with the in-flight count kept.
+pub(crate) struct Reaper<'a> {
+    ready: &'a mut ReadyRing,
+    slots: &'a mut [Slot],
+    outstanding: &'a mut u32,
+}
+
+impl Reaper<'_> {
+    #[inline]
+    pub(crate) fn reap(&mut self, slot: u32, res: Result<Completion>) {
+        *self.outstanding -= 1;
+        self.ready.push(Reaped::of(self.slots, slot, res));
+    }
+}
+
 /// The slot bookkeeping, borrowed apart from the engine so the engine can
 /// report into it while being polled.
 struct SlotTable<'a> {
@@ -728,13 +753,16 @@ impl Drop for Queue {
         let deadline = Instant::now() + wait;
         if self.timed_out {
             let (engine, mut rest) = self.split();
-            let _ = engine.poke(0, &mut |slot, res| drop(rest.finish_slot(slot, res)));
+            let mut each = |slot, res| drop(rest.finish_slot(slot, res));
+            let _ = engine.poke(0, &mut EngineSink::from_fn(&mut each));
         }
         while self.outstanding > 0 && Instant::now() < deadline {
             let (engine, mut rest) = self.split();
-            match engine.wait(Duration::from_millis(100), &mut |slot, res| {
-                drop(rest.finish_slot(slot, res))
-            }) {
+            let mut each = |slot, res| drop(rest.finish_slot(slot, res));
+            match engine.wait(
+                Duration::from_millis(100),
+                &mut EngineSink::from_fn(&mut each),
+            ) {
                 Ok(_) => {}
                 Err(_) => break,
             }
@@ -762,7 +790,7 @@ impl AsyncEngine for Leaked {
     unsafe fn submit(&mut self, _: u32, _: &Command, _: RawBuf, _: RawBuf) -> Result<()> {
         Err(Error::QueueFailed("queue is being dropped".into()))
     }
-    fn poke(&mut self, _: u32, _: &mut crate::be::EngineSink<'_>) -> Result<u32> {
+    fn poke(&mut self, _: u32, _: &mut EngineSink<'_>) -> Result<u32> {
         Ok(0)
     }
 }

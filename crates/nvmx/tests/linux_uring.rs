@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nvmx::be::linux::uring::{cmd, nvme_uring, rw};
-use nvmx::be::{AsyncEngine, DataBuf, EngineParams, RawBuf, SyncIo};
+use nvmx::be::{AsyncEngine, DataBuf, EngineParams, EngineSink, RawBuf, SyncIo};
 use nvmx::buf::{fill_random, first_difference};
 use nvmx::spec::cmd::NvmRw;
 use nvmx::spec::status::{sc, sc_media, sct};
@@ -789,8 +789,11 @@ fn wait_all(e: &mut dyn AsyncEngine, n: u32) -> Vec<(u32, nvmx::Result<Completio
             start.elapsed() < Duration::from_secs(10),
             "engine lost completions"
         );
-        e.wait(Duration::from_millis(100), &mut |s, r| got.push((s, r)))
-            .unwrap();
+        e.wait(
+            Duration::from_millis(100),
+            &mut EngineSink::from_fn(&mut |s, r| got.push((s, r))),
+        )
+        .unwrap();
     }
     got
 }
@@ -808,9 +811,10 @@ fn engine_wait_returns_after_the_timeout_with_nothing_in_flight() {
         let mut e = rw::new_engine(&rig.params(8)).unwrap();
         let t = Instant::now();
         let n = e
-            .wait(Duration::from_millis(150), &mut |_, _| {
-                panic!("nothing was submitted")
-            })
+            .wait(
+                Duration::from_millis(150),
+                &mut EngineSink::from_fn(&mut |_, _| panic!("nothing was submitted")),
+            )
             .unwrap();
         let el = t.elapsed();
         assert_eq!(n, 0);

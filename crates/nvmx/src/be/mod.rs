@@ -377,9 +377,41 @@ impl RawBuf {
     }
 }
 
-/// One finished command as an engine reports it: the slot it was submitted
-/// with, and its completion or the error that kept it from running.
-pub type EngineSink<'a> = dyn FnMut(u32, Result<Completion>) + 'a;
+/// Where an engine reports finished commands: each with the slot it was
+/// submitted with, and its completion or the error that kept it from
+/// running.
+///
+/// A queue's own reaping goes straight into its list of reaped
+/// completions, a concrete call the engine's loop inlines (a dynamic call
+/// per completion cost about 40 instructions per I/O); anything else
+/// (tests, a queue being dropped) passes a closure.
+pub struct EngineSink<'a>(SinkTo<'a>);
+
+enum SinkTo<'a> {
+    Queue(crate::queue::Reaper<'a>),
+    Fn(&'a mut dyn FnMut(u32, Result<Completion>)),
+}
+
+impl<'a> EngineSink<'a> {
+    /// A sink that hands each completion to `f`.
+    pub fn from_fn(f: &'a mut dyn FnMut(u32, Result<Completion>)) -> EngineSink<'a> {
+        EngineSink(SinkTo::Fn(f))
+    }
+
+    /// The sink of a queue's reaping.
+    pub(crate) fn queue(r: crate::queue::Reaper<'a>) -> EngineSink<'a> {
+        EngineSink(SinkTo::Queue(r))
+    }
+
+    /// Reports that the command in `slot` finished with `res`.
+    #[inline]
+    pub fn complete(&mut self, slot: u32, res: Result<Completion>) {
+        match &mut self.0 {
+            SinkTo::Queue(r) => r.reap(slot, res),
+            SinkTo::Fn(f) => f(slot, res),
+        }
+    }
+}
 
 /// The bytes a plain NVM Read or Write moves (`nlb + 1` blocks of
 /// `lba_nbytes`), checked against its data buffer. Every engine that turns

@@ -102,8 +102,8 @@ impl AsyncEngine for Emu {
                     self.pending.push_front(p);
                     break;
                 }
-                Ok(Some(cpl)) => sink(p.slot, Ok(cpl)),
-                Err(e) => sink(p.slot, Err(e)),
+                Ok(Some(cpl)) => sink.complete(p.slot, Ok(cpl)),
+                Err(e) => sink.complete(p.slot, Err(e)),
             }
             done += 1;
         }

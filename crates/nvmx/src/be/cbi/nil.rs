@@ -59,12 +59,12 @@ impl AsyncEngine for Nil {
         if n == self.done.len() {
             // The common case: everything; no shifting of the rest.
             for &slot in &self.done {
-                sink(slot, Ok(Completion::success(0)));
+                sink.complete(slot, Ok(Completion::success(0)));
             }
             self.done.clear();
         } else {
             for slot in self.done.drain(..n) {
-                sink(slot, Ok(Completion::success(0)));
+                sink.complete(slot, Ok(Completion::success(0)));
             }
         }
         Ok(n as u32)

@@ -149,7 +149,7 @@ impl AsyncEngine for ThrPool {
         while max == 0 || n < max {
             match self.done.try_recv() {
                 Ok((slot, res)) => {
-                    sink(slot, res);
+                    sink.complete(slot, res);
                     n += 1;
                 }
                 Err(TryRecvError::Empty) => break,
@@ -170,7 +170,7 @@ impl AsyncEngine for ThrPool {
     fn wait(&mut self, timeout: Duration, sink: &mut EngineSink<'_>) -> Result<u32> {
         match self.done.recv_timeout(timeout) {
             Ok((slot, res)) => {
-                sink(slot, res);
+                sink.complete(slot, res);
                 Ok(1 + self.poke(0, sink)?)
             }
             Err(RecvTimeoutError::Timeout) => Ok(0),

@@ -195,7 +195,7 @@ impl PosixAio {
             self.inflight.remove(pos);
             let info = self.slots[slot as usize];
             let res = self.result(info, err, ret);
-            sink(slot, res);
+            sink.complete(slot, res);
             n += 1;
         }
         n
@@ -362,7 +362,7 @@ impl PosixAio {
                     self.unarmed = self.unarmed.saturating_sub(1);
                 }
                 let res = self.result(info, err, ret);
-                sink(slot, res);
+                sink.complete(slot, res);
                 n += 1;
                 continue;
             }
@@ -503,7 +503,7 @@ impl AsyncEngine for PosixAio {
             let Some((slot, res)) = self.done.pop_front() else {
                 break;
             };
-            sink(slot, res);
+            sink.complete(slot, res);
             n += 1;
         }
         #[cfg(target_os = "freebsd")]
@@ -582,7 +582,7 @@ impl Drop for PosixAio {
         }
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.inflight.is_empty() && Instant::now() < deadline {
-            self.reap(u32::MAX, &mut |_, _| {});
+            self.reap(u32::MAX, &mut EngineSink::from_fn(&mut |_, _| {}));
             if !self.inflight.is_empty() {
                 std::thread::sleep(Duration::from_millis(1));
             }

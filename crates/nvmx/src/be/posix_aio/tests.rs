@@ -9,7 +9,7 @@ use nvmx_spec::status::{sc, sct};
 
 use super::PosixAio;
 use super::testutil::{BS, open_sync, params, round_trip, run, rw, tmp_file};
-use crate::be::{AsyncEngine, RawBuf, SyncIo};
+use crate::be::{AsyncEngine, EngineSink, RawBuf, SyncIo};
 use crate::buf::Buffer;
 use crate::error::{Error, Result};
 use crate::opts::Options;
@@ -204,9 +204,9 @@ fn wait_reports_a_finished_request_and_returns_at_once_when_idle() {
             t.elapsed() < std::time::Duration::from_secs(10),
             "the read finished"
         );
-        eng.wait(std::time::Duration::from_secs(1), &mut |s, r| {
+        eng.wait(std::time::Duration::from_secs(1), &mut EngineSink::from_fn(&mut |s, r| {
             got.push((s, r))
-        })
+        }))
         .unwrap();
     }
     assert_eq!(got.len(), 1);
@@ -214,7 +214,7 @@ fn wait_reports_a_finished_request_and_returns_at_once_when_idle() {
     assert!(got[0].1.as_ref().unwrap().is_success());
     let t = std::time::Instant::now();
     let n = eng
-        .wait(std::time::Duration::from_secs(5), &mut |_, _| {})
+        .wait(std::time::Duration::from_secs(5), &mut EngineSink::from_fn(&mut |_, _| {}))
         .unwrap();
     assert_eq!(n, 0);
     assert!(
@@ -280,7 +280,7 @@ fn wait_times_out_while_a_request_blocks_then_reaps_it() {
     let mut got = Vec::new();
     let t = Instant::now();
     let n = eng
-        .wait(Duration::from_millis(50), &mut |s, r| got.push((s, r)))
+        .wait(Duration::from_millis(50), &mut EngineSink::from_fn(&mut |s, r| got.push((s, r))))
         .unwrap();
     assert_eq!(n, 0, "{got:?}");
     assert!(
@@ -291,7 +291,7 @@ fn wait_times_out_while_a_request_blocks_then_reaps_it() {
     let t = Instant::now();
     while got.is_empty() {
         assert!(t.elapsed() < Duration::from_secs(10), "the read finished");
-        eng.wait(Duration::from_millis(100), &mut |s, r| got.push((s, r)))
+        eng.wait(Duration::from_millis(100), &mut EngineSink::from_fn(&mut |s, r| got.push((s, r))))
             .unwrap();
     }
     assert_eq!(got.len(), 1);
@@ -339,7 +339,7 @@ fn completion_fd_is_signalled_by_the_completion_callback() {
     let mut got = 0;
     while got < 4 {
         assert!(readable(fd, 5000), "a callback signals ({got} of 4 reaped)");
-        got += eng.poke(0, &mut |_, r| r.map(drop).unwrap()).unwrap();
+        got += eng.poke(0, &mut EngineSink::from_fn(&mut |_, r| r.map(drop).unwrap())).unwrap();
     }
     drop(eng);
     drop(bufs);

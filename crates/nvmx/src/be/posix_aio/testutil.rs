@@ -12,7 +12,7 @@ use nvmx_spec::cmd::NvmRw;
 use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::{Command, Completion};
 
-use crate::be::{AsyncEngine, EngineParams, RawBuf, SyncIo};
+use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
 use crate::buf::{Buffer, fill_random, first_difference};
 use crate::error::Result;
 use crate::opts::Options;
@@ -120,12 +120,16 @@ pub fn run(
         }
         let mut finished = Vec::new();
         let got = eng
-            .poke(0, &mut |s, r| finished.push((s, r)))
+            .poke(
+                0,
+                &mut EngineSink::from_fn(&mut |s, r| finished.push((s, r))),
+            )
             .expect("poke");
         if got == 0 {
-            eng.wait(Duration::from_millis(100), &mut |s, r| {
-                finished.push((s, r))
-            })
+            eng.wait(
+                Duration::from_millis(100),
+                &mut EngineSink::from_fn(&mut |s, r| finished.push((s, r))),
+            )
             .expect("wait");
         }
         for (slot, res) in finished {

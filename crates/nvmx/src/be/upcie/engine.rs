@@ -79,7 +79,7 @@ impl UpcieEngine {
         let mut n = 0;
         for (slot, s) in self.slots.iter_mut().enumerate() {
             if let Some(f) = s.take() {
-                sink(slot as u32, Err(err(f.opc)));
+                sink.complete(slot as u32, Err(err(f.opc)));
                 n += 1;
             }
         }
@@ -236,7 +236,7 @@ impl UpcieEngine {
                 unsafe { dma::copy_to_raw(f.meta, &tmp) };
             }
             self.outstanding -= 1;
-            sink(u32::from(cpl.cid), Ok(cpl));
+            sink.complete(u32::from(cpl.cid), Ok(cpl));
             n += 1;
         }
         if n == 0

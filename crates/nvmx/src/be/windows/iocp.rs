@@ -374,7 +374,7 @@ impl Iocp {
             let Some((slot, res)) = self.early.pop_front() else {
                 break;
             };
-            sink(slot, res);
+            sink.complete(slot, res);
             n += 1;
         }
         n
@@ -427,7 +427,7 @@ impl Iocp {
         }
         for r in got.drain(..) {
             if let Some((slot, res)) = self.finish(r) {
-                sink(slot, res);
+                sink.complete(slot, res);
                 n += 1;
             }
         }
@@ -543,7 +543,8 @@ impl Drop for Iocp {
             // request of this thread and others on the handle.
             unsafe { CancelIoEx(self.io.file.as_raw_handle() as HANDLE, std::ptr::null()) };
             let start = Instant::now();
-            let mut sink = |_: u32, _: Result<Completion>| {};
+            let mut ignore = |_: u32, _: Result<Completion>| {};
+            let mut sink = EngineSink::from_fn(&mut ignore);
             while self.inflight > 0 && start.elapsed() < DROP_CANCEL_WAIT {
                 if self.reap(0, 100, &mut sink).is_err() {
                     break;

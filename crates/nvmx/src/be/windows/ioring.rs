@@ -281,7 +281,7 @@ impl IoRing {
             let Some((slot, res)) = self.early.pop_front() else {
                 break;
             };
-            sink(slot, res);
+            sink.complete(slot, res);
             n += 1;
         }
         let wait = u32::from(n == 0 && ms > 0 && (self.inflight + self.unsubmitted) > 0);
@@ -315,7 +315,7 @@ impl IoRing {
             } else {
                 Ok(Completion::success(0))
             };
-            sink(slot, res);
+            sink.complete(slot, res);
             n += 1;
         }
         Ok(n)

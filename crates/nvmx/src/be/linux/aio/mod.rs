@@ -432,7 +432,7 @@ impl LibAio {
         for i in 0..k {
             let ev = self.events[i];
             let (slot, res) = self.finish_event(ev);
-            sink(slot, res);
+            sink.complete(slot, res);
         }
         Ok(k as u32)
     }
@@ -560,7 +560,7 @@ impl AsyncEngine for LibAio {
             let Some((slot, res)) = self.done.pop_front() else {
                 break;
             };
-            sink(slot, res);
+            sink.complete(slot, res);
             n += 1;
         }
         let r = if n < limit {

@@ -12,7 +12,7 @@ use super::LibAio;
 use crate::be::posix_aio::testutil::{
     BS, open_sync, params, readable, round_trip, run, rw, tmp_file,
 };
-use crate::be::{AsyncEngine, SyncIo};
+use crate::be::{AsyncEngine, EngineSink, SyncIo};
 use crate::buf::Buffer;
 use crate::error::{Error, Result};
 use crate::opts::Options;
@@ -268,7 +268,12 @@ fn completion_fd_fires_for_submissions_and_completions_and_clears_on_poke() {
     while got < 4 {
         assert!(Instant::now() < deadline, "completions did not arrive");
         if got > 0 || eng.nbatch > 0 || readable(fd, 1000) {
-            got += eng.poke(0, &mut |_, r| r.map(drop).unwrap()).unwrap();
+            got += eng
+                .poke(
+                    0,
+                    &mut EngineSink::from_fn(&mut |_, r| r.map(drop).unwrap()),
+                )
+                .unwrap();
         }
         if got < 4 && eng.nbatch == 0 {
             assert!(
@@ -294,7 +299,14 @@ fn completion_fd_fires_for_submissions_and_completions_and_clears_on_poke() {
     }
     .unwrap();
     assert!(readable(fd, 0));
-    assert_eq!(eng.poke(0, &mut |_, r| r.map(drop).unwrap()).unwrap(), 1);
+    assert_eq!(
+        eng.poke(
+            0,
+            &mut EngineSink::from_fn(&mut |_, r| r.map(drop).unwrap())
+        )
+        .unwrap(),
+        1
+    );
     assert!(!readable(fd, 0));
 }
 
@@ -317,7 +329,11 @@ fn dropping_the_engine_with_requests_in_flight_waits_for_them() {
         }
         .unwrap();
     }
-    assert!(eng.poke(1, &mut |_, _| {}).unwrap() <= 1);
+    assert!(
+        eng.poke(1, &mut EngineSink::from_fn(&mut |_, _| {}))
+            .unwrap()
+            <= 1
+    );
     drop(eng);
     drop(bufs);
 }

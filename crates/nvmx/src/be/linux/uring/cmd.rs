@@ -247,7 +247,7 @@ impl AsyncEngine for UringCmd {
             let Some((slot, res)) = self.early.pop_front() else {
                 break;
             };
-            sink(slot, res);
+            sink.complete(slot, res);
             n += 1;
         }
         if max == 0 || n < max {
@@ -263,7 +263,7 @@ impl AsyncEngine for UringCmd {
                 }
                 let res = decode_completion(cqe.result(), cqe.big_cqe()[0])
                     .map_err(|e| Error::io("io_uring_cmd", label.as_str(), e));
-                sink(slot, res);
+                sink.complete(slot, res);
                 true
             });
         }

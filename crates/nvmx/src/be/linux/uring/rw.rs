@@ -198,7 +198,7 @@ impl UringRw {
             let Some((slot, res)) = self.early.pop_front() else {
                 break;
             };
-            sink(slot, res);
+            sink.complete(slot, res);
             n += 1;
         }
         if max == 0 || n < max {
@@ -228,7 +228,7 @@ impl UringRw {
                 };
                 match r {
                     Some(r) => {
-                        sink(slot, r);
+                        sink.complete(slot, r);
                         true
                     }
                     None => false,
@@ -241,7 +241,7 @@ impl UringRw {
             // queue keeps its buffer valid and untouched.
             if let Err(e) = unsafe { self.push_rw(slot) } {
                 self.release_fixed(slot);
-                sink(slot, Err(e));
+                sink.complete(slot, Err(e));
                 n += 1;
             }
         }
