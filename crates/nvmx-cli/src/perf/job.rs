@@ -305,7 +305,7 @@ impl Job {
         q: &mut Queue,
         bufs: &mut [Option<Buffer>],
         write: bool,
-        mut offs: Offsets,
+        offs: Offsets,
         limit: Option<u64>,
         stop: &AtomicBool,
         hist: &mut Histogram,
@@ -330,33 +330,12 @@ impl Job {
         // enter the kernel once more; the others poke first, which costs
         // less than a wait when completions are there.
         let wait_submits = matches!(q.engine_id(), "io_uring" | "io_uring_cmd");
-        // Submits slot `i`'s buffer at the next offset; false on failure.
-        let mut submit = |q: &mut Queue,
-                          i: usize,
-                          mut buf: Buffer,
-                          ph: &mut Phase,
-                          started: &mut [u64],
-                          t: u64,
-                          slba: &mut [u64],
-                          hook: &mut H|
-         -> Option<Buffer> {
-            let lba = self.first_lba + offs.next_unit() * blocks;
-            hook.before_submit(&mut buf, lba);
-            slba[i] = lba;
-            started[i] = t;
-            let r = if write {
-                q.write(lba, self.nlb, buf, None, i as u64)
-            } else {
-                q.read(lba, self.nlb, buf, None, i as u64)
-            };
-            match r {
-                Ok(()) => None,
-                Err(rej) => {
-                    ph.errors += 1;
-                    ph.first_error.get_or_insert_with(|| rej.error.to_string());
-                    rej.data
-                }
-            }
+        let mut next = Next {
+            offs,
+            first_lba: self.first_lba,
+            blocks,
+            nlb: self.nlb,
+            write,
         };
         for (i, slot) in bufs.iter_mut().enumerate().take(qd) {
             if submitted == limit {
@@ -365,10 +344,10 @@ impl Job {
             let Some(buf) = slot.take() else { continue };
             submitted += 1;
             let t = if self.lat { self.clock.now_ns() } else { 0 };
-            match submit(q, i, buf, &mut ph, &mut started, t, &mut slba, hook) {
-                None => inflight += 1,
-                Some(back) => {
-                    *slot = Some(back);
+            match next.submit(q, i, buf, &mut ph, &mut started, t, &mut slba, hook) {
+                Ok(()) => inflight += 1,
+                Err(back) => {
+                    *slot = back;
                     halt = true;
                     break;
                 }
@@ -412,10 +391,10 @@ impl Job {
                 }
                 if go_on && !halt && submitted < limit {
                     submitted += 1;
-                    match submit(q, i, buf, &mut ph, &mut started, now, &mut slba, hook) {
-                        None => inflight += 1,
-                        Some(back) => {
-                            bufs[i] = Some(back);
+                    match next.submit(q, i, buf, &mut ph, &mut started, now, &mut slba, hook) {
+                        Ok(()) => inflight += 1,
+                        Err(back) => {
+                            bufs[i] = back;
                             halt = true;
                         }
                     }
@@ -427,4 +406,52 @@ impl Job {
         }
         Ok(ph)
     }
+}
+
+/// Where a phase's next command goes, and its submission.
+struct Next {
+    offs: Offsets,
+    first_lba: u64,
+    blocks: u64,
+    nlb: u16,
+    write: bool,
+}
+
+impl Next {
+    /// Submits `buf` as command `i` at the next offset, started at `t`;
+    /// a refusal is counted and the buffer comes back in the error.
+    /// Inlined into both callers: it runs once per I/O.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn submit<H: Hook>(
+        &mut self,
+        q: &mut Queue,
+        i: usize,
+        mut buf: Buffer,
+        ph: &mut Phase,
+        started: &mut [u64],
+        t: u64,
+        slba: &mut [u64],
+        hook: &mut H,
+    ) -> Result<(), Option<Buffer>> {
+        let lba = self.first_lba + self.offs.next_unit() * self.blocks;
+        hook.before_submit(&mut buf, lba);
+        slba[i] = lba;
+        started[i] = t;
+        let r = if self.write {
+            q.write(lba, self.nlb, buf, None, i as u64)
+        } else {
+            q.read(lba, self.nlb, buf, None, i as u64)
+        };
+        r.map_err(|rej| refused(ph, rej))
+    }
+}
+
+/// Counts a refused command and hands its buffer back.
+#[cold]
+#[inline(never)]
+fn refused(ph: &mut Phase, rej: nvmx::Rejected) -> Option<Buffer> {
+    ph.errors += 1;
+    ph.first_error.get_or_insert_with(|| rej.error.to_string());
+    rej.data
 }
