@@ -602,14 +602,7 @@ impl Queue {
                 .passes(opc == NvmOpcode::WRITE.0, slba, nlb, data.len())
             && !self.dev.is_stale()
         {
-            let cmd = NvmRw {
-                opc,
-                nsid: self.dev.nsid(),
-                slba,
-                nlb,
-                ..Default::default()
-            }
-            .to_command();
+            let cmd = self.rw_command(opc, slba, nlb);
             return self.submit_unchecked(cmd, Some(data), None, tag);
         }
         self.submit_rw_checked(opc, slba, nlb, data, meta, tag)
@@ -641,15 +634,22 @@ impl Queue {
                 meta,
             });
         }
-        let cmd = NvmRw {
+        let cmd = self.rw_command(opc, slba, nlb);
+        self.submit(cmd, Some(data), meta, tag)
+    }
+
+    /// The NVM Read or Write command for `nlb + 1` blocks at `slba` on
+    /// this queue's namespace.
+    #[inline]
+    fn rw_command(&self, opc: u8, slba: u64, nlb: u16) -> Command {
+        NvmRw {
             opc,
             nsid: self.dev.nsid(),
             slba,
             nlb,
             ..Default::default()
         }
-        .to_command();
-        self.submit(cmd, Some(data), meta, tag)
+        .to_command()
     }
 }
 
