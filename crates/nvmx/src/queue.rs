@@ -198,6 +198,8 @@ pub struct Queue {
     /// answering, and dropping the queue does not wait for it again.
     timed_out: bool,
     fast: RwFast,
+    /// The device's namespace, copied so a command costs no pointer chase.
+    nsid: u32,
     dev: Device,
 }
 
@@ -306,6 +308,7 @@ impl Queue {
             timeout: dev.opts().command_timeout,
             timed_out: false,
             fast: RwFast::of(dev),
+            nsid: dev.nsid(),
             dev: dev.clone(),
         })
     }
@@ -377,14 +380,7 @@ impl Queue {
         tag: u64,
     ) -> Result<(), Rejected> {
         let Some(slot) = self.free.pop().or_else(|| self.park_oldest()) else {
-            return Err(Rejected {
-                error: Error::Busy {
-                    outstanding: self.outstanding,
-                    capacity: self.capacity,
-                },
-                data,
-                meta,
-            });
+            return Err(self.busy(data, meta));
         };
         let s = &mut self.slots[slot as usize];
         s.tag = tag;
@@ -395,7 +391,7 @@ impl Queue {
         let m = s.meta.as_mut().map_or(RawBuf::NONE, Buffer::raw_parts);
         let mut cmd = cmd;
         if cmd.nsid == 0 {
-            cmd.nsid = self.dev.nsid();
+            cmd.nsid = self.nsid;
         }
         // SAFETY: the buffers now live in slot `slot`, which the queue
         // neither reads nor frees until the engine reports that slot, and the
@@ -405,18 +401,38 @@ impl Queue {
                 self.outstanding += 1;
                 Ok(())
             }
-            Err(error) => {
-                let s = &mut self.slots[slot as usize];
-                let (data, meta) = (s.data.take(), s.meta.take());
-                self.free.push(slot);
-                Err(Rejected { error, data, meta })
-            }
+            Err(error) => Err(self.unwind(slot, error)),
         }
+    }
+
+    /// The answer to a submission when every slot is in flight.
+    #[cold]
+    #[inline(never)]
+    fn busy(&self, data: Option<Buffer>, meta: Option<Buffer>) -> Rejected {
+        Rejected {
+            error: Error::Busy {
+                outstanding: self.outstanding,
+                capacity: self.capacity,
+            },
+            data,
+            meta,
+        }
+    }
+
+    /// Takes back a slot the engine refused, with its buffers.
+    #[cold]
+    #[inline(never)]
+    fn unwind(&mut self, slot: u32, error: Error) -> Rejected {
+        let s = &mut self.slots[slot as usize];
+        let (data, meta) = (s.data.take(), s.meta.take());
+        self.free.push(slot);
+        Rejected { error, data, meta }
     }
 
     /// Reaps up to `max` completions (0: all that are ready) without
     /// blocking, into the ready list read by [`Queue::pop`]. Returns how
     /// many were reaped.
+    #[inline]
     pub fn poke(&mut self, max: u32) -> Result<u32> {
         let Queue {
             engine,
@@ -602,10 +618,48 @@ impl Queue {
                 .passes(opc == NvmOpcode::WRITE.0, slba, nlb, data.len())
             && !self.dev.is_stale()
         {
-            let cmd = self.rw_command(opc, slba, nlb);
-            return self.submit_unchecked(cmd, Some(data), None, tag);
+            return self.submit_rw_fast(opc, slba, nlb, data, tag);
         }
         self.submit_rw_checked(opc, slba, nlb, data, meta, tag)
+    }
+
+    /// A read or write that passed the fast check goes to the engine as an
+    /// LBA range ([`AsyncEngine::submit_rw`]).
+    #[inline]
+    fn submit_rw_fast(
+        &mut self,
+        opc: u8,
+        slba: u64,
+        nlb: u16,
+        data: Buffer,
+        tag: u64,
+    ) -> Result<(), Rejected> {
+        let Some(slot) = self.free.pop().or_else(|| self.park_oldest()) else {
+            return Err(self.busy(Some(data), None));
+        };
+        let s = &mut self.slots[slot as usize];
+        s.tag = tag;
+        s.opc = opc;
+        // A free slot holds no buffers, so nothing is dropped here.
+        debug_assert!(s.data.is_none() && s.meta.is_none());
+        let d = s.data.insert(data).raw_parts();
+        let rw = NvmRw {
+            opc,
+            nsid: self.nsid,
+            slba,
+            nlb,
+            ..Default::default()
+        };
+        // SAFETY: the buffer now lives in slot `slot`, which the queue
+        // neither reads nor frees until the engine reports that slot, and
+        // the slot was free, so it is not in flight.
+        match unsafe { self.engine.submit_rw(slot, &rw, d) } {
+            Ok(()) => {
+                self.outstanding += 1;
+                Ok(())
+            }
+            Err(error) => Err(self.unwind(slot, error)),
+        }
     }
 
     /// A read or write the fast check did not pass: the device's full
@@ -644,7 +698,7 @@ impl Queue {
     fn rw_command(&self, opc: u8, slba: u64, nlb: u16) -> Command {
         NvmRw {
             opc,
-            nsid: self.dev.nsid(),
+            nsid: self.nsid,
             slba,
             nlb,
             ..Default::default()
@@ -709,19 +763,30 @@ fn take_slot(slots: &mut [Slot], free: &mut Vec<u32>, r: Reaped) -> Completed {
     let Some(s) = slots.get_mut(r.slot as usize) else {
         return unknown_slot(r.slot);
     };
-    let result = if !r.failed && r.cpl.is_success() {
-        Ok(r.cpl)
+    free.push(r.slot);
+    if !r.failed && r.cpl.is_success() {
+        Completed {
+            tag: s.tag,
+            result: Ok(r.cpl),
+            data: s.data.take(),
+            meta: s.meta.take(),
+        }
     } else {
-        failed(s, r)
-    };
-    let out = Completed {
+        failed_completed(s, r)
+    }
+}
+
+/// The completion record of a command that failed; out of line so the
+/// success path builds its record in place.
+#[cold]
+#[inline(never)]
+fn failed_completed(s: &mut Slot, r: Reaped) -> Completed {
+    Completed {
         tag: s.tag,
-        result,
+        result: failed(s, r),
         data: s.data.take(),
         meta: s.meta.take(),
-    };
-    free.push(r.slot);
-    out
+    }
 }
 
 /// The result of a command that failed, in the engine or with an NVMe

@@ -355,20 +355,18 @@ impl Job {
         }
         while inflight > 0 {
             if q.ready() == 0 {
-                let reaped = if wait_submits {
-                    q.wait()
-                } else {
-                    match q.poke(0) {
-                        Ok(0) => q.wait(),
-                        r => r,
+                // Each call's error is looked at where it is returned:
+                // moving a `Result` on (it is as large as `Error`) costs
+                // more than the test.
+                if !wait_submits {
+                    if let Err(e) = q.poke(0) {
+                        return Err(self.queue_failed(e));
                     }
-                };
-                if let Err(e) = reaped {
-                    // A queue that fails (timeout, dead device) ends the
-                    // job at once, without draining: its commands and
-                    // buffers stay with the queue, which leaks them on drop
-                    // if the device still has them.
-                    return Err(CliError::new(format!("{}: {e}", self.uri)));
+                }
+                if q.ready() == 0 {
+                    if let Err(e) = q.wait() {
+                        return Err(self.queue_failed(e));
+                    }
                 }
             }
             let now = if self.lat { self.clock.now_ns() } else { 0 };
@@ -405,6 +403,17 @@ impl Job {
             self.progress.store(base + ph.ios, Ordering::Relaxed);
         }
         Ok(ph)
+    }
+}
+
+impl Job {
+    /// A queue that fails (timeout, dead device) ends the job at once,
+    /// without draining: its commands and buffers stay with the queue,
+    /// which leaks them on drop if the device still has them.
+    #[cold]
+    #[inline(never)]
+    fn queue_failed(&self, e: nvmx::Error) -> CliError {
+        CliError::new(format!("{}: {e}", self.uri))
     }
 }
 

@@ -31,6 +31,7 @@ pub mod windows;
 
 use std::time::Duration;
 
+use nvmx_spec::cmd::NvmRw;
 use nvmx_spec::{Command, Completion};
 
 use crate::error::{Error, Result};
@@ -485,6 +486,19 @@ pub trait AsyncEngine: Send {
     /// `wait`. `slot` must not be in flight already.
     unsafe fn submit(&mut self, slot: u32, cmd: &Command, data: RawBuf, meta: RawBuf)
     -> Result<()>;
+
+    /// Starts a plain NVM Read or Write (`rw.opc`) that the queue has
+    /// already checked against the namespace: in range, within MDTS, `data`
+    /// long enough, no metadata. Engines that send no NVMe command (`nil`,
+    /// file I/O) override it to take the LBA range as it is, without the
+    /// 64-byte command being built and decoded; the default builds it.
+    ///
+    /// # Safety
+    /// As for [`AsyncEngine::submit`].
+    unsafe fn submit_rw(&mut self, slot: u32, rw: &NvmRw, data: RawBuf) -> Result<()> {
+        // SAFETY: the caller keeps `submit`'s contract for `data`.
+        unsafe { self.submit(slot, &rw.to_command(), data, RawBuf::NONE) }
+    }
 
     /// Whether commands with opcode `opc` carry a separate metadata buffer
     /// to the device. Engines that turn reads and writes into plain file
