@@ -763,30 +763,19 @@ fn take_slot(slots: &mut [Slot], free: &mut Vec<u32>, r: Reaped) -> Completed {
     let Some(s) = slots.get_mut(r.slot as usize) else {
         return unknown_slot(r.slot);
     };
-    free.push(r.slot);
-    if !r.failed && r.cpl.is_success() {
-        Completed {
-            tag: s.tag,
-            result: Ok(r.cpl),
-            data: s.data.take(),
-            meta: s.meta.take(),
-        }
+    let result = if !r.failed && r.cpl.is_success() {
+        Ok(r.cpl)
     } else {
-        failed_completed(s, r)
-    }
-}
-
-/// The completion record of a command that failed; out of line so the
-/// success path builds its record in place.
-#[cold]
-#[inline(never)]
-fn failed_completed(s: &mut Slot, r: Reaped) -> Completed {
-    Completed {
+        failed(s, r)
+    };
+    let out = Completed {
         tag: s.tag,
-        result: failed(s, r),
+        result,
         data: s.data.take(),
         meta: s.meta.take(),
-    }
+    };
+    free.push(r.slot);
+    out
 }
 
 /// The result of a command that failed, in the engine or with an NVMe
@@ -857,5 +846,119 @@ impl AsyncEngine for Leaked {
     }
     fn poke(&mut self, _: u32, _: &mut EngineSink<'_>) -> Result<u32> {
         Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Options;
+
+    /// Refuses every command, so the queue's way back is exercised.
+    struct Refuser;
+
+    impl AsyncEngine for Refuser {
+        fn id(&self) -> &'static str {
+            "refuser"
+        }
+        unsafe fn submit(&mut self, _: u32, _: &Command, _: RawBuf, _: RawBuf) -> Result<()> {
+            Err(Error::QueueFailed("refused on purpose".into()))
+        }
+        fn poke(&mut self, _: u32, _: &mut EngineSink<'_>) -> Result<u32> {
+            Ok(0)
+        }
+    }
+
+    fn queue_with(engine: Box<dyn AsyncEngine>, capacity: u32) -> (Device, Queue) {
+        let mut o = Options::default();
+        o.set("be", "ramdisk").unwrap();
+        let dev = Device::open("64KiB", &o).unwrap();
+        let mut q = dev.queue(capacity).unwrap();
+        q.engine = engine;
+        (dev, q)
+    }
+
+    /// A read the fast check passes but the engine refuses comes back with
+    /// its own buffer and the engine's error, and its slot is free again:
+    /// the queue still takes `capacity` commands afterwards.
+    #[test]
+    fn an_engine_refusal_hands_the_buffer_back_and_frees_the_slot() {
+        let (dev, mut q) = queue_with(Box::new(Refuser), 2);
+        for round in 0..5u8 {
+            let mut b = dev.alloc(512).unwrap();
+            b.iter_mut().for_each(|x| *x = round);
+            let addr = b.as_ptr();
+            let r = if round % 2 == 0 {
+                q.read(1, 0, b, None, 7)
+            } else {
+                q.write(1, 0, b, None, 7)
+            };
+            let rej = r.unwrap_err();
+            assert!(
+                rej.error.to_string().contains("refused on purpose"),
+                "{rej}"
+            );
+            let back = rej.data.expect("the data buffer comes back");
+            assert_eq!(back.as_ptr(), addr, "the same buffer");
+            assert!(back.iter().all(|&x| x == round), "untouched");
+            assert_eq!(q.outstanding(), 0);
+        }
+        assert_eq!(q.free.len(), 2, "every slot is free again");
+    }
+
+    /// Keeps the commands it is given and completes them at the next poke.
+    #[derive(Default)]
+    struct Recorder {
+        seen: std::sync::Arc<std::sync::Mutex<Vec<(u32, Command, usize)>>>,
+        done: Vec<u32>,
+    }
+
+    impl AsyncEngine for Recorder {
+        fn id(&self) -> &'static str {
+            "recorder"
+        }
+        unsafe fn submit(&mut self, slot: u32, cmd: &Command, d: RawBuf, _: RawBuf) -> Result<()> {
+            self.seen.lock().unwrap().push((slot, *cmd, d.len));
+            self.done.push(slot);
+            Ok(())
+        }
+        fn poke(&mut self, _: u32, sink: &mut EngineSink<'_>) -> Result<u32> {
+            let n = self.done.len() as u32;
+            for slot in self.done.drain(..) {
+                sink.complete(slot, Ok(Completion::success(0)));
+            }
+            Ok(n)
+        }
+    }
+
+    /// An engine without its own `submit_rw` gets, for a checked read or
+    /// write, the NVM command with the queue's namespace, the LBA range
+    /// and the buffer; the completion comes back with tag and buffer.
+    #[test]
+    fn the_default_submit_rw_sends_the_nvm_command() {
+        let rec = Recorder::default();
+        let seen = rec.seen.clone();
+        let (dev, mut q) = queue_with(Box::new(rec), 4);
+        let b = dev.alloc(1024).unwrap();
+        let addr = b.as_ptr();
+        q.read(3, 1, b, None, 42).unwrap();
+        q.write(5, 0, dev.alloc(512).unwrap(), None, 43).unwrap();
+        assert_eq!(q.drain().unwrap(), 2);
+        let c = q.pop().unwrap();
+        assert_eq!(c.tag, 42);
+        assert!(c.result.is_ok());
+        assert_eq!(c.data.unwrap().as_ptr(), addr);
+        assert_eq!(q.pop().unwrap().tag, 43);
+        let seen = seen.lock().unwrap();
+        let (_, read, len) = seen[0];
+        assert_eq!(
+            (read.opc, read.nsid, read.cdw10_11(), read.cdw12, len),
+            (0x02, dev.nsid(), 3, 1, 1024)
+        );
+        let (_, write, len) = seen[1];
+        assert_eq!(
+            (write.opc, write.nsid, write.cdw10_11(), write.cdw12, len),
+            (0x01, dev.nsid(), 5, 0, 512)
+        );
     }
 }

@@ -358,15 +358,11 @@ impl Job {
                 // Each call's error is looked at where it is returned:
                 // moving a `Result` on (it is as large as `Error`) costs
                 // more than the test.
-                if !wait_submits {
-                    if let Err(e) = q.poke(0) {
-                        return Err(self.queue_failed(e));
-                    }
+                if !wait_submits && let Err(e) = q.poke(0) {
+                    return Err(self.queue_failed(e));
                 }
-                if q.ready() == 0 {
-                    if let Err(e) = q.wait() {
-                        return Err(self.queue_failed(e));
-                    }
+                if q.ready() == 0 && let Err(e) = q.wait() {
+                    return Err(self.queue_failed(e));
                 }
             }
             let now = if self.lat { self.clock.now_ns() } else { 0 };
