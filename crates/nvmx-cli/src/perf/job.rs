@@ -361,7 +361,9 @@ impl Job {
                 if !wait_submits && let Err(e) = q.poke(0) {
                     return Err(self.queue_failed(e));
                 }
-                if q.ready() == 0 && let Err(e) = q.wait() {
+                if q.ready() == 0
+                    && let Err(e) = q.wait()
+                {
                     return Err(self.queue_failed(e));
                 }
             }
