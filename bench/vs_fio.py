@@ -9,6 +9,11 @@ used (getrusage of children), every thread and start-up included, for both
 tools alike. Run through bench/vs-fio.sh, which
 builds the release binary and sets up the targets.
 
+Both tools' I/O thread is pinned to the same CPU (--cpu, by default the
+highest one this process may use): nvmx with --cpulist, fio with
+--cpus_allowed. Unpinned, the scheduler's choices decide the QD 1 figures
+on a VM (an idle vCPU is slow to wake): see BENCHMARKS.md.
+
 Cases:
   nil     nvmx's `ramdisk` configuration (async nil) vs fio's null engine
   io_uring, libaio, psync
@@ -45,19 +50,23 @@ def run_timed(cmd):
     return out, cpu
 
 
-def nvmx_run(nvmx, case, qd, secs):
+def nvmx_run(nvmx, case, qd, secs, cpu):
     cmd = [nvmx, "perf", "run", case["uri"], "--be", case["be"], "--qdepth", str(qd),
            "--iosize", "4096", "--iopattern", "randread", "--runtime", str(secs),
            "--quiet", "--output", "json"] + case.get("nvmx_args", [])
+    if cpu is not None:
+        cmd += ["--cpulist", str(cpu)]
     out, cpu = run_timed(cmd)
     t = json.loads(out)["total"]
     return t["iops"], cpu * 1e9 / max(t["ios"], 1)
 
 
-def fio_run(fio, case, qd, secs):
+def fio_run(fio, case, qd, secs, cpu):
     cmd = [fio, "--name=vs", f"--ioengine={case['fio_engine']}", "--rw=randread",
            "--bs=4k", f"--iodepth={qd}", f"--runtime={secs}", "--time_based",
            "--output-format=json", "--randrepeat=0", "--norandommap"] + case["fio_args"]
+    if cpu is not None:
+        cmd += [f"--cpus_allowed={cpu}"]
     out, cpu = run_timed(cmd)
     # fio may print notes (e.g. "queue depth will be capped at 1") first.
     j = json.loads(out[out.index("{"):])["jobs"][0]
@@ -75,9 +84,13 @@ def main():
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--qds", default="1,32,128")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--cpu", default=str(max(os.sched_getaffinity(0))),
+                    help="CPU both tools' I/O thread runs on, or 'none' to leave it "
+                         "to the scheduler (default: the highest allowed CPU)")
     ap.add_argument("--engines", default="nil,io_uring,libaio,psync",
                     help="comma-separated subset of nil,io_uring,libaio,psync")
     a = ap.parse_args()
+    cpu = None if a.cpu == "none" else int(a.cpu)
     engines = set(a.engines.split(","))
     qds = [int(q) for q in a.qds.split(",")]
 
@@ -104,9 +117,9 @@ def main():
                 order = [0, 1] if rep % 2 == 0 else [1, 0]
                 for o in order:
                     if o == 0:
-                        nv.append(nvmx_run(a.nvmx, c, qd, a.secs))
+                        nv.append(nvmx_run(a.nvmx, c, qd, a.secs, cpu))
                     else:
-                        fi.append(fio_run(a.fio, c, qd, a.secs))
+                        fi.append(fio_run(a.fio, c, qd, a.secs, cpu))
             r = dict(engine=c["name"], target=c["target"], qd=qd, be=c["be"],
                      nvmx_iops=statistics.median(x[0] for x in nv),
                      fio_iops=statistics.median(x[0] for x in fi),
@@ -126,7 +139,8 @@ def main():
     fio_ver = run([a.fio, "--version"]).strip()
     print()
     print(f"commit {commit}, {fio_ver}, {os.cpu_count()} CPUs, kernel {platform.release()}, "
-          f"{a.reps} alternating runs of {a.secs} s each, 4 KiB random reads, one thread")
+          f"{a.reps} alternating runs of {a.secs} s each, 4 KiB random reads, one thread, "
+          f"{'unpinned' if cpu is None else f'pinned to CPU {cpu}'}")
     print()
     print("| engine | target | QD | nvmx IOPS | fio IOPS | IOPS ratio | nvmx CPU ns/IO | fio CPU ns/IO | CPU/IO ratio |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -137,7 +151,7 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(dict(commit=commit, fio=fio_ver, cpus=os.cpu_count(),
-                           kernel=platform.release(), secs=a.secs, reps=a.reps,
+                           kernel=platform.release(), secs=a.secs, reps=a.reps, pinned_cpu=cpu,
                            when=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                            results=results), f, indent=1)
 
