@@ -128,6 +128,18 @@ PY
                     --nqueues "$nq" --iosize "$iosize" --count 512 --quiet --output json)
                 vrc=0
                 timeout -k 5 300 "$nvmx" "${args[@]}" >/tmp/verify.json 2>/tmp/verify.err || vrc=$?
+                if ((vrc == 124)); then
+                    # Once in CI (2026-12-06) the first QD 1 run through
+                    # vfio hung with no output until this timeout, and the
+                    # same run passed before and after; the guest's TCG
+                    # timers are known to stall on a loaded host (README).
+                    # Say so, keep the kernel's view, and run it once more:
+                    # a second hang fails the suite.
+                    echo "+ nvmx ${args[*]}: timed out after 300 s; kernel log tail, then one retry"
+                    dmesg | tail -n 20
+                    vrc=0
+                    timeout -k 5 300 "$nvmx" "${args[@]}" >/tmp/verify.json 2>/tmp/verify.err || vrc=$?
+                fi
                 read -r n m e < <(python3 -c '
 import json, sys
 try:
