@@ -489,9 +489,10 @@ pub trait AsyncEngine: Send {
 
     /// Starts a plain NVM Read or Write (`rw.opc`) that the queue has
     /// already checked against the namespace: in range, within MDTS, `data`
-    /// long enough, no metadata. Engines that send no NVMe command (`nil`,
-    /// file I/O) override it to take the LBA range as it is, without the
-    /// 64-byte command being built and decoded; the default builds it.
+    /// long enough, no metadata. An engine that sends no NVMe command can
+    /// override it to take the LBA range as it is, without the 64-byte
+    /// command being built and decoded (`nil` does; the file engines do
+    /// not yet); the default builds the command and calls `submit`.
     ///
     /// # Safety
     /// As for [`AsyncEngine::submit`].
