@@ -674,7 +674,7 @@ impl<'a> Transfer<'a> {
                 q.poke(0).map_err(|err| e.err(err))?;
                 while let Some(c) = q.pop() {
                     progress = true;
-                    c.result.map_err(|err| self.io_error(e, c.tag, err))?;
+                    c.result.map_err(|err| self.io_error(e, c.tag, *err))?;
                     let mut buf = c.data.ok_or_else(|| no_buffer(e))?;
                     self.splice_tail(c.tag, &mut buf);
                     filled.push_back((c.tag, buf));
@@ -715,7 +715,7 @@ impl<'a> Transfer<'a> {
                 q.poke(0).map_err(|err| e.err(err))?;
                 while let Some(c) = q.pop() {
                     progress = true;
-                    c.result.map_err(|err| self.io_error(e, c.tag, err))?;
+                    c.result.map_err(|err| self.io_error(e, c.tag, *err))?;
                     free.push(c.data.ok_or_else(|| no_buffer(e))?);
                     done += 1;
                 }

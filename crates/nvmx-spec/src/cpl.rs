@@ -19,7 +19,11 @@ use crate::status::Status;
     KnownLayout,
     Serialize,
 )]
-#[repr(C)]
+// 8-byte aligned (the size stays 16, no padding): a `Result` or record
+// holding a completion then keeps it at an 8-byte offset, and the compiler
+// moves it in two aligned words instead of pieces that stall the CPU's
+// store forwarding when read back (see nvmx's `Completed`).
+#[repr(C, align(8))]
 pub struct Completion {
     /// Dword 0: command specific result (e.g. the LBA a Zone Append wrote).
     pub cdw0: u32,
@@ -36,6 +40,7 @@ pub struct Completion {
 }
 
 const _: () = assert!(core::mem::size_of::<Completion>() == 16);
+const _: () = assert!(core::mem::align_of::<Completion>() == 8);
 
 impl Completion {
     /// A successful completion carrying `cdw0`.

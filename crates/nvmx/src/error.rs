@@ -190,3 +190,11 @@ impl Error {
         }
     }
 }
+
+/// A command's error as [`crate::Completed`] carries it: boxed, so the
+/// record stays small. `?` turns it back into an [`Error`].
+impl From<Box<Error>> for Error {
+    fn from(e: Box<Error>) -> Error {
+        *e
+    }
+}

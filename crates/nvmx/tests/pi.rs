@@ -349,7 +349,7 @@ fn pi_commands_run_through_an_async_queue() {
         .unwrap();
     q.drain().unwrap();
     assert_eq!(
-        status(q.pop().unwrap().result),
+        status(q.pop().unwrap().result.map_err(Error::from)),
         (sct::MEDIA, sc_media::APPTAG_CHECK_ERROR)
     );
 }

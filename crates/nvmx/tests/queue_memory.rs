@@ -261,7 +261,10 @@ fn zone_appends_through_a_queue_land_at_the_write_pointer() {
         q.drain().unwrap();
         let c = q.pop().unwrap();
         assert!(
-            matches!(c.result, Err(Error::Status { .. })),
+            matches!(
+                c.result.as_ref().map_err(|e| &**e),
+                Err(Error::Status { .. })
+            ),
             "{config}: {:?}",
             c.result
         );

@@ -320,7 +320,7 @@ fn async_lost_completion_times_out_resets_and_recovers() {
     q.drain().unwrap();
     let c = q.pop().unwrap();
     let e = c.result.unwrap_err();
-    assert!(matches!(e, Error::Timeout { what: "Write", .. }), "{e}");
+    assert!(matches!(*e, Error::Timeout { what: "Write", .. }), "{e}");
     q.write(0, 7, dev.alloc(4096).unwrap(), None, 2).unwrap();
     q.drain().unwrap();
     q.pop().unwrap().result.unwrap();

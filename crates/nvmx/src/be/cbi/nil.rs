@@ -11,7 +11,11 @@ use crate::error::Result;
 
 /// The `nil` engine: finished slots in submission order.
 pub struct Nil {
-    done: Vec<u32>,
+    /// One entry per queue slot: the queue never has more in flight, so
+    /// a push needs no growth path.
+    done: Box<[u32]>,
+    /// Entries of `done` in use.
+    len: usize,
     #[cfg(target_os = "linux")]
     notify: super::notify::LazyNotifier,
 }
@@ -19,7 +23,8 @@ pub struct Nil {
 /// Creates a `nil` engine.
 pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
     Ok(Box::new(Nil {
-        done: Vec::with_capacity(p.capacity as usize),
+        done: vec![0; p.capacity as usize].into_boxed_slice(),
+        len: 0,
         #[cfg(target_os = "linux")]
         notify: Default::default(),
     }))
@@ -37,44 +42,60 @@ impl AsyncEngine for Nil {
         _data: RawBuf,
         _meta: RawBuf,
     ) -> Result<()> {
-        self.done.push(slot);
-        #[cfg(target_os = "linux")]
-        self.notify.signal();
-        Ok(())
+        self.finish(slot)
     }
 
     unsafe fn submit_rw(&mut self, slot: u32, _rw: &NvmRw, _data: RawBuf) -> Result<()> {
-        self.done.push(slot);
-        #[cfg(target_os = "linux")]
-        self.notify.signal();
-        Ok(())
+        self.finish(slot)
     }
 
     #[cfg(target_os = "linux")]
     fn completion_fd(&mut self) -> Result<Option<std::os::fd::RawFd>> {
-        let pending = !self.done.is_empty();
+        let pending = self.len > 0;
         Ok(Some(self.notify.fd(pending)?))
     }
 
     fn poke(&mut self, max: u32, sink: &mut EngineSink<'_>) -> Result<u32> {
         let n = if max == 0 {
-            self.done.len()
+            self.len
         } else {
-            self.done.len().min(max as usize)
+            self.len.min(max as usize)
         };
         #[cfg(target_os = "linux")]
-        self.notify.reaping(n < self.done.len());
-        if n == self.done.len() {
-            // The common case: everything; no shifting of the rest.
-            for &slot in &self.done {
-                sink.complete(slot, Ok(Completion::success(0)));
-            }
-            self.done.clear();
-        } else {
-            for slot in self.done.drain(..n) {
-                sink.complete(slot, Ok(Completion::success(0)));
-            }
+        self.notify.reaping(n < self.len);
+        for &slot in &self.done[..n] {
+            sink.complete(slot, Ok(Completion::success(0)));
         }
+        if n < self.len {
+            // A partial reap: the rest move to the front, in order.
+            self.done.copy_within(n..self.len, 0);
+        }
+        self.len -= n;
         Ok(n as u32)
     }
+}
+
+impl Nil {
+    /// Records `slot` as finished.
+    #[inline]
+    fn finish(&mut self, slot: u32) -> Result<()> {
+        let Some(e) = self.done.get_mut(self.len) else {
+            return Err(overfull(slot));
+        };
+        *e = slot;
+        self.len += 1;
+        #[cfg(target_os = "linux")]
+        self.notify.signal();
+        Ok(())
+    }
+}
+
+/// The queue handed out more slots than its capacity: a bug in the
+/// queue, answered with an error rather than a panic.
+#[cold]
+#[inline(never)]
+fn overfull(slot: u32) -> crate::error::Error {
+    crate::error::Error::QueueFailed(format!(
+        "nil engine: slot {slot} submitted with every slot already in flight"
+    ))
 }

@@ -58,20 +58,19 @@ pub struct LazyNotifier(Option<Notifier>);
 
 impl LazyNotifier {
     /// Signals, if a notifier exists.
+    #[inline]
     pub fn signal(&self) {
         if let Some(n) = &self.0 {
-            n.signal();
+            signal_slow(n);
         }
     }
 
     /// Clears before reaping, then re-signals when `left` completions remain
     /// after the reap, so a level-triggered loop comes back for them.
+    #[inline]
     pub fn reaping(&self, left: bool) {
         if let Some(n) = &self.0 {
-            n.clear();
-            if left {
-                n.signal();
-            }
+            reaping_slow(n, left);
         }
     }
 
@@ -85,5 +84,23 @@ impl LazyNotifier {
             self.0 = Some(n);
         }
         Ok(self.0.as_ref().map_or(-1, Notifier::fd))
+    }
+}
+
+// The system calls stay out of line: a queue without an event loop then
+// pays one test per call, and its engine's hot functions need no stack
+// frame for them.
+#[cold]
+#[inline(never)]
+fn signal_slow(n: &Notifier) {
+    n.signal();
+}
+
+#[cold]
+#[inline(never)]
+fn reaping_slow(n: &Notifier, left: bool) {
+    n.clear();
+    if left {
+        n.signal();
     }
 }
