@@ -99,3 +99,61 @@ fn overfull(slot: u32) -> crate::error::Error {
         "nil engine: slot {slot} submitted with every slot already in flight"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nil(capacity: usize) -> Nil {
+        Nil {
+            done: vec![0; capacity].into_boxed_slice(),
+            len: 0,
+            #[cfg(target_os = "linux")]
+            notify: Default::default(),
+        }
+    }
+
+    fn poke(e: &mut Nil, max: u32) -> Vec<u32> {
+        let mut got = Vec::new();
+        let n = e
+            .poke(
+                max,
+                &mut EngineSink::from_fn(&mut |slot, res| {
+                    assert!(res.unwrap().is_success());
+                    got.push(slot);
+                }),
+            )
+            .unwrap();
+        assert_eq!(n as usize, got.len());
+        got
+    }
+
+    #[test]
+    fn partial_pokes_keep_submission_order() {
+        let mut e = nil(8);
+        for slot in [5, 1, 7, 0, 3] {
+            // SAFETY: `nil` touches no buffer.
+            unsafe { e.submit_rw(slot, &NvmRw::default(), RawBuf::NONE) }.unwrap();
+        }
+        assert_eq!(poke(&mut e, 2), [5, 1]);
+        // SAFETY: as above.
+        unsafe { e.submit_rw(6, &NvmRw::default(), RawBuf::NONE) }.unwrap();
+        assert_eq!(poke(&mut e, 3), [7, 0, 3]);
+        assert_eq!(poke(&mut e, 0), [6]);
+        assert!(poke(&mut e, 0).is_empty());
+    }
+
+    #[test]
+    fn more_slots_than_capacity_is_an_error_not_a_panic() {
+        let mut e = nil(2);
+        for slot in 0..2 {
+            // SAFETY: `nil` touches no buffer.
+            unsafe { e.submit_rw(slot, &NvmRw::default(), RawBuf::NONE) }.unwrap();
+        }
+        // SAFETY: as above.
+        let err = unsafe { e.submit_rw(2, &NvmRw::default(), RawBuf::NONE) }.unwrap_err();
+        assert!(err.to_string().contains("slot 2"), "{err}");
+        // The two in flight still complete.
+        assert_eq!(poke(&mut e, 0), [0, 1]);
+    }
+}
