@@ -113,6 +113,14 @@ mod tests {
         }
     }
 
+    /// Submits a read with no buffer in `slot`.
+    fn submit(e: &mut Nil, slot: u32) -> Result<()> {
+        // SAFETY: `RawBuf::NONE` names no memory, so there is nothing to
+        // keep valid while the slot is in flight; each test hands out a
+        // slot only while it is not in flight.
+        unsafe { e.submit_rw(slot, &NvmRw::default(), RawBuf::NONE) }
+    }
+
     fn poke(e: &mut Nil, max: u32) -> Vec<u32> {
         let mut got = Vec::new();
         let n = e
@@ -132,12 +140,10 @@ mod tests {
     fn partial_pokes_keep_submission_order() {
         let mut e = nil(8);
         for slot in [5, 1, 7, 0, 3] {
-            // SAFETY: `nil` touches no buffer.
-            unsafe { e.submit_rw(slot, &NvmRw::default(), RawBuf::NONE) }.unwrap();
+            submit(&mut e, slot).unwrap();
         }
         assert_eq!(poke(&mut e, 2), [5, 1]);
-        // SAFETY: as above.
-        unsafe { e.submit_rw(6, &NvmRw::default(), RawBuf::NONE) }.unwrap();
+        submit(&mut e, 6).unwrap();
         assert_eq!(poke(&mut e, 3), [7, 0, 3]);
         assert_eq!(poke(&mut e, 0), [6]);
         assert!(poke(&mut e, 0).is_empty());
@@ -147,11 +153,9 @@ mod tests {
     fn more_slots_than_capacity_is_an_error_not_a_panic() {
         let mut e = nil(2);
         for slot in 0..2 {
-            // SAFETY: `nil` touches no buffer.
-            unsafe { e.submit_rw(slot, &NvmRw::default(), RawBuf::NONE) }.unwrap();
+            submit(&mut e, slot).unwrap();
         }
-        // SAFETY: as above.
-        let err = unsafe { e.submit_rw(2, &NvmRw::default(), RawBuf::NONE) }.unwrap_err();
+        let err = submit(&mut e, 2).unwrap_err();
         assert!(err.to_string().contains("slot 2"), "{err}");
         // The two in flight still complete.
         assert_eq!(poke(&mut e, 0), [0, 1]);
