@@ -92,6 +92,83 @@ pub enum Error {
     /// A worker thread or a backend failed in a way that leaves the queue unusable.
     #[error("queue failed: {0}")]
     QueueFailed(String),
+    /// An LBA, zone, index or count lies outside what the namespace or
+    /// device has (for example `slba + nlb` past the last LBA).
+    #[error("{what} out of range: {why}")]
+    OutOfRange {
+        /// What was out of range (e.g. `lba range`, `zone`).
+        what: &'static str,
+        /// The value and the bound it crossed.
+        why: String,
+    },
+    /// A transfer or count is larger than a limit of the device, the
+    /// interface or the platform (MDTS, a queue's capacity, `u32` bytes).
+    #[error("{what} too large: {len} exceeds the limit of {limit} ({limit_name})")]
+    TooLarge {
+        /// What was too large (e.g. `transfer`).
+        what: &'static str,
+        /// The size asked for, in the unit of `limit`.
+        len: u64,
+        /// The limit that was hit.
+        limit: u64,
+        /// Which limit it is (e.g. `MDTS`, `bytes per command`).
+        limit_name: &'static str,
+    },
+    /// A buffer is shorter than what its command moves.
+    #[error("{what} buffer too short: {len} bytes, the command moves {need}")]
+    ShortBuffer {
+        /// Which buffer (e.g. `data`, `metadata`).
+        what: &'static str,
+        /// Its length in bytes.
+        len: u64,
+        /// The bytes the command moves.
+        need: u64,
+    },
+    /// An offset, length or address does not have the alignment the
+    /// interface needs.
+    #[error("{what} misaligned: {why}")]
+    Misaligned {
+        /// What was misaligned (e.g. `buffer`, `offset`).
+        what: &'static str,
+        /// The value and the alignment it needs.
+        why: String,
+    },
+    /// Options or arguments that cannot be used together.
+    #[error("conflicting {what}: {why}")]
+    Conflict {
+        /// What conflicts (e.g. `options`).
+        what: &'static str,
+        /// Which values and why they cannot go together.
+        why: String,
+    },
+    /// The device (or the OS on its behalf) answered with data that does
+    /// not make sense: a malformed Identify page, an impossible geometry.
+    #[error("bad reply from {from}: {why}")]
+    BadReply {
+        /// Who answered (e.g. `Identify Namespace`, `BLKGETSIZE64`).
+        from: &'static str,
+        /// What was wrong with the answer.
+        why: String,
+    },
+    /// A handle no longer refers to what it did: a queue whose controller
+    /// was reset, a device that was closed or removed.
+    #[error("stale {what}: {why}")]
+    Stale {
+        /// The handle (e.g. `queue`).
+        what: &'static str,
+        /// What happened to it.
+        why: String,
+    },
+    /// The controller is failed and will take no more commands: a reset
+    /// did not complete, CSTS.CFS is set, or memory it may still write was
+    /// withheld on purpose.
+    #[error("controller {name} failed: {why}")]
+    ControllerFailed {
+        /// The controller's name (PCI address, device path).
+        name: String,
+        /// Why it is considered failed.
+        why: String,
+    },
 }
 
 /// Shows text on one line: control characters are written escaped
@@ -133,6 +210,46 @@ impl Error {
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(what: &'static str, why: impl Into<String>) -> Self {
         Error::Invalid {
+            what,
+            why: why.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::OutOfRange`].
+    pub fn out_of_range(what: &'static str, why: impl Into<String>) -> Self {
+        Error::OutOfRange {
+            what,
+            why: why.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Misaligned`].
+    pub fn misaligned(what: &'static str, why: impl Into<String>) -> Self {
+        Error::Misaligned {
+            what,
+            why: why.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Conflict`].
+    pub fn conflict(what: &'static str, why: impl Into<String>) -> Self {
+        Error::Conflict {
+            what,
+            why: why.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::BadReply`].
+    pub fn bad_reply(from: &'static str, why: impl Into<String>) -> Self {
+        Error::BadReply {
+            from,
+            why: why.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::Stale`].
+    pub fn stale(what: &'static str, why: impl Into<String>) -> Self {
+        Error::Stale {
             what,
             why: why.into(),
         }
