@@ -18,10 +18,7 @@ impl Device {
     /// (4096 bytes).
     pub fn identify(&self, cns: u8, nsid: u32, csi: u8, buf: &mut [u8]) -> Result<Completion> {
         if buf.len() < 4096 {
-            return Err(Error::invalid(
-                "identify buffer",
-                format!("{} bytes; Identify returns 4096", buf.len()),
-            ));
+            return Err(Error::short_buffer("identify", buf.len() as u64, 4096));
         }
         let mut cmd = Command::new(AdminOpcode::IDENTIFY.0, nsid);
         cmd.cdw10 = u32::from(cns);
@@ -34,13 +31,10 @@ impl Device {
     /// 4096 bytes.
     pub fn identify_with(&self, id: &Identify, buf: &mut [u8]) -> Result<Completion> {
         if buf.len() < 4096 {
-            return Err(Error::invalid(
-                "identify buffer",
-                format!("{} bytes; Identify returns 4096", buf.len()),
-            ));
+            return Err(Error::short_buffer("identify", buf.len() as u64, 4096));
         }
         if id.uuid > 0x7f {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "UUID index",
                 format!("{}; the field has 7 bits (0-127)", id.uuid),
             ));
@@ -63,7 +57,7 @@ impl Device {
             };
             self.identify_with(&id, &mut buf)?;
             let list = NamespaceList::read_from_bytes(&buf[..])
-                .map_err(|_| Error::invalid("identify", "short namespace list"))?;
+                .map_err(|_| Error::bad_reply("Identify", "short namespace list"))?;
             let before = all.len();
             all.extend(list.iter());
             let got = all.len() - before;
@@ -91,7 +85,7 @@ impl Device {
         let mut buf = vec![0u8; 4096];
         self.identify_with(&id, &mut buf)?;
         let list = ControllerList::read_from_bytes(&buf[..])
-            .map_err(|_| Error::invalid("identify", "short controller list"))?;
+            .map_err(|_| Error::bad_reply("Identify", "short controller list"))?;
         Ok(list.ids().to_vec())
     }
 
@@ -107,19 +101,19 @@ impl Device {
             ));
         }
         if !glp.ot && !glp.lpo.is_multiple_of(4) {
-            return Err(Error::invalid(
+            return Err(Error::misaligned(
                 "log page offset",
                 format!("{} is not a multiple of 4", glp.lpo),
             ));
         }
         if glp.lsp > 0x7f {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "log specific field",
                 format!("{:#x} does not fit LSP's 7 bits", glp.lsp),
             ));
         }
         if glp.uuid > 0x7f {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "UUID index",
                 format!("{}; the field has 7 bits (0-127)", glp.uuid),
             ));
@@ -163,7 +157,7 @@ impl Device {
         buf: Option<&mut [u8]>,
     ) -> Result<Completion> {
         if sel > 3 {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "select",
                 format!("{sel}; 0 current, 1 default, 2 saved, 3 capabilities"),
             ));

@@ -38,12 +38,7 @@ impl Device {
     /// namespace is the device's when `copy.nsid` is 0. 1 to 256 ranges.
     pub fn copy_with(&self, copy: &SimpleCopy, ranges: CopyRanges<'_>) -> Result<Completion> {
         let n = ranges.len();
-        if n == 0 || n > 256 {
-            return Err(Error::invalid(
-                "copy ranges",
-                format!("{n} ranges given; 1 to 256 allowed"),
-            ));
-        }
+        crate::nvm::check_nranges("copy ranges", n)?;
         let (desfmt, bytes) = match ranges {
             CopyRanges::Format0(r) => (DESFMT_0, r.as_bytes()),
             CopyRanges::Format1(r) => (DESFMT_1, r.as_bytes()),

@@ -198,7 +198,7 @@ impl Device {
 
     fn identity(&self) -> Result<&Identity> {
         if self.inner.stale.load(Ordering::Acquire) {
-            return Err(Error::invalid(
+            return Err(Error::stale(
                 "device",
                 "the namespace was formatted through this handle, so its Identify data and geometry are out of date; use the Device that format() returned",
             ));
@@ -216,7 +216,9 @@ impl Device {
         self.identify(nvmx_spec::identify::Cns::CONTROLLER.0, 0, 0, &mut buf)?;
         let ctrlr = IdentifyController::read_from_bytes(&buf[..])
             .map(Box::new)
-            .map_err(|_| Error::invalid("identify", "short Identify Controller data"))?;
+            .map_err(|_| {
+                Error::bad_reply("Identify Controller", "short Identify Controller data")
+            })?;
         // A controller handle opened with --dev-nsid serves that namespace.
         let is_ns = self.dtype() != DevType::NvmeController || self.nsid() != 0;
         let ns = if is_ns {
@@ -230,7 +232,9 @@ impl Device {
             Some(
                 IdentifyNamespace::read_from_bytes(&buf[..])
                     .map(Box::new)
-                    .map_err(|_| Error::invalid("identify", "short Identify Namespace data"))?,
+                    .map_err(|_| {
+                        Error::bad_reply("Identify Namespace", "short Identify Namespace data")
+                    })?,
             )
         } else {
             None
@@ -321,7 +325,7 @@ impl Device {
     pub(crate) fn check_access(&self, opc: u8) -> Result<()> {
         let o = &self.inner.opts;
         if o.rdonly && writes_media(opc) {
-            return Err(Error::invalid(
+            return Err(Error::conflict(
                 "command",
                 format!(
                     "opcode {opc:#04x} changes data, but the device was opened read-only (--rdonly)"
@@ -329,7 +333,7 @@ impl Device {
             ));
         }
         if o.wronly && crate::be::Direction::of_opcode(opc) == crate::be::Direction::FromDevice {
-            return Err(Error::invalid(
+            return Err(Error::conflict(
                 "command",
                 format!(
                     "opcode {opc:#04x} reads data, but the device was opened write-only (--wronly)"
@@ -424,7 +428,7 @@ impl Device {
             g.nsect
         };
         if end.is_none_or(|e| e > limit) {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "LBA range",
                 format!(
                     "slba {slba:#x} + {nblocks} blocks exceeds the namespace's {} blocks",
@@ -434,21 +438,14 @@ impl Device {
         }
         let need = nblocks * u64::from(g.lba_nbytes);
         if (data_len as u64) < need {
-            return Err(Error::invalid(
-                "data buffer",
-                format!(
-                    "{data_len} bytes is shorter than {nblocks} blocks of {} bytes ({need})",
-                    g.lba_nbytes
-                ),
-            ));
+            return Err(Error::short_buffer("data", data_len as u64, need));
         }
         if need > u64::from(g.mdts_nbytes) {
-            return Err(Error::invalid(
-                "transfer size",
-                format!(
-                    "{need} bytes exceeds the device's maximum transfer (MDTS) of {} bytes; split the I/O",
-                    g.mdts_nbytes
-                ),
+            return Err(Error::too_large(
+                "transfer",
+                need,
+                g.mdts_nbytes.into(),
+                "MDTS bytes",
             ));
         }
         let separate = g.nbytes_oob > 0 && !g.lba_extended;
@@ -462,29 +459,16 @@ impl Device {
             } else {
                 "the namespace format has no metadata; pass no metadata buffer".to_string()
             };
-            return Err(Error::invalid("metadata buffer", why));
+            return Err(Error::conflict("metadata buffer", why));
         }
         if separate {
             let mneed = nblocks * u64::from(g.nbytes_oob);
             match meta_len {
                 None if !meta_required => {}
-                None => {
-                    return Err(Error::invalid(
-                        "metadata buffer",
-                        format!(
-                            "the namespace format has {} metadata bytes per block; pass a {mneed}-byte metadata buffer",
-                            g.nbytes_oob
-                        ),
-                    ));
-                }
+                // A missing buffer is a buffer of 0 bytes.
+                None => return Err(Error::short_buffer("metadata", 0, mneed)),
                 Some(m) if (m as u64) < mneed => {
-                    return Err(Error::invalid(
-                        "metadata buffer",
-                        format!(
-                            "{m} bytes is shorter than {nblocks} blocks of {} metadata bytes ({mneed})",
-                            g.nbytes_oob
-                        ),
-                    ));
+                    return Err(Error::short_buffer("metadata", m as u64, mneed));
                 }
                 _ => {}
             }

@@ -23,13 +23,19 @@ fn numd(nbytes: usize) -> Result<u32> {
         return Ok(0);
     }
     if !nbytes.is_multiple_of(4) {
-        return Err(Error::invalid(
+        return Err(Error::misaligned(
             "directive buffer",
             format!("{nbytes} bytes; must be a multiple of 4"),
         ));
     }
-    u32::try_from(nbytes / 4 - 1)
-        .map_err(|_| Error::invalid("directive buffer", format!("{nbytes} bytes is too large")))
+    u32::try_from(nbytes / 4 - 1).map_err(|_| {
+        Error::too_large(
+            "directive buffer",
+            nbytes as u64,
+            4 << 32,
+            "bytes NUMD counts",
+        )
+    })
 }
 
 impl Device {
@@ -94,8 +100,12 @@ impl Device {
             0,
             &mut buf,
         )?;
-        IdentifyDirectiveParams::read_from_bytes(&buf)
-            .map_err(|_| Error::invalid("directive parameters", "not 4096 bytes"))
+        IdentifyDirectiveParams::read_from_bytes(&buf).map_err(|_| {
+            Error::bad_reply(
+                "Directive Receive",
+                "Identify return parameters are not 4096 bytes",
+            )
+        })
     }
 
     /// Enables (`enable`) or disables directive type `tdtype` for the
@@ -122,8 +132,12 @@ impl Device {
             0,
             &mut buf,
         )?;
-        StreamsParams::read_from_bytes(&buf)
-            .map_err(|_| Error::invalid("streams parameters", "not 32 bytes"))
+        StreamsParams::read_from_bytes(&buf).map_err(|_| {
+            Error::bad_reply(
+                "Directive Receive",
+                "Streams return parameters are not 32 bytes",
+            )
+        })
     }
 
     /// The open stream identifiers of the namespace (Streams, Get Status).

@@ -65,10 +65,12 @@ pub enum Error {
         /// Queue capacity.
         capacity: u32,
     },
-    /// The interface cannot do what was asked; the message says which.
+    /// The interface, or the device or namespace behind it, cannot do what
+    /// was asked (an optional feature it lacks); the message says which.
     #[error("{interface} does not support {what}")]
     Unsupported {
-        /// The interface id (e.g. `io_uring`, `psync`).
+        /// The interface id (e.g. `io_uring`, `psync`), or `namespace` /
+        /// `controller` for a feature the device does not have.
         interface: &'static str,
         /// What it does not support.
         what: String,
@@ -159,6 +161,10 @@ pub enum Error {
         /// What happened to it.
         why: String,
     },
+    /// Data failed a protection information check on the host (see
+    /// [`crate::pi::verify`]): the block, the field, expected and found.
+    #[error(transparent)]
+    PiMismatch(crate::pi::PiMismatch),
     /// The controller is failed and will take no more commands: a reset
     /// did not complete, CSTS.CFS is set, or memory it may still write was
     /// withheld on purpose.
@@ -223,6 +229,21 @@ impl Error {
         }
     }
 
+    /// Shorthand for [`Error::TooLarge`].
+    pub fn too_large(what: &'static str, len: u64, limit: u64, limit_name: &'static str) -> Self {
+        Error::TooLarge {
+            what,
+            len,
+            limit,
+            limit_name,
+        }
+    }
+
+    /// Shorthand for [`Error::ShortBuffer`].
+    pub fn short_buffer(what: &'static str, len: u64, need: u64) -> Self {
+        Error::ShortBuffer { what, len, need }
+    }
+
     /// Shorthand for [`Error::Misaligned`].
     pub fn misaligned(what: &'static str, why: impl Into<String>) -> Self {
         Error::Misaligned {
@@ -251,6 +272,14 @@ impl Error {
     pub fn stale(what: &'static str, why: impl Into<String>) -> Self {
         Error::Stale {
             what,
+            why: why.into(),
+        }
+    }
+
+    /// Shorthand for [`Error::ControllerFailed`].
+    pub fn controller_failed(name: impl Into<String>, why: impl Into<String>) -> Self {
+        Error::ControllerFailed {
+            name: name.into(),
             why: why.into(),
         }
     }
@@ -292,6 +321,22 @@ impl Error {
             Error::Status { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// Whether the caller asked for something wrong ([`Error::Invalid`],
+    /// [`Error::OutOfRange`], [`Error::TooLarge`], [`Error::ShortBuffer`],
+    /// [`Error::Misaligned`], [`Error::Conflict`]): the same call fails
+    /// the same way on every backend, so retrying elsewhere does not help.
+    pub fn is_caller_mistake(&self) -> bool {
+        matches!(
+            self,
+            Error::Invalid { .. }
+                | Error::OutOfRange { .. }
+                | Error::TooLarge { .. }
+                | Error::ShortBuffer { .. }
+                | Error::Misaligned { .. }
+                | Error::Conflict { .. }
+        )
     }
 
     /// Whether the OS refused access (EACCES, EPERM, ERROR_ACCESS_DENIED).

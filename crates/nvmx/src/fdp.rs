@@ -85,7 +85,7 @@ pub struct FdpEventSetting {
 
 fn check_endgid(endgid: u16) -> Result<()> {
     if endgid == 0 {
-        return Err(Error::invalid(
+        return Err(Error::out_of_range(
             "endurance group",
             "0 is not an endurance group identifier; they start at 1",
         ));
@@ -136,7 +136,10 @@ impl Device {
         let mut buf = vec![0u8; 8 + nruh * 8];
         self.get_log_page_lsi(LogPageId::RUH_USAGE, 0, endgid, &mut buf)?;
         let log = RuhUsageLog::parse(&buf).ok_or_else(|| {
-            Error::invalid("reclaim unit handle usage log", "shorter than 8 bytes")
+            Error::bad_reply(
+                "Get Log Page",
+                "reclaim unit handle usage log shorter than 8 bytes",
+            )
         })?;
         Ok(log.descriptors().collect())
     }
@@ -147,7 +150,7 @@ impl Device {
         let mut buf = [0u8; 64];
         self.get_log_page_lsi(LogPageId::FDP_STATS, 0, endgid, &mut buf)?;
         FdpStatsLog::read_from_bytes(&buf)
-            .map_err(|_| Error::invalid("FDP statistics log", "not 64 bytes"))
+            .map_err(|_| Error::bad_reply("Get Log Page", "FDP statistics log not 64 bytes"))
     }
 
     /// The FDP events log (LID 0x23) of endurance group `endgid`: host
@@ -158,8 +161,9 @@ impl Device {
         let nbytes = (64 + max.min(63) * 64).next_multiple_of(4);
         let mut buf = vec![0u8; nbytes];
         self.get_log_page_lsi(LogPageId::FDP_EVENTS, u8::from(host), endgid, &mut buf)?;
-        let log = FdpEventsLog::parse(&buf)
-            .ok_or_else(|| Error::invalid("FDP events log", "shorter than 64 bytes"))?;
+        let log = FdpEventsLog::parse(&buf).ok_or_else(|| {
+            Error::bad_reply("Get Log Page", "FDP events log shorter than 64 bytes")
+        })?;
         Ok(log.events().collect())
     }
 
@@ -185,7 +189,7 @@ impl Device {
     /// number of event types returned.
     pub fn fdp_events_enabled(&self, phndl: u16, max: u8) -> Result<Vec<FdpEventSetting>> {
         if max == 0 {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "event type count",
                 "0; ask for at least one event type",
             ));
@@ -225,7 +229,7 @@ impl Device {
             .ok()
             .filter(|&n| n > 0)
             .ok_or_else(|| {
-                Error::invalid(
+                Error::out_of_range(
                     "event types",
                     format!("{} given; 1 to 255 allowed", events.len()),
                 )
@@ -251,8 +255,12 @@ impl Device {
             buf = vec![0u8; ruh_status_nbytes(n)];
             self.io_mgmt_recv_ruhs(&mut buf)?;
         }
-        let st = RuhStatus::parse(&buf)
-            .ok_or_else(|| Error::invalid("reclaim unit handle status", "shorter than 16 bytes"))?;
+        let st = RuhStatus::parse(&buf).ok_or_else(|| {
+            Error::bad_reply(
+                "I/O Management Receive",
+                "reclaim unit handle status shorter than 16 bytes",
+            )
+        })?;
         Ok(st.descriptors().collect())
     }
 
@@ -272,7 +280,7 @@ impl Device {
             .ok()
             .filter(|&n| n > 0)
             .ok_or_else(|| {
-                Error::invalid(
+                Error::out_of_range(
                     "placement identifiers",
                     format!("{} given; 1 to 65535 allowed", pids.len()),
                 )
@@ -298,7 +306,7 @@ impl Device {
         meta: Option<&[u8]>,
     ) -> Result<Completion> {
         if dtype > 0xf {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "directive type",
                 format!("{dtype:#x} does not fit DTYPE's 4 bits"),
             ));

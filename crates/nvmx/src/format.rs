@@ -47,7 +47,7 @@ impl SecureErase {
             0 => Ok(SecureErase::None),
             1 => Ok(SecureErase::UserData),
             2 => Ok(SecureErase::Crypto),
-            _ => Err(Error::invalid(
+            _ => Err(Error::out_of_range(
                 "ses",
                 format!("{ses}; 0 no secure erase, 1 user data erase, 2 cryptographic erase"),
             )),
@@ -79,13 +79,13 @@ impl FormatNvm {
     /// Command dword 10, checked.
     pub fn cdw10(&self) -> Result<u32> {
         if self.lbaf > 63 {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "LBA format",
                 format!("{}; Format NVM addresses LBA formats 0 to 63", self.lbaf),
             ));
         }
         if self.pi > 3 {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "pi",
                 format!(
                     "{}; protection information type is 0 (none), 1, 2 or 3",
@@ -135,7 +135,7 @@ impl SanitizeAction {
             2 => Ok(SanitizeAction::BlockErase),
             3 => Ok(SanitizeAction::Overwrite),
             4 => Ok(SanitizeAction::CryptoErase),
-            _ => Err(Error::invalid(
+            _ => Err(Error::out_of_range(
                 "sanact",
                 format!("{v}; 1 exit failure mode, 2 block erase, 3 overwrite, 4 crypto erase"),
             )),
@@ -177,7 +177,7 @@ impl Sanitize {
     /// Command dwords 10 and 11, checked.
     pub fn cdw10_11(&self) -> Result<(u32, u32)> {
         if !(1..=16).contains(&self.owpass) {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "owpass",
                 format!("{}; overwrite passes are 1 to 16", self.owpass),
             ));
@@ -226,7 +226,7 @@ impl Device {
             &mut buf,
         )?;
         SanitizeStatusLog::read_from_bytes(&buf[..])
-            .map_err(|_| Error::invalid("log page", "short Sanitize Status log"))
+            .map_err(|_| Error::bad_reply("Get Log Page", "short Sanitize Status log"))
     }
 }
 
@@ -251,9 +251,20 @@ mod tests {
         assert_eq!(c >> 5 & 7, 3, "PI");
         assert_eq!(c >> 8 & 1, 1, "PIL");
         assert_eq!(c >> 9 & 7, 2, "SES");
-        assert!(FormatNvm { lbaf: 64, ..f }.cdw10().is_err());
-        assert!(FormatNvm { pi: 4, ..f }.cdw10().is_err());
-        assert!(SecureErase::from_ses(3).is_err());
+        let e = FormatNvm { lbaf: 64, ..f }.cdw10();
+        assert!(matches!(
+            e,
+            Err(Error::OutOfRange {
+                what: "LBA format",
+                ..
+            })
+        ));
+        let e = FormatNvm { pi: 4, ..f }.cdw10();
+        assert!(matches!(e, Err(Error::OutOfRange { what: "pi", .. })));
+        assert!(matches!(
+            SecureErase::from_ses(3),
+            Err(Error::OutOfRange { what: "ses", .. })
+        ));
     }
 
     #[test]
@@ -269,8 +280,10 @@ mod tests {
         let (c10, c11) = s.cdw10_11().unwrap();
         assert_eq!(c10, 3 | 1 << 3 | 1 << 8 | 1 << 9, "OWPASS 16 is sent as 0");
         assert_eq!(c11, 0xdead_beef);
-        assert!(Sanitize { owpass: 0, ..s }.cdw10_11().is_err());
-        assert!(SanitizeAction::from_sanact(5).is_err());
+        let e = Sanitize { owpass: 0, ..s }.cdw10_11();
+        assert!(matches!(e, Err(Error::OutOfRange { what: "owpass", .. })));
+        let e = SanitizeAction::from_sanact(5);
+        assert!(matches!(e, Err(Error::OutOfRange { what: "sanact", .. })));
         assert_eq!(
             SanitizeAction::from_sanact(4).unwrap(),
             SanitizeAction::CryptoErase

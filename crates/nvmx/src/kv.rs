@@ -60,7 +60,7 @@ pub struct KvKeyList {
 /// Checks a key's size before it is put in a command.
 fn key(key: &[u8]) -> Result<([u8; KV_KEY_MAX], u8)> {
     key_from_slice(key).ok_or_else(|| {
-        Error::invalid(
+        Error::out_of_range(
             "key",
             format!("{} bytes; a key is 1 to {KV_KEY_MAX} bytes", key.len()),
         )
@@ -68,7 +68,14 @@ fn key(key: &[u8]) -> Result<([u8; KV_KEY_MAX], u8)> {
 }
 
 fn value_len(n: usize, what: &'static str) -> Result<u32> {
-    u32::try_from(n).map_err(|_| Error::invalid(what, format!("{n} bytes does not fit 32 bits")))
+    u32::try_from(n).map_err(|_| {
+        Error::too_large(
+            what,
+            n as u64,
+            u32::MAX.into(),
+            "bytes a 32-bit size field holds",
+        )
+    })
 }
 
 /// Whether `e` is the KV status Key Does Not Exist.
@@ -82,7 +89,7 @@ impl Device {
     pub fn kv_store(&self, key_bytes: &[u8], value: &[u8], opts: KvStoreOpts) -> Result<()> {
         let (key, key_len) = key(key_bytes)?;
         if opts.only_update && opts.only_add {
-            return Err(Error::invalid(
+            return Err(Error::conflict(
                 "store options",
                 "only-update (key must exist) and only-add (key must not exist) exclude each other",
             ));
@@ -135,9 +142,9 @@ impl Device {
             buf = vec![0u8; n];
             let again = self.kv_retrieve(key_bytes, &mut buf, false)?;
             if again != n {
-                return Err(Error::invalid(
-                    "value",
-                    format!("changed size while being read: {n} bytes, then {again}"),
+                return Err(Error::bad_reply(
+                    "KV Retrieve",
+                    format!("the value changed size while being read: {n} bytes, then {again}"),
                 ));
             }
         }

@@ -146,6 +146,9 @@ impl Device {
     /// leave its tail silently untouched.
     fn check_exact(&self, nlb: u16, total: usize) -> Result<()> {
         let need = (u64::from(nlb) + 1) * u64::from(self.geometry()?.lba_nbytes);
+        if (total as u64) < need {
+            return Err(Error::short_buffer("data vector", total as u64, need));
+        }
         if total as u64 != need {
             return Err(Error::invalid(
                 "data vector",
@@ -167,7 +170,7 @@ impl Device {
             g.nsect
         };
         if slba.checked_add(n).is_none_or(|e| e > limit) {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "LBA range",
                 format!(
                     "slba {slba:#x} + {n} blocks exceeds the namespace's {} blocks",
@@ -209,12 +212,7 @@ impl Device {
     /// Dataset Management: `ranges` are `(slba, nblocks)` pairs (a count,
     /// not zero-based, as in the range entries); `deallocate` sets AD.
     pub fn dsm(&self, ranges: &[(u64, u32)], deallocate: bool) -> Result<Completion> {
-        if ranges.is_empty() || ranges.len() > 256 {
-            return Err(Error::invalid(
-                "DSM ranges",
-                format!("{} ranges given; 1 to 256 allowed", ranges.len()),
-            ));
-        }
+        check_nranges("DSM ranges", ranges.len())?;
         let mut buf = Vec::with_capacity(ranges.len() * 16);
         for &(slba, n) in ranges {
             buf.extend_from_slice(&0u32.to_le_bytes());
@@ -230,12 +228,7 @@ impl Device {
     /// Simple Copy with source range format 0: copies each `(slba, nlb)`
     /// range (`nlb` zero-based) in order to `sdlba`.
     pub fn copy(&self, sdlba: u64, ranges: &[(u64, u16)]) -> Result<Completion> {
-        if ranges.is_empty() || ranges.len() > 256 {
-            return Err(Error::invalid(
-                "copy ranges",
-                format!("{} ranges given; 1 to 256 allowed", ranges.len()),
-            ));
-        }
+        check_nranges("copy ranges", ranges.len())?;
         // Format 0 entries are 32 bytes: slba at byte 8, nlb at byte 16.
         let mut buf = vec![0u8; ranges.len() * 32];
         for (e, &(slba, nlb)) in buf.chunks_exact_mut(32).zip(ranges) {
@@ -247,4 +240,19 @@ impl Device {
         cmd.cdw12 = ranges.len() as u32 - 1;
         self.cmd_io(&mut cmd, DataBuf::Out(&buf), DataBuf::None)
     }
+}
+
+/// Checks the range count of a Dataset Management or Copy command: 1 to
+/// 256, the most its 8-bit zero-based NR field holds.
+pub(crate) fn check_nranges(what: &'static str, n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::out_of_range(
+            what,
+            "0 ranges given; 1 to 256 allowed",
+        ));
+    }
+    if n > 256 {
+        return Err(Error::too_large(what, n as u64, 256, "ranges per command"));
+    }
+    Ok(())
 }

@@ -193,10 +193,10 @@ impl Options {
     /// Checks that the access-mode flags agree.
     pub fn validate(&self) -> Result<()> {
         if self.rdonly && self.wronly {
-            return Err(Error::invalid("options", "rdonly and wronly both set"));
+            return Err(Error::conflict("options", "rdonly and wronly both set"));
         }
         if self.nsid == 0 || self.nsid == u32::MAX {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "dev-nsid",
                 format!(
                     "{:#x} is not a namespace identifier (0 and 0xffffffff are reserved)",
@@ -251,7 +251,7 @@ pub fn parse_u64(what: &'static str, v: &str) -> Result<u64> {
 /// Parses a decimal or `0x`-prefixed hex number that must fit 32 bits.
 pub fn parse_u32(what: &'static str, v: &str) -> Result<u32> {
     let n = parse_u64(what, v)?;
-    u32::try_from(n).map_err(|_| Error::invalid(what, format!("{v} does not fit in 32 bits")))
+    u32::try_from(n).map_err(|_| Error::out_of_range(what, format!("{v} does not fit in 32 bits")))
 }
 
 #[cfg(test)]
@@ -289,14 +289,29 @@ mod tests {
     #[test]
     fn bad_option_names_and_values_are_named_in_the_error() {
         let mut o = Options::default();
-        let e = o.set("bee", "x").unwrap_err().to_string();
-        assert!(e.contains("unknown option \"bee\""), "{e}");
-        let e = o.set("dev-nsid", "one").unwrap_err().to_string();
-        assert!(e.contains("dev-nsid") && e.contains("\"one\""), "{e}");
-        let e = o.set("direct", "maybe").unwrap_err().to_string();
-        assert!(e.contains("direct"), "{e}");
-        let e = o.set("dev-nsid", "0x1_0000_0000").unwrap_err().to_string();
-        assert!(e.contains("dev-nsid"), "{e}");
+        let e = o.set("bee", "x").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { what: "option", why } if why.contains("unknown option \"bee\"")),
+            "{e}"
+        );
+        let e = o.set("dev-nsid", "one").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { what: "dev-nsid", why } if why.contains("\"one\"")),
+            "{e}"
+        );
+        let e = o.set("direct", "maybe").unwrap_err();
+        assert!(matches!(e, Error::Invalid { what: "direct", .. }), "{e}");
+        let e = o.set("dev-nsid", "0x100000000").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::OutOfRange {
+                    what: "dev-nsid",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -306,14 +321,18 @@ mod tests {
             wronly: true,
             ..Default::default()
         };
-        assert!(
-            o.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("rdonly and wronly")
-        );
+        assert!(matches!(
+            o.validate(),
+            Err(Error::Conflict { why, .. }) if why.contains("rdonly and wronly")
+        ));
         o.wronly = false;
         o.nsid = 0;
-        assert!(o.validate().unwrap_err().to_string().contains("dev-nsid"));
+        assert!(matches!(
+            o.validate(),
+            Err(Error::OutOfRange {
+                what: "dev-nsid",
+                ..
+            })
+        ));
     }
 }

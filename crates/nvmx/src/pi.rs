@@ -75,19 +75,19 @@ impl PiLayout {
     /// Checks that the layout is one nvmx can generate and verify.
     pub fn check(&self) -> Result<()> {
         if !matches!(self.pi_type, PiType::TYPE1 | PiType::TYPE2 | PiType::TYPE3) {
-            return Err(Error::invalid(
-                "protection information",
+            return Err(Error::unsupported(
+                "namespace",
                 format!(
-                    "PI type {} is not 1, 2 or 3: the namespace is not formatted with protection information",
+                    "protection information: PI type {} is not 1, 2 or 3, so the namespace is not formatted with it",
                     self.pi_type.0
                 ),
             ));
         }
         if !matches!(self.format, PiFormat::GUARD16 | PiFormat::GUARD64) {
-            return Err(Error::invalid(
-                "protection information",
+            return Err(Error::unsupported(
+                "nvmx",
                 format!(
-                    "PI format {} is not supported; nvmx handles 16b guard (0) and 64b guard (2)",
+                    "PI format {}; it handles 16b guard (0) and 64b guard (2)",
                     self.format.0
                 ),
             ));
@@ -179,12 +179,10 @@ impl PiLayout {
     pub fn encode(&self, pi: PiTuple, t: &mut [u8]) -> Result<()> {
         let len = t.len();
         let Some(t) = t.get_mut(..self.tuple_nbytes()) else {
-            return Err(Error::invalid(
-                "protection information",
-                format!(
-                    "{len} bytes cannot hold a {}-byte PI tuple",
-                    self.tuple_nbytes()
-                ),
+            return Err(Error::short_buffer(
+                "PI tuple",
+                len as u64,
+                self.tuple_nbytes() as u64,
             ));
         };
         match self.format {
@@ -210,47 +208,29 @@ impl PiLayout {
     fn check_buffers(&self, n: usize, data_len: usize, meta_len: Option<usize>) -> Result<()> {
         self.check()?;
         let too_many = || {
-            Error::invalid(
+            let stride = self.data_stride().max(self.ms).max(1);
+            Error::too_large(
                 "block count",
-                format!(
-                    "{n} blocks of {} bytes do not fit in memory",
-                    self.data_stride()
-                ),
+                n as u64,
+                (usize::MAX / stride) as u64,
+                "blocks whose bytes fit in memory",
             )
         };
         let need = n.checked_mul(self.data_stride()).ok_or_else(too_many)?;
         n.checked_mul(self.ms).ok_or_else(too_many)?;
         if data_len < need {
-            return Err(Error::invalid(
-                "data buffer",
-                format!(
-                    "{data_len} bytes is shorter than {n} blocks of {} bytes ({need})",
-                    self.data_stride()
-                ),
-            ));
+            return Err(Error::short_buffer("data", data_len as u64, need as u64));
         }
         if !self.extended {
             let mneed = n * self.ms;
             match meta_len {
                 Some(m) if m >= mneed => {}
                 Some(m) => {
-                    return Err(Error::invalid(
-                        "metadata buffer",
-                        format!(
-                            "{m} bytes is shorter than {n} blocks of {} metadata bytes ({mneed})",
-                            self.ms
-                        ),
-                    ));
+                    return Err(Error::short_buffer("metadata", m as u64, mneed as u64));
                 }
-                None => {
-                    return Err(Error::invalid(
-                        "metadata buffer",
-                        format!(
-                            "the format keeps {} metadata bytes per block apart from the data; pass a {mneed}-byte metadata buffer",
-                            self.ms
-                        ),
-                    ));
-                }
+                // The format keeps metadata apart from the data: a missing
+                // buffer is a buffer of 0 bytes.
+                None => return Err(Error::short_buffer("metadata", 0, mneed as u64)),
             }
         }
         Ok(())
@@ -355,7 +335,7 @@ pub struct PiMismatch {
 
 impl From<PiMismatch> for Error {
     fn from(m: PiMismatch) -> Error {
-        Error::invalid("protection information", m.to_string())
+        Error::PiMismatch(m)
     }
 }
 
@@ -422,7 +402,7 @@ pub fn generate(
 
 /// Checks the protection information of `n` blocks of a transfer starting
 /// at `slba`, looking at the fields `checks` names, as a controller does
-/// with PRCHK. A mismatch is an [`Error::Invalid`] naming the block, the
+/// with PRCHK. A mismatch is an [`Error::PiMismatch`] naming the block, the
 /// field and expected versus found (see [`find_mismatch`] for the values);
 /// blocks with the escape values are skipped.
 pub fn verify(
@@ -626,7 +606,7 @@ impl Device {
         let n = usize::from(nlb) + 1;
         let g = self.geometry()?;
         if slba.checked_add(n as u64).is_none_or(|e| e > g.nsect) {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "LBA range",
                 format!(
                     "slba {slba:#x} + {n} blocks exceeds the namespace's {} blocks",
@@ -636,16 +616,12 @@ impl Device {
         }
         let need = n * l.ds;
         if data_len < need {
-            return Err(Error::invalid(
-                "data buffer",
-                format!(
-                    "{data_len} bytes is shorter than {n} blocks of {} bytes ({need}); with PRACT and {}-byte metadata the buffer holds data only",
-                    l.ds, l.ms
-                ),
-            ));
+            // With PRACT and metadata that is only the PI, the buffer
+            // holds data only.
+            return Err(Error::short_buffer("data", data_len as u64, need as u64));
         }
         if meta_len.is_some_and(|m| m > 0) {
-            return Err(Error::invalid(
+            return Err(Error::conflict(
                 "metadata buffer",
                 format!(
                     "with PRACT the controller inserts and strips the {}-byte PI, which is all the metadata: pass no metadata buffer",
@@ -654,12 +630,11 @@ impl Device {
             ));
         }
         if need as u64 > u64::from(g.mdts_nbytes) {
-            return Err(Error::invalid(
-                "transfer size",
-                format!(
-                    "{need} bytes exceeds the device's maximum transfer (MDTS) of {} bytes; split the I/O",
-                    g.mdts_nbytes
-                ),
+            return Err(Error::too_large(
+                "transfer",
+                need as u64,
+                g.mdts_nbytes.into(),
+                "MDTS bytes",
             ));
         }
         Ok(())
@@ -777,13 +752,29 @@ mod tests {
         };
         let e = verify(&l, 100, n, &wrong, Prchk::ALL, &data, None).unwrap_err();
         assert!(
-            e.to_string().contains("block 0") && e.to_string().contains("application tag"),
+            matches!(
+                e,
+                Error::PiMismatch(PiMismatch {
+                    block: 0,
+                    field: PiField::AppTag,
+                    ..
+                })
+            ),
             "{e}"
         );
         data[4160 * 2 + 10] ^= 1;
         let e = verify(&l, 100, n, &tags, Prchk::ALL, &data, None).unwrap_err();
-        let s = e.to_string();
-        assert!(s.contains("block 2") && s.contains("guard"), "{s}");
+        assert!(
+            matches!(
+                e,
+                Error::PiMismatch(PiMismatch {
+                    block: 2,
+                    field: PiField::Guard,
+                    ..
+                })
+            ),
+            "{e}"
+        );
         verify(&l, 100, n, &tags, Prchk::REFTAG, &data, None).unwrap();
     }
 
@@ -799,7 +790,16 @@ mod tests {
         assert_eq!(&meta[8..10], &g.to_be_bytes());
         meta[0] ^= 0xff;
         let e = verify(&l, 0, 1, &PiTags::default(), Prchk::GUARD, &d, Some(&meta)).unwrap_err();
-        assert!(e.to_string().contains("guard"));
+        assert!(
+            matches!(
+                e,
+                Error::PiMismatch(PiMismatch {
+                    field: PiField::Guard,
+                    ..
+                })
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -870,15 +870,47 @@ mod tests {
     #[test]
     fn bad_layouts_and_buffers_are_errors_not_panics() {
         let l = layout(0, PiFormat::GUARD16, false, 8, false);
-        assert!(l.check().is_err());
+        assert!(matches!(l.check(), Err(Error::Unsupported { .. })));
         let l = layout(1, PiFormat::GUARD64, false, 8, false);
-        assert!(l.check().unwrap_err().to_string().contains("16-byte"));
+        assert!(matches!(l.check(), Err(Error::Invalid { why, .. }) if why.contains("16-byte")));
         let l = layout(1, PiFormat::GUARD16, false, 8, false);
         let mut d = vec![0u8; 512];
-        assert!(generate(&l, 0, 2, &PiTags::default(), &mut d, None).is_err());
-        assert!(generate(&l, 0, 1, &PiTags::default(), &mut d, None).is_err());
-        assert!(generate(&l, 0, usize::MAX, &PiTags::default(), &mut d, None).is_err());
-        assert!(l.encode(PiTuple::default(), &mut [0u8; 4]).is_err());
+        let tags = PiTags::default();
+        let e = generate(&l, 0, 2, &tags, &mut d, None);
+        assert!(matches!(
+            e,
+            Err(Error::ShortBuffer {
+                len: 512,
+                need: 1024,
+                ..
+            })
+        ));
+        let e = generate(&l, 0, 1, &tags, &mut d, None);
+        assert!(matches!(
+            e,
+            Err(Error::ShortBuffer {
+                what: "metadata",
+                len: 0,
+                need: 8
+            })
+        ));
+        let e = generate(&l, 0, usize::MAX, &tags, &mut d, None);
+        assert!(matches!(
+            e,
+            Err(Error::TooLarge {
+                what: "block count",
+                ..
+            })
+        ));
+        let e = l.encode(PiTuple::default(), &mut [0u8; 4]);
+        assert!(matches!(
+            e,
+            Err(Error::ShortBuffer {
+                len: 4,
+                need: 8,
+                ..
+            })
+        ));
         assert_eq!(Prchk::ALL.flags().prinfo(), 0x7);
         assert_eq!(
             (Prchk::GUARD | Prchk::REFTAG).flags(),

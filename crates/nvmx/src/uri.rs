@@ -254,7 +254,7 @@ pub fn parse_size(s: &str) -> Result<u64> {
         ));
     }
     if nbytes % 4096 != 0 {
-        return Err(Error::invalid(
+        return Err(Error::misaligned(
             "ramdisk size",
             format!("{s:?} is not a multiple of 4 KiB"),
         ));
@@ -315,19 +315,32 @@ mod tests {
 
     #[test]
     fn malformed_sizes_are_errors_not_files() {
-        let e = Uri::parse("1XB").unwrap_err().to_string();
+        let e = Uri::parse("1XB").unwrap_err();
         assert!(
-            e.contains("ramdisk size") && e.contains("unknown unit"),
+            matches!(&e, Error::Invalid { what: "ramdisk size", why } if why.contains("unknown unit")),
             "{e}"
         );
-        let e = Uri::parse("0GB").unwrap_err().to_string();
-        assert!(e.contains("zero"), "{e}");
-        let e = Uri::parse("99999999999999999999GB")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("ramdisk size"), "{e}");
-        let e = Uri::parse("3KiB").unwrap_err().to_string();
-        assert!(e.contains("4 KiB"), "{e}");
+        let e = Uri::parse("0GB").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { what: "ramdisk size", why } if why.contains("zero")),
+            "{e}"
+        );
+        let e = Uri::parse("99999999999999999999GB").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Invalid {
+                    what: "ramdisk size",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = Uri::parse("3KiB").unwrap_err();
+        assert!(
+            matches!(&e, Error::Misaligned { what: "ramdisk size", why } if why.contains("4 KiB")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -347,10 +360,16 @@ mod tests {
             PciAddr::parse("3:00.1").unwrap().to_string(),
             "0000:03:00.1"
         );
-        let e = Uri::parse("0000:01:40.0").unwrap_err().to_string();
-        assert!(e.contains("PCI address") && e.contains("device"), "{e}");
-        let e = Uri::parse("0000:01:00.9").unwrap_err().to_string();
-        assert!(e.contains("function"), "{e}");
+        let e = Uri::parse("0000:01:40.0").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { what: "PCI address", why } if why.contains("device")),
+            "{e}"
+        );
+        let e = Uri::parse("0000:01:00.9").unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { what: "PCI address", why } if why.contains("function")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -364,12 +383,10 @@ mod tests {
                 port: 4420
             }
         );
-        assert!(
-            Uri::parse("localhost:99999")
-                .unwrap_err()
-                .to_string()
-                .contains("port")
-        );
+        assert!(matches!(
+            Uri::parse("localhost:99999"),
+            Err(Error::Invalid { what: "fabrics address", why }) if why.contains("port")
+        ));
         let u = Uri::parse("/nonexistent/dir/file.img").unwrap();
         assert_eq!(u.target, Target::File { exists: false });
         assert_eq!(u.caps, Caps::FILE);
@@ -383,13 +400,18 @@ mod tests {
         std::fs::write(&f, [0u8; 512]).unwrap();
         let u = Uri::parse(f.to_str().unwrap()).unwrap();
         assert_eq!(u.target, Target::File { exists: true });
-        let e = Uri::parse(dir.to_str().unwrap()).unwrap_err().to_string();
-        assert!(e.contains("directory"), "{e}");
+        let e = Uri::parse(dir.to_str().unwrap()).unwrap_err();
+        assert!(
+            matches!(&e, Error::Invalid { what: "URI", why } if why.contains("directory")),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn empty_uri_is_rejected() {
-        assert!(Uri::parse("").unwrap_err().to_string().contains("empty"));
+        assert!(
+            matches!(Uri::parse(""), Err(Error::Invalid { what: "URI", why }) if why.contains("empty"))
+        );
     }
 }

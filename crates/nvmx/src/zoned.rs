@@ -8,7 +8,8 @@
 //! filtered by state, partial), Zone Append and the Changed Zone List log.
 //!
 //! Arguments are checked against the zone geometry before the device sees
-//! a command; a wrong one is [`Error::Invalid`] naming it. Each call that
+//! a command; a wrong one is a typed error ([`Error::OutOfRange`],
+//! [`Error::Misaligned`], ...) naming it. Each call that
 //! needs the geometry reads it with one Identify command; callers issuing
 //! many commands can read [`Device::zone_geometry`] once and use
 //! [`Device::zone_mgmt_send`] and [`Device::zone_mgmt_recv`] directly.
@@ -59,8 +60,8 @@ impl ZoneGeometry {
         let idx = usize::from(flbas & 0xf) | (usize::from((flbas >> 5) & 0x3) << 4);
         let lbafe = zns.lbafe.get(idx).copied().unwrap_or_default();
         if lbafe.zsze == 0 {
-            return Err(Error::invalid(
-                "zoned namespace",
+            return Err(Error::bad_reply(
+                "zoned Identify Namespace",
                 format!("LBA format {idx} has a zone size of 0 blocks; is the namespace zoned?"),
             ));
         }
@@ -90,7 +91,7 @@ impl ZoneGeometry {
     /// Checks that `zslba` is the start of a zone of the namespace.
     pub fn check_zslba(&self, zslba: u64) -> Result<()> {
         if zslba >= self.nzones * self.zsze {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "zslba",
                 format!(
                     "{zslba:#x} is past the last zone ({} zones of {} blocks)",
@@ -99,7 +100,7 @@ impl ZoneGeometry {
             ));
         }
         if !zslba.is_multiple_of(self.zsze) {
-            return Err(Error::invalid(
+            return Err(Error::misaligned(
                 "zslba",
                 format!(
                     "{zslba:#x} is not a zone start (zones are {:#x} blocks; this LBA's zone starts at {:#x})",
@@ -174,7 +175,12 @@ impl Device {
         self.identify(Cns::CSI_NAMESPACE.0, self.nsid(), Csi::ZONED.0, &mut buf)?;
         IdentifyZonedNamespace::read_from_bytes(&buf)
             .map(Box::new)
-            .map_err(|_| Error::invalid("identify", "short zoned Identify Namespace data"))
+            .map_err(|_| {
+                Error::bad_reply(
+                    "zoned Identify Namespace",
+                    "short zoned Identify Namespace data",
+                )
+            })
     }
 
     /// Identify I/O Command Set specific Controller for the Zoned command
@@ -184,7 +190,12 @@ impl Device {
         self.identify(Cns::CSI_CONTROLLER.0, 0, Csi::ZONED.0, &mut buf)?;
         IdentifyZonedController::read_from_bytes(&buf)
             .map(Box::new)
-            .map_err(|_| Error::invalid("identify", "short zoned Identify Controller data"))
+            .map_err(|_| {
+                Error::bad_reply(
+                    "zoned Identify Controller",
+                    "short zoned Identify Controller data",
+                )
+            })
     }
 
     /// The namespace's zone geometry (one zoned Identify Namespace command).
@@ -233,14 +244,14 @@ impl Device {
     }
 
     /// Opens the empty zone at `zslba` explicitly and gives it a zone
-    /// random write area (ZSASO); [`Error::Invalid`] when the namespace
+    /// random write area (ZSASO); [`Error::Unsupported`] when the namespace
     /// has no ZRWA.
     pub fn zone_open_zrwa(&self, zslba: u64) -> Result<Completion> {
         let g = self.zone_geometry()?;
         if g.zrwasz == 0 {
-            return Err(Error::invalid(
-                "zone random write area",
-                "the namespace does not support ZRWA (OZCS bit 1 clear)",
+            return Err(Error::unsupported(
+                "namespace",
+                "a zone random write area (ZRWA; OZCS bit 1 clear)",
             ));
         }
         g.check_zslba(zslba)?;
@@ -293,9 +304,9 @@ impl Device {
         let g = self.zone_geometry()?;
         g.check_zslba(zslba)?;
         if g.zdes_nbytes == 0 {
-            return Err(Error::invalid(
-                "zone descriptor extension",
-                "the namespace's format has no zone descriptor extension (ZDES 0)",
+            return Err(Error::unsupported(
+                "namespace",
+                "zone descriptor extensions: its format has none (ZDES 0)",
             ));
         }
         if ext.len() != g.zdes_nbytes {
@@ -316,13 +327,13 @@ impl Device {
     pub fn zrwa_flush(&self, lba: u64) -> Result<Completion> {
         let g = self.zone_geometry()?;
         if g.zrwasz == 0 {
-            return Err(Error::invalid(
-                "zone random write area",
-                "the namespace does not support ZRWA (OZCS bit 1 clear)",
+            return Err(Error::unsupported(
+                "namespace",
+                "a zone random write area (ZRWA; OZCS bit 1 clear)",
             ));
         }
         if lba >= g.nzones * g.zsze {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "lba",
                 format!("{lba:#x} is past the last zone"),
             ));
@@ -385,7 +396,7 @@ impl Device {
         partial: bool,
     ) -> Result<ZoneReportData> {
         if slba >= g.nzones * g.zsze {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "slba",
                 format!(
                     "{slba:#x} is past the last zone ({} zones of {:#x} blocks)",
@@ -394,15 +405,15 @@ impl Device {
             ));
         }
         if filter.0 > ZrasFilter::OFFLINE.0 {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "report filter",
                 format!("{:#x} is not a ZRASF value (0-7)", filter.0),
             ));
         }
         if extended && g.zdes_nbytes == 0 {
-            return Err(Error::invalid(
-                "extended report",
-                "the namespace's format has no zone descriptor extension (ZDES 0)",
+            return Err(Error::unsupported(
+                "namespace",
+                "extended zone reports: its format has no zone descriptor extension (ZDES 0)",
             ));
         }
         let ext = if extended { g.zdes_nbytes } else { 0 };
@@ -430,8 +441,12 @@ impl Device {
             // The first piece gives the header the caller asked for; later
             // ones are partial, so they stop at what fits.
             self.zone_mgmt_recv(next, zra, filter, partial || !first, &mut buf)?;
-            let rep = ZoneReport::parse(&buf, ext)
-                .ok_or_else(|| Error::invalid("zone report", "shorter than its header"))?;
+            let rep = ZoneReport::parse(&buf, ext).ok_or_else(|| {
+                Error::bad_reply(
+                    "Zone Management Receive",
+                    "zone report shorter than its header",
+                )
+            })?;
             if first {
                 out.nr_zones = rep.header.nr_zones;
             }
@@ -461,10 +476,12 @@ impl Device {
     /// The descriptor of the zone holding `lba`.
     pub fn zone_descriptor(&self, lba: u64) -> Result<ZoneDescriptor> {
         let rep = self.report_zones(lba, ZrasFilter::ALL, Some(1), false, true)?;
-        rep.entries
-            .first()
-            .map(|e| e.descr)
-            .ok_or_else(|| Error::invalid("zone report", format!("no zone holds {lba:#x}")))
+        rep.entries.first().map(|e| e.descr).ok_or_else(|| {
+            Error::bad_reply(
+                "Zone Management Receive",
+                format!("the report of all zones has no zone holding {lba:#x}"),
+            )
+        })
     }
 
     /// The descriptors of every zone in `state`.
@@ -551,7 +568,7 @@ impl Device {
         self.cmd_admin(&mut cmd, DataBuf::In(&mut buf))?;
         ChangedZoneList::read_from_bytes(&buf)
             .map(Box::new)
-            .map_err(|_| Error::invalid("log page", "short Changed Zone List"))
+            .map_err(|_| Error::bad_reply("Get Log Page", "short Changed Zone List"))
     }
 }
 

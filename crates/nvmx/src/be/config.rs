@@ -194,7 +194,7 @@ pub fn select_from<'c>(
             Ok(be) => return Ok((cfg, be)),
             // Bad arguments and permission problems are the same for every
             // configuration: report them as they are, not as a list.
-            Err(e @ Error::Invalid { .. }) => return Err(e),
+            Err(e) if e.is_caller_mistake() => return Err(e),
             Err(e) if e.is_permission_denied() => return Err(e),
             // The target itself could not be opened (missing, busy, a
             // directory): every other configuration would fail the same way.

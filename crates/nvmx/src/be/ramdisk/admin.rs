@@ -54,25 +54,14 @@ pub(super) fn out_buf<'a>(
         )
     })?;
     if (len as u64) < need {
-        return Err(Error::invalid(
-            "data buffer",
-            format!("{what} returns {need} bytes, the buffer has {len}"),
-        ));
+        return Err(Error::short_buffer("data", len as u64, need));
     }
     Ok(buf)
 }
 
 /// The host's buffer of `need` bytes for the controller to read.
-pub(super) fn in_buf<'a>(
-    data: &'a DataBuf<'_>,
-    need: usize,
-    what: &str,
-) -> Result<&'a [u8], Error> {
+pub(super) fn in_buf<'a>(data: &'a DataBuf<'_>, need: usize) -> Result<&'a [u8], Error> {
     let buf = data.as_slice();
-    buf.get(..need).ok_or_else(|| {
-        Error::invalid(
-            "data buffer",
-            format!("{what} takes {need} bytes, the buffer has {}", buf.len()),
-        )
-    })
+    buf.get(..need)
+        .ok_or_else(|| Error::short_buffer("data", buf.len() as u64, need as u64))
 }

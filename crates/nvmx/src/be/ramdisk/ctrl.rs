@@ -10,7 +10,7 @@
 //! host-side [`Error`] for requests the device never gets to see — data or
 //! metadata buffers shorter than the command describes (a real controller
 //! would fault on memory the host did not provide; nvmx reports the
-//! caller's mistake with `Error::Invalid` rather than a made-up status).
+//! caller's mistake as `Error::ShortBuffer` rather than a made-up status).
 
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};

@@ -190,11 +190,14 @@ impl Faults {
             self.spent.store(true, Ordering::Release);
         }
         if self.fatal.load(Ordering::Acquire) {
-            return Err(Error::QueueFailed(format!(
-                "the ramdisk controller is fatal (CSTS.CFS, injected by fatal_after={}); \
-                 reset the controller",
-                self.fatal_after.unwrap_or(0)
-            )));
+            return Err(Error::controller_failed(
+                "ramdisk",
+                format!(
+                    "Controller Fatal Status (CSTS.CFS, injected by fatal_after={}); \
+                     reset the controller",
+                    self.fatal_after.unwrap_or(0)
+                ),
+            ));
         }
         Ok(())
     }
@@ -225,8 +228,11 @@ mod tests {
         let f = Faults::new(Some(2), None);
         assert!(f.before_command(true).is_ok());
         assert!(f.before_command(true).is_ok());
-        let e = f.before_command(true).unwrap_err().to_string();
-        assert!(e.contains("fatal") && e.contains("fatal_after=2"), "{e}");
+        let e = f.before_command(true).unwrap_err();
+        assert!(
+            matches!(&e, Error::ControllerFailed { why, .. } if why.contains("fatal_after=2")),
+            "{e}"
+        );
         assert!(f.is_fatal());
         assert!(f.before_command(true).is_err(), "stays fatal");
         f.reset();

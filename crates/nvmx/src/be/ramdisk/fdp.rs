@@ -490,7 +490,7 @@ pub(super) fn io_mgmt_send(
         _ => return Err(Fail::field(field::CDW10)),
     }
     let npids = usize::from(s.mos) + 1;
-    let raw = in_buf(&data, npids * 2, "Reclaim Unit Handle Update")?;
+    let raw = in_buf(&data, npids * 2)?;
     let mut targets = Vec::with_capacity(npids);
     for p in raw.chunks_exact(2) {
         let pid = u16::from_le_bytes([p[0], p[1]]);
@@ -751,7 +751,7 @@ fn set_events(ctrl: &RamCtrl, fdp: &Fdp, sf: &SetFeatures, data: &DataBuf<'_>) -
     if sel.noet == 0 {
         return Err(Fail::field(field::CDW11 + 2));
     }
-    let types = in_buf(data, usize::from(sel.noet), "Set Features FDP Events")?;
+    let types = in_buf(data, usize::from(sel.noet))?;
     let mut mask = 0u8;
     for t in types {
         let bit = EVENT_TYPES

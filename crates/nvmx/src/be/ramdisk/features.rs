@@ -196,7 +196,7 @@ pub(super) fn set(ctrl: &RamCtrl, cmd: &Command, data: DataBuf<'_>) -> Exec {
     }
     // Read the timestamp before taking the lock.
     let ts = if sf.fid == FeatureId::TIMESTAMP {
-        let buf = in_buf(&data, TIMESTAMP_BYTES, "Set Features Timestamp")?;
+        let buf = in_buf(&data, TIMESTAMP_BYTES)?;
         let mut ms = [0u8; 8];
         ms[..6].copy_from_slice(&buf[..6]);
         Some(u64::from_le_bytes(ms))

@@ -120,14 +120,7 @@ fn store(ctrl: &RamCtrl, ns: &Namespace, kv: &KvSpace, cmd: &Command, data: Data
     let n = s.value_len as usize;
     let buf = data.as_slice();
     let Some(value) = buf.get(..n) else {
-        return Err(Error::invalid(
-            "data buffer",
-            format!(
-                "Store of a {n}-byte value needs {n} bytes, the buffer has {}",
-                buf.len()
-            ),
-        )
-        .into());
+        return Err(Error::short_buffer("data", buf.len() as u64, n as u64).into());
     };
     let mut map = kv.map();
     let old = map.get(s.key()).map(Vec::len);

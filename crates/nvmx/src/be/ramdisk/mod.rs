@@ -106,7 +106,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         ));
     };
     if opts.nsid != ctrl::NSID {
-        return Err(Error::invalid(
+        return Err(Error::out_of_range(
             "dev-nsid",
             format!(
                 "{:#x} does not exist: the ramdisk has one namespace, nsid 1",

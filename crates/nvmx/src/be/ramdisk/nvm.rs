@@ -131,32 +131,18 @@ pub(super) fn check_mdts(ctrl: &RamCtrl, ns: &Namespace, n: u64) -> Result<(), F
 /// the command in the error.
 fn check_buffers(
     ns: &Namespace,
-    what: &str,
     n: u64,
     data: &DataBuf<'_>,
     meta: &DataBuf<'_>,
 ) -> Result<(), Error> {
     let need = n.saturating_mul(ns.host_block_bytes());
     if (data.len() as u64) < need {
-        return Err(Error::invalid(
-            "data buffer",
-            format!(
-                "{what} of {n} blocks needs {need} bytes, the buffer has {}",
-                data.len()
-            ),
-        ));
+        return Err(Error::short_buffer("data", data.len() as u64, need));
     }
     if ns.separate_meta() {
         let need = n.saturating_mul(ns.ms());
         if (meta.len() as u64) < need {
-            return Err(Error::invalid(
-                "metadata buffer",
-                format!(
-                    "{what} of {n} blocks needs {need} bytes of metadata ({} per block), the buffer has {}",
-                    ns.ms(),
-                    meta.len()
-                ),
-            ));
+            return Err(Error::short_buffer("metadata", meta.len() as u64, need));
         }
     }
     Ok(())
@@ -186,7 +172,7 @@ fn write(
     let rw = NvmRw::from_command(cmd);
     let n = rw_range(ns, &rw)?;
     check_mdts(ctrl, ns, n)?;
-    check_buffers(ns, "Write", n, &data, &meta)?;
+    check_buffers(ns, n, &data, &meta)?;
     let plan = super::directive::plan_write(ctrl, &rw)?;
     ns.media
         .write(rw.slba, n, blocks_out(ns, &data, &meta))
@@ -206,7 +192,7 @@ fn read(
     let rw = NvmRw::from_command(cmd);
     let n = rw_range(ns, &rw)?;
     check_mdts(ctrl, ns, n)?;
-    check_buffers(ns, "Read", n, &data, &meta)?;
+    check_buffers(ns, n, &data, &meta)?;
     let data = data.as_mut_slice().ok_or_else(|| {
         Error::invalid(
             "data buffer",
@@ -248,7 +234,7 @@ fn compare(
     let rw = NvmRw::from_command(cmd);
     let n = rw_range(ns, &rw)?;
     check_mdts(ctrl, ns, n)?;
-    check_buffers(ns, "Compare", n, &data, &meta)?;
+    check_buffers(ns, n, &data, &meta)?;
     ns.media
         .compare(rw.slba, n, blocks_out(ns, &data, &meta))
         .map_err(|e| media_fail(ctrl, e))?;
@@ -297,15 +283,7 @@ fn dsm(ns: &Namespace, cmd: &Command, data: DataBuf<'_>) -> Exec {
     let need = dsm.nbytes();
     let buf = data.as_slice();
     let Some(buf) = buf.get(..need) else {
-        return Err(Error::invalid(
-            "data buffer",
-            format!(
-                "Dataset Management with {} ranges needs {need} bytes, the buffer has {}",
-                dsm.nranges(),
-                buf.len()
-            ),
-        )
-        .into());
+        return Err(Error::short_buffer("data", buf.len() as u64, need as u64).into());
     };
     // Every range is checked before any is deallocated.
     let mut ranges = Vec::with_capacity(dsm.nranges());
@@ -368,15 +346,7 @@ fn copy(ctrl: &RamCtrl, ns: &Namespace, cmd: &Command, data: DataBuf<'_>) -> Exe
     let need = sc.nranges() * sc.entry_nbytes();
     let buf = data.as_slice();
     let Some(buf) = buf.get(..need) else {
-        return Err(Error::invalid(
-            "data buffer",
-            format!(
-                "Copy with {} source ranges needs {need} bytes, the buffer has {}",
-                sc.nranges(),
-                buf.len()
-            ),
-        )
-        .into());
+        return Err(Error::short_buffer("data", buf.len() as u64, need as u64).into());
     };
     let ranges = copy_ranges(sc.desfmt, buf)?;
     let mut total = 0u64;

@@ -94,7 +94,6 @@ fn host_shape(ns: &Namespace, l: &PiLayout, pract: bool) -> (usize, bool) {
 /// Checks the host buffers of `n` blocks.
 fn check_host(
     ns: &Namespace,
-    what: &str,
     n: usize,
     stride: usize,
     moves_meta: bool,
@@ -103,24 +102,15 @@ fn check_host(
 ) -> Result<(), Error> {
     let need = n * stride;
     if data.len() < need {
-        return Err(Error::invalid(
-            "data buffer",
-            format!(
-                "{what} of {n} blocks needs {need} bytes, the buffer has {}",
-                data.len()
-            ),
-        ));
+        return Err(Error::short_buffer("data", data.len() as u64, need as u64));
     }
     if moves_meta && ns.separate_meta() {
         let need = n * ns.ms() as usize;
         if meta.len() < need {
-            return Err(Error::invalid(
-                "metadata buffer",
-                format!(
-                    "{what} of {n} blocks needs {need} bytes of metadata ({} per block), the buffer has {}",
-                    ns.ms(),
-                    meta.len()
-                ),
+            return Err(Error::short_buffer(
+                "metadata",
+                meta.len() as u64,
+                need as u64,
             ));
         }
     }
@@ -195,7 +185,7 @@ pub(super) fn write(
     let tags = tags(l, cmd);
     let nb = n as usize;
     let (stride, moves_meta) = host_shape(ns, l, pract);
-    check_host(ns, "Write", nb, stride, moves_meta, &data, &meta)?;
+    check_host(ns, nb, stride, moves_meta, &data, &meta)?;
     check_ilbrt(l, rw.slba, &tags, checks)?;
     let (src, msrc) = (data.as_slice(), meta.as_slice());
     let mut bd = vec![0u8; nb * l.ds];
@@ -265,7 +255,7 @@ pub(super) fn read(
     let tags = tags(l, cmd);
     let nb = n as usize;
     let (stride, moves_meta) = host_shape(ns, l, pract);
-    check_host(ns, "Read", nb, stride, moves_meta, &data, &meta)?;
+    check_host(ns, nb, stride, moves_meta, &data, &meta)?;
     check_ilbrt(l, rw.slba, &tags, checks)?;
     let mut bd = vec![0u8; nb * l.ds];
     let mut bm = vec![0u8; nb * l.ms];

@@ -713,7 +713,7 @@ fn set_zde(zs: &Zones, set: &mut ZoneSet, idx: usize, data: &DataBuf<'_>) -> Res
     if zs.zde == 0 {
         return Err(Fail::field(field::CDW12 + 1));
     }
-    let src = in_buf(data, zs.zde, "Set Zone Descriptor Extension")?;
+    let src = in_buf(data, zs.zde)?;
     if set.zones[idx].state != ZoneState::EMPTY {
         return Err(invalid_transition().lba(zs.zslba(idx)));
     }

@@ -122,8 +122,8 @@ fn c_string(b: &[u8], off: u32) -> String {
 pub fn parse_device_descriptor(b: &[u8], returned: usize) -> Result<DeviceDescriptor> {
     let b = &b[..returned.min(b.len())];
     if b.len() < DEVICE_DESCRIPTOR_HEADER_LEN {
-        return Err(Error::invalid(
-            "storage device descriptor",
+        return Err(Error::bad_reply(
+            "IOCTL_STORAGE_QUERY_PROPERTY",
             format!(
                 "{} bytes, shorter than its {DEVICE_DESCRIPTOR_HEADER_LEN}-byte header",
                 b.len()
@@ -155,8 +155,8 @@ impl DiskGeometry {
     pub fn ssw(&self) -> Result<u32> {
         let s = self.bytes_per_sector;
         if s < 512 || !s.is_power_of_two() {
-            return Err(Error::invalid(
-                "disk geometry",
+            return Err(Error::bad_reply(
+                "IOCTL_DISK_GET_DRIVE_GEOMETRY_EX",
                 format!("{s} bytes per sector is not a power of two of 512 or more"),
             ));
         }
@@ -167,8 +167,8 @@ impl DiskGeometry {
 /// Parses a `DISK_GEOMETRY_EX` of which `returned` bytes were written.
 pub fn parse_geometry_ex(b: &[u8], returned: usize) -> Result<DiskGeometry> {
     if returned < DISK_GEOMETRY_EX_LEN || b.len() < DISK_GEOMETRY_EX_LEN {
-        return Err(Error::invalid(
-            "disk geometry",
+        return Err(Error::bad_reply(
+            "IOCTL_DISK_GET_DRIVE_GEOMETRY_EX",
             format!(
                 "{returned} bytes, shorter than the {DISK_GEOMETRY_EX_LEN} of DISK_GEOMETRY_EX"
             ),
@@ -285,7 +285,7 @@ mod tests {
         let b = recorded_sata_descriptor();
         let e = parse_device_descriptor(&b, 20).unwrap_err();
         assert!(
-            e.to_string().contains("shorter than its 36-byte header"),
+            matches!(&e, Error::BadReply { why, .. } if why.contains("shorter than its 36-byte header")),
             "{e}"
         );
     }
@@ -325,14 +325,20 @@ mod tests {
         assert_eq!(g.bytes_per_sector, 4096);
         assert_eq!(g.disk_size, 1 << 40);
         assert_eq!(g.ssw().unwrap(), 12);
-        assert!(parse_geometry_ex(&b, 31).is_err());
+        assert!(matches!(
+            parse_geometry_ex(&b, 31),
+            Err(Error::BadReply { .. })
+        ));
     }
 
     #[test]
     fn odd_sector_sizes_are_refused_by_name() {
         let b = geometry_bytes(520, 1 << 30);
         let e = parse_geometry_ex(&b, b.len()).unwrap().ssw().unwrap_err();
-        assert!(e.to_string().contains("520 bytes per sector"), "{e}");
+        assert!(
+            matches!(&e, Error::BadReply { why, .. } if why.contains("520 bytes per sector")),
+            "{e}"
+        );
     }
 
     #[test]

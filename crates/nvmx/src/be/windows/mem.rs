@@ -41,12 +41,10 @@ impl Memory for WindowsMemory {
             )
         };
         let ptr = NonNull::new(p.cast::<u8>()).ok_or_else(|| {
-            Error::invalid(
-                "buffer size",
-                format!(
-                    "VirtualAlloc of {len} bytes failed: {}",
-                    std::io::Error::last_os_error()
-                ),
+            Error::io(
+                "VirtualAlloc",
+                format!("{len} bytes"),
+                std::io::Error::last_os_error(),
             )
         })?;
         Ok(RawAlloc {
@@ -82,6 +80,6 @@ mod tests {
             // SAFETY: from this interface, not used after.
             unsafe { m.free(a) };
         }
-        assert!(m.alloc(0).is_err());
+        assert!(matches!(m.alloc(0), Err(crate::Error::Invalid { .. })));
     }
 }

@@ -263,8 +263,14 @@ fn identify_lists_descriptors_and_command_set_structures() {
     )
     .unwrap_err();
     assert!(
-        e.to_string()
-            .contains("Identify returns 4096 bytes, the buffer has 512"),
+        matches!(
+            e,
+            crate::Error::ShortBuffer {
+                len: 512,
+                need: 4096,
+                ..
+            }
+        ),
         "{e}"
     );
 }
@@ -450,8 +456,14 @@ fn get_log_page_honours_numd_and_offset() {
     let cmd = GetLogPage::new(LogPageId::SMART_HEALTH, NSID_ALL, 512).to_command();
     let e = admin(&c, cmd, DataBuf::In(&mut small)).unwrap_err();
     assert!(
-        e.to_string()
-            .contains("Get Log Page returns 512 bytes, the buffer has 16"),
+        matches!(
+            e,
+            crate::Error::ShortBuffer {
+                len: 16,
+                need: 512,
+                ..
+            }
+        ),
         "{e}"
     );
     // Unknown log pages.
@@ -676,8 +688,14 @@ fn temperature_thresholds_and_timestamp() {
     assert!((when..when + 60_000).contains(&ms), "{ms}");
     let e = admin(&c, cmd, DataBuf::Out(&data[..4])).unwrap_err();
     assert!(
-        e.to_string()
-            .contains("Set Features Timestamp takes 8 bytes, the buffer has 4"),
+        matches!(
+            e,
+            crate::Error::ShortBuffer {
+                len: 4,
+                need: 8,
+                ..
+            }
+        ),
         "{e}"
     );
 }

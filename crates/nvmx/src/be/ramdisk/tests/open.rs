@@ -60,12 +60,9 @@ fn open_rejects_other_namespaces_and_targets() {
         nsid: 2,
         ..Default::default()
     };
-    let e = open(&uri, &opts)
-        .err()
-        .expect("nsid 2 does not exist")
-        .to_string();
+    let e = open(&uri, &opts).err().expect("nsid 2 does not exist");
     assert!(
-        e.contains("dev-nsid") && e.contains("one namespace, nsid 1"),
+        matches!(&e, Error::OutOfRange { what: "dev-nsid", why } if why.contains("one namespace, nsid 1")),
         "{e}"
     );
     let file = Uri {
@@ -121,10 +118,10 @@ fn parameters_shape_the_namespace() {
 #[test]
 fn a_size_below_one_block_is_rejected() {
     let uri = Uri::parse("8MiB?lbaf=2").unwrap();
-    let e = Params::from_uri(&uri, 512).unwrap_err().to_string();
-    assert_eq!(
-        e,
-        "invalid ramdisk size: 512 bytes do not hold one 4096-byte logical block"
+    let e = Params::from_uri(&uri, 512).unwrap_err();
+    assert!(
+        matches!(&e, Error::Invalid { what: "ramdisk size", why } if why == "512 bytes do not hold one 4096-byte logical block"),
+        "{e}"
     );
     // A size that is not a multiple of the block size rounds down.
     let p = Params::from_uri(&uri, 3 * 4096 + 100).unwrap();
