@@ -204,7 +204,7 @@ fn conventional(mut inp: Input<'_>) {
                         (Ok(()), Some(s)) => taken.push((s, data)),
                         (Err(r), None) => {
                             assert!(r.data.is_some(), "the refused buffer comes back");
-                            assert!(matches!(r.error, Error::Invalid { .. }), "{}", r.error);
+                            assert!(matches!(r.error, Error::OutOfRange { .. }), "{}", r.error);
                         }
                         (r, s) => panic!("queued write {at}+{n}: {:?} for {s:?}", r.err()),
                     }
@@ -344,7 +344,7 @@ fn zoned(mut inp: Input<'_>) {
                         }
                     }
                     Err(e) => assert!(
-                        matches!(e, Error::Status { .. } | Error::Invalid { .. }),
+                        matches!(e, Error::Status { .. } | Error::OutOfRange { .. }),
                         "read {slba}+{}: {e}",
                         nlb + 1
                     ),

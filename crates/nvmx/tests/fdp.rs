@@ -35,6 +35,20 @@ fn invalid_what<T: std::fmt::Debug>(r: nvmx::Result<T>) -> &'static str {
     }
 }
 
+fn out_of_range_what<T: std::fmt::Debug>(r: nvmx::Result<T>) -> &'static str {
+    match r {
+        Err(Error::OutOfRange { what, .. }) => what,
+        other => panic!("expected Error::OutOfRange, got {other:?}"),
+    }
+}
+
+fn misaligned_what<T: std::fmt::Debug>(r: nvmx::Result<T>) -> &'static str {
+    match r {
+        Err(Error::Misaligned { what, .. }) => what,
+        other => panic!("expected Error::Misaligned, got {other:?}"),
+    }
+}
+
 #[test]
 fn identify_reports_fdp_and_the_endurance_group() {
     let dev = ram(FDP_URI);
@@ -69,7 +83,7 @@ fn config_log_describes_the_uri_shape() {
         status_of(dev.fdp_configs(2)),
         (sct::GENERIC, sc::INVALID_FIELD)
     );
-    assert_eq!(invalid_what(dev.fdp_configs(0)), "endurance group");
+    assert_eq!(out_of_range_what(dev.fdp_configs(0)), "endurance group");
 }
 
 #[test]
@@ -217,7 +231,7 @@ fn bad_placement_lists_and_feature_values_fail_with_their_status() {
         (sct::GENERIC, sc::INVALID_PLACEMENT_HANDLE_LIST)
     );
     assert_eq!(
-        invalid_what(dev.fdp_ruh_update(&[])),
+        out_of_range_what(dev.fdp_ruh_update(&[])),
         "placement identifiers"
     );
     // Placement handle 3 does not exist (the namespace has 0..2).
@@ -234,15 +248,15 @@ fn bad_placement_lists_and_feature_values_fail_with_their_status() {
         (sct::COMMAND_SPECIFIC, sc_cmd::FEATURE_NOT_SAVEABLE)
     );
     assert_eq!(
-        invalid_what(dev.set_fdp_events(0, true, &[], false)),
+        out_of_range_what(dev.set_fdp_events(0, true, &[], false)),
         "event types"
     );
     assert_eq!(
-        invalid_what(dev.fdp_events_enabled(0, 0)),
+        out_of_range_what(dev.fdp_events_enabled(0, 0)),
         "event type count"
     );
     assert_eq!(
-        invalid_what(dev.write_directive(0, 0, 16, 0, &[0; 4096], None)),
+        out_of_range_what(dev.write_directive(0, 0, 16, 0, &[0; 4096], None)),
         "directive type"
     );
 }
@@ -326,7 +340,10 @@ fn ramdisk_fdp_parameters_are_checked() {
         ("8MiB?fdp=1&kv=1", "exclude"),
     ] {
         let e = Device::open(uri, &Options::default()).expect_err(uri);
-        assert!(e.to_string().contains(needle), "{uri}: {e}");
+        assert!(
+            matches!(&e, Error::Invalid { why, .. } if why.contains(needle)),
+            "{uri}: {e}"
+        );
     }
 }
 
@@ -389,7 +406,7 @@ fn directives_identify_and_streams() {
     dev.dir_enable(dtype::STREAMS, false).unwrap();
     assert!(!dev.dir_identify().unwrap().is_enabled(dtype::STREAMS));
     assert_eq!(
-        invalid_what(dev.dir_recv(1, 1, 0, 0, &mut [0u8; 6])),
+        misaligned_what(dev.dir_recv(1, 1, 0, 0, &mut [0u8; 6])),
         "directive buffer"
     );
 }

@@ -28,6 +28,20 @@ fn invalid_what<T: std::fmt::Debug>(r: nvmx::Result<T>) -> &'static str {
     }
 }
 
+fn out_of_range_what<T: std::fmt::Debug>(r: nvmx::Result<T>) -> &'static str {
+    match r {
+        Err(Error::OutOfRange { what, .. }) => what,
+        other => panic!("expected Error::OutOfRange, got {other:?}"),
+    }
+}
+
+fn conflict_what<T: std::fmt::Debug>(r: nvmx::Result<T>) -> &'static str {
+    match r {
+        Err(Error::Conflict { what, .. }) => what,
+        other => panic!("expected Error::Conflict, got {other:?}"),
+    }
+}
+
 const ADD: KvStoreOpts = KvStoreOpts {
     only_update: false,
     only_add: true,
@@ -137,7 +151,7 @@ fn only_add_and_only_update() {
         compress: false,
     };
     assert_eq!(
-        invalid_what(dev.kv_store(b"k", b"v", both)),
+        conflict_what(dev.kv_store(b"k", b"v", both)),
         "store options"
     );
     let compress = KvStoreOpts {
@@ -153,16 +167,16 @@ fn keys_and_values_are_size_checked() {
     let dev = kv("8MiB?kv=1&mdts=1");
     for bad in [&b""[..], &[7u8; 17][..]] {
         assert_eq!(
-            invalid_what(dev.kv_store(bad, b"v", KvStoreOpts::default())),
+            out_of_range_what(dev.kv_store(bad, b"v", KvStoreOpts::default())),
             "key"
         );
-        assert_eq!(invalid_what(dev.kv_exist(bad)), "key");
-        assert_eq!(invalid_what(dev.kv_delete(bad)), "key");
+        assert_eq!(out_of_range_what(dev.kv_exist(bad)), "key");
+        assert_eq!(out_of_range_what(dev.kv_delete(bad)), "key");
         assert_eq!(
-            invalid_what(dev.kv_retrieve(bad, &mut [0; 4], false)),
+            out_of_range_what(dev.kv_retrieve(bad, &mut [0; 4], false)),
             "key"
         );
-        assert_eq!(invalid_what(dev.kv_list(bad, 64)), "key");
+        assert_eq!(out_of_range_what(dev.kv_list(bad, 64)), "key");
     }
     // MDTS 1: 8 KiB values at most.
     dev.kv_store(b"max", &vec![1u8; 8192], KvStoreOpts::default())

@@ -35,14 +35,31 @@ fn small_mdts_is_enforced_by_name_through_every_nvme_path() {
         let big = vec![0u8; (g.mdts_nbytes + g.lba_nbytes) as usize];
         let e = dev.write(0, max_nlb + 1, &big, None).unwrap_err();
         assert!(
-            matches!(e, Error::Invalid { .. }) && e.to_string().contains("MDTS"),
+            matches!(
+                e,
+                Error::TooLarge {
+                    limit_name: "MDTS bytes",
+                    limit: 16384,
+                    ..
+                }
+            ),
             "{be}: {e}"
         );
         let mut q = dev.queue(4).unwrap();
         let r = q
             .write(0, max_nlb + 1, dev.alloc(big.len()).unwrap(), None, 1)
             .unwrap_err();
-        assert!(r.error.to_string().contains("MDTS"), "{be}: {}", r.error);
+        assert!(
+            matches!(
+                r.error,
+                Error::TooLarge {
+                    limit_name: "MDTS bytes",
+                    ..
+                }
+            ),
+            "{be}: {}",
+            r.error
+        );
         q.read(0, max_nlb, dev.alloc(data.len()).unwrap(), None, 2)
             .unwrap();
         q.drain().unwrap();

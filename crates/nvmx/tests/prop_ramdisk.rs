@@ -201,7 +201,7 @@ fn run_conventional(ops: &[Op]) -> Result<(), TestCaseError> {
                     match (q.write(at, nlb, b, None, i), span(at, n, bs, g.nsect)) {
                         (Ok(()), Some(s)) => expect_ok.push((i, s, data)),
                         (Err(r), None) => prop_assert!(
-                            r.data.is_some() && matches!(r.error, Error::Invalid { .. }),
+                            r.data.is_some() && matches!(r.error, Error::OutOfRange { .. }),
                             "{op:?}: {r}"
                         ),
                         (r, s) => prop_assert!(false, "{op:?} #{i}: {:?} for {s:?}", r.err()),
@@ -398,7 +398,7 @@ fn run_zoned(ops: &[ZoneOp]) -> Result<(), TestCaseError> {
                         }
                     }
                     Err(e) => prop_assert!(
-                        matches!(e, Error::Status { .. } | Error::Invalid { .. }),
+                        matches!(e, Error::Status { .. } | Error::OutOfRange { .. }),
                         "{op:?}: {e}"
                     ),
                 }
