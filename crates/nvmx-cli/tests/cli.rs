@@ -451,7 +451,7 @@ fn bad_ranges_and_inputs() {
     fails_with(
         1,
         &["lblk", "read", "64MiB", "--slba", "131072", "--nlb", "0"],
-        &["LBA range", "131072"],
+        &["LBA out of range", "131072"],
     );
     fails_with(
         1,
@@ -464,7 +464,7 @@ fn bad_ranges_and_inputs() {
             "--nlb",
             "1",
         ],
-        &["LBA range"],
+        &["LBA out of range"],
     );
     let s = Scratch::new("inputs");
     let missing = s.path("missing.bin");

@@ -294,7 +294,7 @@ fn kvs_subcommands() {
     assert_eq!(j["kvs_list"]["nkeys"], 0);
     fails(
         &["kvs", "exist", kv, "--key", "0123456789abcdefg"],
-        &["invalid key", "17 bytes"],
+        &["key out of range", "17 bytes"],
     );
     let j = json(&["kvs", "idfy-ns", kv]);
     assert_eq!(j["kvs_idfy_ns"]["kvf"][0]["kml"], 16);

@@ -429,7 +429,7 @@ impl Device {
         };
         if end.is_none_or(|e| e > limit) {
             return Err(Error::out_of_range(
-                "LBA range",
+                "LBA",
                 format!(
                     "slba {slba:#x} + {nblocks} blocks exceeds the namespace's {} blocks",
                     g.nsect

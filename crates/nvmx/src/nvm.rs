@@ -171,7 +171,7 @@ impl Device {
         };
         if slba.checked_add(n).is_none_or(|e| e > limit) {
             return Err(Error::out_of_range(
-                "LBA range",
+                "LBA",
                 format!(
                     "slba {slba:#x} + {n} blocks exceeds the namespace's {} blocks",
                     g.nsect

@@ -78,7 +78,7 @@ impl PiLayout {
             return Err(Error::unsupported(
                 "namespace",
                 format!(
-                    "protection information: PI type {} is not 1, 2 or 3, so the namespace is not formatted with it",
+                    "protection information: PI type {} is not 1, 2 or 3; the namespace is not formatted with protection information",
                     self.pi_type.0
                 ),
             ));
@@ -607,7 +607,7 @@ impl Device {
         let g = self.geometry()?;
         if slba.checked_add(n as u64).is_none_or(|e| e > g.nsect) {
             return Err(Error::out_of_range(
-                "LBA range",
+                "LBA",
                 format!(
                     "slba {slba:#x} + {n} blocks exceeds the namespace's {} blocks",
                     g.nsect

@@ -413,7 +413,7 @@ impl Device {
         if extended && g.zdes_nbytes == 0 {
             return Err(Error::unsupported(
                 "namespace",
-                "extended zone reports: its format has no zone descriptor extension (ZDES 0)",
+                "an extended report: its format has no zone descriptor extension (ZDES 0)",
             ));
         }
         let ext = if extended { g.zdes_nbytes } else { 0 };

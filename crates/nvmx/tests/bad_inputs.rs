@@ -120,16 +120,7 @@ fn lba_range_beyond_the_namespace_is_refused_and_nothing_is_written() {
         dev.write_zeroes(g.nsect - 2, 3).unwrap_err(),
         dev.write(u64::MAX - 1, 3, &data, None).unwrap_err(),
     ] {
-        assert!(
-            matches!(
-                e,
-                Error::OutOfRange {
-                    what: "LBA range",
-                    ..
-                }
-            ),
-            "{e}"
-        );
+        assert!(matches!(e, Error::OutOfRange { what: "LBA", .. }), "{e}");
     }
     let e = dev.dsm(&[(g.nsect - 1, 8)], true).unwrap_err();
     assert!(
@@ -141,13 +132,7 @@ fn lba_range_beyond_the_namespace_is_refused_and_nothing_is_written() {
         .write(g.nsect - 2, 3, dev.alloc(4 * bs).unwrap(), None, 1)
         .unwrap_err();
     assert!(
-        matches!(
-            r.error,
-            Error::OutOfRange {
-                what: "LBA range",
-                ..
-            }
-        ),
+        matches!(r.error, Error::OutOfRange { what: "LBA", .. }),
         "{r}"
     );
     holds(&dev, g.nsect - 2, 2, b'a', "end of the namespace");
