@@ -57,6 +57,10 @@ impl fmt::Display for CliError {
 }
 
 impl From<nvmx::Error> for CliError {
+    /// Every library error, whatever its variant (a caller mistake such as
+    /// `OutOfRange` or `TooLarge`, a `BadReply`, a `ControllerFailed`), is
+    /// a failed command: its one-line message and exit status 1. Exit
+    /// status 2 stays for command lines that do not parse, as documented.
     fn from(e: nvmx::Error) -> Self {
         Self::new(e.to_string())
     }
