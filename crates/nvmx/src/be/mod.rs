@@ -23,6 +23,7 @@ pub mod file;
 pub mod freebsd;
 #[cfg(target_os = "linux")]
 pub mod linux;
+pub(crate) mod plan;
 #[cfg(unix)]
 pub mod posix_aio;
 pub mod ramdisk;
@@ -412,26 +413,6 @@ impl<'a> EngineSink<'a> {
             SinkTo::Fn(f) => f(slot, res),
         }
     }
-}
-
-/// The bytes a plain NVM Read or Write moves (`nlb + 1` blocks of
-/// `lba_nbytes`), checked against its data buffer. Every engine that turns
-/// reads and writes into file I/O asks this, so they all refuse a short
-/// buffer with the same words.
-pub(crate) fn rw_nbytes(cmd: &Command, data: RawBuf, lba_nbytes: u32) -> Result<u64> {
-    let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
-    let nbytes = nblocks * u64::from(lba_nbytes);
-    let have = if data.is_none() { 0 } else { data.len };
-    if (have as u64) < nbytes {
-        return Err(Error::invalid(
-            "data buffer",
-            format!(
-                "{have} bytes is shorter than the {nbytes} bytes ({nblocks} blocks of \
-                 {lba_nbytes}) the command moves"
-            ),
-        ));
-    }
-    Ok(nbytes)
 }
 
 /// Whether a read or write asks for Force Unit Access (CDW12 bit 30): the
