@@ -396,7 +396,11 @@ impl PosixAio {
     }
 }
 
-impl AsyncEngine for PosixAio {
+// SAFETY: a slot is reported after `aio_error` stops answering
+// EINPROGRESS and `aio_return` collected the request, or from `done` for
+// commands the C library never took; `submit` returns `Err` only when
+// `aio_read`/`aio_write` refused the request (clauses 1-3).
+unsafe impl AsyncEngine for PosixAio {
     fn id(&self) -> &'static str {
         #[cfg(target_os = "freebsd")]
         if self.kq.is_some() {

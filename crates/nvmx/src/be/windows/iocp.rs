@@ -456,7 +456,11 @@ fn poll_port(io: &Port, cap: usize, tx: &crossbeam_channel::Sender<Reaped>) {
     }
 }
 
-impl AsyncEngine for Iocp {
+// SAFETY: a slot is reported when the completion port hands back its
+// OVERLAPPED with the whole transfer done (or failed), or from `early` for
+// commands that never reached the kernel; `submit` returns `Err` before a
+// read or write is started (clauses 1-3).
+unsafe impl AsyncEngine for Iocp {
     fn id(&self) -> &'static str {
         self.id
     }

@@ -321,7 +321,11 @@ impl IoRing {
     }
 }
 
-impl AsyncEngine for IoRing {
+// SAFETY: a slot is reported from its IoRing completion entry, when the
+// kernel is done with the buffer, or from `early` for commands that never
+// reached the ring; `submit` returns `Err` only when building the entry
+// failed, so the ring never saw the buffer (clauses 1-3).
+unsafe impl AsyncEngine for IoRing {
     fn id(&self) -> &'static str {
         ID
     }

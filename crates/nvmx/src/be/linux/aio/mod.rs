@@ -432,7 +432,11 @@ impl LibAio {
     }
 }
 
-impl AsyncEngine for LibAio {
+// SAFETY: a slot is reported from its io_event, when the kernel is done
+// with the iocb's buffer, or from `done` for commands the kernel never
+// took (run synchronously, refused by the planner or by io_submit);
+// `submit` returns `Err` before anything names the buffers (clauses 1-3).
+unsafe impl AsyncEngine for LibAio {
     fn id(&self) -> &'static str {
         "libaio"
     }

@@ -324,7 +324,11 @@ fn finish(
     None
 }
 
-impl AsyncEngine for UringRw {
+// SAFETY: a slot is reported from its completion queue entry once the
+// whole transfer is done (a short one is resubmitted, not reported), or
+// from `early` for commands that never reached the ring; `submit` returns
+// `Err` only when the entry was not pushed (clauses 1-3).
+unsafe impl AsyncEngine for UringRw {
     fn id(&self) -> &'static str {
         ID
     }
