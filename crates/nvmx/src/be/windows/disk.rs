@@ -61,7 +61,7 @@ fn open_handle(path: &str, opts: &Options) -> Result<File> {
 }
 
 /// The drive's geometry (`IOCTL_DISK_GET_DRIVE_GEOMETRY_EX`).
-pub fn geometry(h: RawHandle, path: &str) -> Result<DiskGeometry> {
+pub(crate) fn geometry(h: RawHandle, path: &str) -> Result<DiskGeometry> {
     let mut out = [0u8; 256];
     let n = sys::ioctl(h, diskinfo::IOCTL_DISK_GET_DRIVE_GEOMETRY_EX, &[], &mut out)
         .map_err(|e| Error::io("IOCTL_DISK_GET_DRIVE_GEOMETRY_EX", path, e))?;
@@ -70,7 +70,7 @@ pub fn geometry(h: RawHandle, path: &str) -> Result<DiskGeometry> {
 
 /// The drive's storage device descriptor (bus type, vendor, product,
 /// serial).
-pub fn descriptor(h: RawHandle, path: &str) -> Result<DeviceDescriptor> {
+pub(crate) fn descriptor(h: RawHandle, path: &str) -> Result<DeviceDescriptor> {
     let mut out = vec![0u8; 1024];
     let q = diskinfo::standard_query(STORAGE_DEVICE_PROPERTY);
     let n = sys::ioctl(h, stornvme::IOCTL_STORAGE_QUERY_PROPERTY, &q, &mut out)

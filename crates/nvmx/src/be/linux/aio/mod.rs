@@ -58,7 +58,7 @@
 //! of synchronously finished commands are sized to the queue's capacity
 //! when the engine is created.
 
-pub mod sys;
+pub(crate) mod sys;
 
 #[cfg(test)]
 mod tests;

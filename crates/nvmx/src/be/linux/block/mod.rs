@@ -26,8 +26,8 @@
 //! EINVAL. The device's size is read once, at open.
 
 pub mod admin;
-pub mod ioctl;
-pub mod zone;
+pub(crate) mod ioctl;
+pub(crate) mod zone;
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, RawFd};

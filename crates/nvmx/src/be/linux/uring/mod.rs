@@ -97,7 +97,7 @@
 pub mod cmd;
 pub(crate) mod fixed;
 pub mod nvme_uring;
-pub mod ring;
+pub(crate) mod ring;
 pub mod rw;
 
 use crate::be::config::BackendConfig;
