@@ -26,7 +26,7 @@
 //! so a burst of submits costs one system call. Completions are read from
 //! the completion ring the kernel maps into the process, without a system
 //! call, when the ring's header is one this code recognises (see
-//! [`sys`]); otherwise through `io_getevents`. A wait blocks in
+//! `sys.rs`); otherwise through `io_getevents`. A wait blocks in
 //! `io_getevents` for at least one event.
 //!
 //! Results: a transfer of the full length succeeds; a short read means the
