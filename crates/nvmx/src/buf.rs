@@ -19,7 +19,10 @@ use crate::error::{Error, Result};
 /// logical block size nvmx meets and for PRP entries.
 pub const BUF_ALIGN: usize = 4096;
 
-/// One allocation from a [`Memory`] interface.
+/// One allocation from a [`Memory`] interface: a description, like a raw
+/// pointer. Building one is safe; nothing trusts it except as the return
+/// value of an `unsafe impl` of [`Memory::alloc`], whose contract makes
+/// the promises, and as the argument of the unsafe [`Memory::free`].
 #[derive(Debug, Clone, Copy)]
 pub struct RawAlloc {
     /// Start of the memory.
@@ -31,7 +34,22 @@ pub struct RawAlloc {
 }
 
 /// A memory interface: where buffers come from.
-pub trait Memory: Send + Sync {
+///
+/// # Safety
+/// [`Buffer`] turns what [`Memory::alloc`] returns into slices and hands
+/// its address to the kernel and to devices, so an implementation
+/// promises, for every `Ok(a)` that `alloc(len)` returns:
+/// 1. `a.ptr .. a.ptr + a.len` is one allocation of at least `len` bytes,
+///    valid for reads and writes, initialized (zeroed), and aligned to
+///    [`BUF_ALIGN`];
+/// 2. nothing else reads or writes that memory, and it stays valid, until
+///    `a` is passed to [`Memory::free`] on the same interface (the buffer
+///    keeps the interface alive until then);
+/// 3. `a.io_addr`, when present, is the address at which the device
+///    reaches exactly that memory (the user-space driver puts it in PRP
+///    and SGL entries);
+/// 4. `alloc` and `free` may be called from any thread.
+pub unsafe trait Memory: Send + Sync {
     /// The interface id (`heap`, ...).
     fn id(&self) -> &'static str;
 
@@ -49,7 +67,10 @@ pub trait Memory: Send + Sync {
 #[derive(Debug, Default)]
 pub struct HeapMemory;
 
-impl Memory for HeapMemory {
+// SAFETY: `alloc` returns a fresh zeroed allocation of exactly `len`
+// bytes with BUF_ALIGN alignment from the global allocator (clauses 1,
+// 2), has no device address (3), and the allocator serves any thread (4).
+unsafe impl Memory for HeapMemory {
     fn id(&self) -> &'static str {
         "heap"
     }
@@ -120,6 +141,21 @@ impl Buffer {
     /// Allocates `len` zeroed bytes from `mem`.
     pub fn new_in(mem: Arc<dyn Memory>, len: usize) -> Result<Buffer> {
         let raw = mem.alloc(len)?;
+        // Clause 1 of `Memory`'s contract, checked where it costs two
+        // compares, so a broken interface gives an error instead of a
+        // short buffer.
+        if raw.len < len || !(raw.ptr.as_ptr() as usize).is_multiple_of(BUF_ALIGN) {
+            let id = mem.id();
+            // SAFETY: `raw` came from `alloc` on `mem` and is not used again.
+            unsafe { mem.free(raw) };
+            return Err(Error::BadReply {
+                from: "memory interface",
+                why: format!(
+                    "{id} gave {} bytes at {:p} for {len} bytes aligned to {BUF_ALIGN}",
+                    raw.len, raw.ptr
+                ),
+            });
+        }
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Buffer {
             inner: Box::new(BufInner { raw, mem, id }),

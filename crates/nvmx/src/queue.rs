@@ -855,7 +855,8 @@ impl Drop for Queue {
 /// Stands in for a leaked engine during drop.
 struct Leaked;
 
-impl AsyncEngine for Leaked {
+// SAFETY: it accepts no command and reports none.
+unsafe impl AsyncEngine for Leaked {
     fn id(&self) -> &'static str {
         "leaked"
     }
@@ -875,7 +876,8 @@ mod tests {
     /// Refuses every command, so the queue's way back is exercised.
     struct Refuser;
 
-    impl AsyncEngine for Refuser {
+    // SAFETY: it accepts no command and reports none.
+    unsafe impl AsyncEngine for Refuser {
         fn id(&self) -> &'static str {
             "refuser"
         }
@@ -931,7 +933,9 @@ mod tests {
         done: Vec<u32>,
     }
 
-    impl AsyncEngine for Recorder {
+    // SAFETY: it never touches the buffers and reports each accepted slot
+    // once, at the next poke.
+    unsafe impl AsyncEngine for Recorder {
         fn id(&self) -> &'static str {
             "recorder"
         }

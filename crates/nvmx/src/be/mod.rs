@@ -23,6 +23,7 @@ pub mod file;
 pub mod freebsd;
 #[cfg(target_os = "linux")]
 pub mod linux;
+pub(crate) mod plan;
 #[cfg(unix)]
 pub mod posix_aio;
 pub mod ramdisk;
@@ -331,6 +332,10 @@ impl std::fmt::Display for Pseudo {
 
 /// A raw buffer address handed to an [`AsyncEngine`]: the queue keeps the
 /// memory alive and untouched until the engine reports the completion.
+///
+/// Like a raw pointer, building one is safe and using one is not: only the
+/// unsafe [`AsyncEngine::submit`] and [`RawBuf::as_data_buf`] take one,
+/// and their callers promise the memory is valid.
 #[derive(Clone, Copy, Debug)]
 pub struct RawBuf {
     /// Start of the buffer (null when there is none).
@@ -414,26 +419,6 @@ impl<'a> EngineSink<'a> {
     }
 }
 
-/// The bytes a plain NVM Read or Write moves (`nlb + 1` blocks of
-/// `lba_nbytes`), checked against its data buffer. Every engine that turns
-/// reads and writes into file I/O asks this, so they all refuse a short
-/// buffer with the same words.
-pub(crate) fn rw_nbytes(cmd: &Command, data: RawBuf, lba_nbytes: u32) -> Result<u64> {
-    let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
-    let nbytes = nblocks * u64::from(lba_nbytes);
-    let have = if data.is_none() { 0 } else { data.len };
-    if (have as u64) < nbytes {
-        return Err(Error::invalid(
-            "data buffer",
-            format!(
-                "{have} bytes is shorter than the {nbytes} bytes ({nblocks} blocks of \
-                 {lba_nbytes}) the command moves"
-            ),
-        ));
-    }
-    Ok(nbytes)
-}
-
 /// Whether a read or write asks for Force Unit Access (CDW12 bit 30): the
 /// data must be on stable media when the command completes. Interfaces
 /// over files and block devices honour it with `fdatasync` after a write.
@@ -472,9 +457,21 @@ pub(crate) fn refuse_extended_lba(id: &'static str, p: &EngineParams<'_>) -> Res
 ///
 /// The queue hands each command a slot number below its capacity, keeps the
 /// command's buffers alive while it is in flight, and frees the slot when the
-/// engine reports that slot complete. The engine must report every
-/// submitted slot exactly once.
-pub trait AsyncEngine: Send {
+/// engine reports that slot complete.
+///
+/// # Safety
+/// When the engine reports a slot, the queue hands that slot's buffers
+/// back to the caller, who may read, write or free them. An
+/// implementation therefore promises:
+/// 1. [`AsyncEngine::poke`] and [`AsyncEngine::wait`] report through the
+///    sink only slots that are in flight (accepted by `submit` or
+///    `submit_rw` with `Ok` and not reported since), each exactly once;
+/// 2. once it reports a slot, neither the engine nor anything it gave the
+///    slot's buffers to (the kernel, a device, a worker thread) reads or
+///    writes them again;
+/// 3. when `submit` or `submit_rw` returns `Err`, the buffers were not
+///    kept: nothing reads or writes them after the return.
+pub unsafe trait AsyncEngine: Send {
     /// The interface id (`emu`, `thrpool`, `nil`, ...).
     fn id(&self) -> &'static str;
 

@@ -51,7 +51,11 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
     }))
 }
 
-impl AsyncEngine for Emu {
+// SAFETY: commands run on the caller's thread inside `poke`/`wait` and
+// are reported after the sync call that used their buffers returned (a
+// held command keeps its slot until a later offer completes it); a
+// refused `submit` keeps nothing (clauses 1-3).
+unsafe impl AsyncEngine for Emu {
     fn id(&self) -> &'static str {
         "emu"
     }

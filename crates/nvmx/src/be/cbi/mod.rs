@@ -4,7 +4,7 @@
 pub mod emu;
 pub mod nil;
 #[cfg(target_os = "linux")]
-pub mod notify;
+pub(crate) mod notify;
 pub mod thrpool;
 
 use nvmx_spec::{Command, Completion};

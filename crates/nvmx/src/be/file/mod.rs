@@ -31,6 +31,7 @@ use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{Status, sc, sc_media, sct};
 use nvmx_spec::{Command, Completion};
 
+use super::plan::{RwGeo, lba_out_of_range, lba_range};
 use super::{Backend, DataBuf, DataVec, SyncIo};
 use crate::error::{Error, Result};
 use crate::ident::{DevType, Ident};
@@ -198,15 +199,12 @@ impl FileNs {
         cmd: &Command,
         grows: bool,
     ) -> Result<std::result::Result<(u64, u64), Completion>> {
-        let slba = cmd.cdw10_11();
-        let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
-        let Some(off) = slba.checked_mul(FILE_LBA_NBYTES) else {
-            return Ok(Err(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE)));
+        let geo = RwGeo::unbounded(FILE_LBA_NBYTES.trailing_zeros(), FILE_LBA_NBYTES as u32);
+        let (off, len) = match lba_range(cmd.cdw10_11(), (cmd.cdw12 & 0xffff) as u16, &geo) {
+            Ok(p) => (p.off, p.len),
+            Err(_) => return Ok(Err(lba_out_of_range())),
         };
-        let len = nblocks * FILE_LBA_NBYTES;
-        let Some(end) = off.checked_add(len) else {
-            return Ok(Err(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE)));
-        };
+        let end = off + len;
         if len > (4096u64 << FILE_MDTS) {
             return Ok(Err(status(sct::GENERIC, sc::INVALID_FIELD)));
         }

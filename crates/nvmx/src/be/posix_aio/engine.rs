@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nvmx_spec::opcode::NvmOpcode;
-use nvmx_spec::status::{Status, sc, sct};
 use nvmx_spec::{Command, Completion};
 
 use super::check_opts;
 use crate::be::cbi::run_sync;
+use crate::be::plan::{RwGeo, RwPlan, lba_out_of_range, plan_rw};
 use crate::be::{AsyncEngine, DataBuf, EngineParams, EngineSink, RawBuf, SyncIo};
 use crate::error::{Error, Result};
 
@@ -65,8 +65,7 @@ pub struct PosixAio {
     template: libc::aiocb,
     sync: Arc<dyn SyncIo>,
     fd: RawFd,
-    ssw: u32,
-    lba_nbytes: u32,
+    geo: RwGeo,
     slots: Box<[SlotInfo]>,
     /// Slots whose aiocb the C library holds.
     inflight: Vec<u32>,
@@ -94,10 +93,6 @@ pub struct PosixAio {
 // slots; the C library does not tie requests to the submitting thread, and
 // moving the engine moves the exclusive right to all of them.
 unsafe impl Send for PosixAio {}
-
-fn lba_out_of_range() -> Completion {
-    Completion::with_status(Status::new(sct::GENERIC, sc::LBA_OUT_OF_RANGE).dnr())
-}
 
 fn timespec(d: Duration) -> libc::timespec {
     // SAFETY: timespec is plain integers (plus private padding on some
@@ -133,8 +128,10 @@ impl PosixAio {
             template,
             sync: Arc::clone(p.sync),
             fd,
-            ssw: p.ssw,
-            lba_nbytes: p.lba_nbytes,
+            geo: RwGeo {
+                max_end: libc::off_t::MAX as u64,
+                ..RwGeo::unbounded(p.ssw, p.lba_nbytes)
+            },
             slots: vec![SlotInfo::default(); n].into_boxed_slice(),
             inflight: Vec::with_capacity(n),
             done: VecDeque::with_capacity(n),
@@ -399,7 +396,11 @@ impl PosixAio {
     }
 }
 
-impl AsyncEngine for PosixAio {
+// SAFETY: a slot is reported after `aio_error` stops answering
+// EINPROGRESS and `aio_return` collected the request, or from `done` for
+// commands the C library never took; `submit` returns `Err` only when
+// `aio_read`/`aio_write` refused the request (clauses 1-3).
+unsafe impl AsyncEngine for PosixAio {
     fn id(&self) -> &'static str {
         #[cfg(target_os = "freebsd")]
         if self.kq.is_some() {
@@ -446,23 +447,18 @@ impl AsyncEngine for PosixAio {
                 return Ok(());
             }
         };
-        let slba = cmd.cdw10_11();
-        let nbytes = match crate::be::rw_nbytes(cmd, data, self.lba_nbytes) {
-            Ok(n) => n,
-            Err(e) => {
-                self.finish_now(slot, Err(e));
+        let RwPlan { off, len: nbytes } = match plan_rw(cmd, data, &self.geo) {
+            Ok(p) => p,
+            Err(r) => {
+                self.finish_now(slot, r.completion());
                 return Ok(());
             }
         };
-        let max_slba = (libc::off_t::MAX as u64).checked_shr(self.ssw).unwrap_or(0);
-        if slba > max_slba {
-            self.finish_now(slot, Ok(lba_out_of_range()));
-            return Ok(());
-        }
         let mut cb = self.template;
         cb.aio_buf = data.ptr.cast();
         cb.aio_nbytes = nbytes as libc::size_t;
-        cb.aio_offset = (slba << self.ssw) as libc::off_t;
+        // The plan keeps `off + nbytes` within off_t.
+        cb.aio_offset = off as libc::off_t;
         self.start(
             slot,
             SlotInfo {

@@ -115,7 +115,11 @@ impl UpcieEngine {
     }
 }
 
-impl AsyncEngine for UpcieEngine {
+// SAFETY: a slot is reported from the controller's completion entry for
+// its command id, or after a controller reset (which stops the
+// controller's DMA) fails every command in flight; `submit` returns `Err`
+// before the command is placed in the submission queue (clauses 1-3).
+unsafe impl AsyncEngine for UpcieEngine {
     fn id(&self) -> &'static str {
         "upcie"
     }

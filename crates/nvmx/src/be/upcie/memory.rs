@@ -35,7 +35,12 @@ impl std::fmt::Debug for DmaMemory {
     }
 }
 
-impl Memory for DmaMemory {
+// SAFETY: `alloc` hands out a region the backing allocated for DMA and
+// this interface keeps (in `live`) until `free`, after checking its length
+// and alignment (clauses 1, 2); `io_addr` is the IOVA the backing mapped
+// it at (3); the table is behind a mutex (4).
+#[allow(unsafe_code)]
+unsafe impl Memory for DmaMemory {
     fn id(&self) -> &'static str {
         "upcie"
     }

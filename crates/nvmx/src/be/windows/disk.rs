@@ -22,6 +22,7 @@ use zerocopy::IntoBytes;
 use super::diskinfo::{self, DeviceDescriptor, DiskGeometry};
 use super::stornvme::{self, AdminRoute, IoRoute};
 use super::sys;
+use crate::be::plan::{RwGeo, lba_out_of_range, lba_range};
 use crate::be::{Admin, Backend, DataBuf, Direction, SyncIo};
 use crate::buf::Memory;
 use crate::error::{Error, Result};
@@ -60,7 +61,7 @@ fn open_handle(path: &str, opts: &Options) -> Result<File> {
 }
 
 /// The drive's geometry (`IOCTL_DISK_GET_DRIVE_GEOMETRY_EX`).
-pub fn geometry(h: RawHandle, path: &str) -> Result<DiskGeometry> {
+pub(crate) fn geometry(h: RawHandle, path: &str) -> Result<DiskGeometry> {
     let mut out = [0u8; 256];
     let n = sys::ioctl(h, diskinfo::IOCTL_DISK_GET_DRIVE_GEOMETRY_EX, &[], &mut out)
         .map_err(|e| Error::io("IOCTL_DISK_GET_DRIVE_GEOMETRY_EX", path, e))?;
@@ -69,7 +70,7 @@ pub fn geometry(h: RawHandle, path: &str) -> Result<DiskGeometry> {
 
 /// The drive's storage device descriptor (bus type, vendor, product,
 /// serial).
-pub fn descriptor(h: RawHandle, path: &str) -> Result<DeviceDescriptor> {
+pub(crate) fn descriptor(h: RawHandle, path: &str) -> Result<DeviceDescriptor> {
     let mut out = vec![0u8; 1024];
     let q = diskinfo::standard_query(STORAGE_DEVICE_PROPERTY);
     let n = sys::ioctl(h, stornvme::IOCTL_STORAGE_QUERY_PROPERTY, &q, &mut out)
@@ -119,14 +120,15 @@ impl Disk {
     /// Byte offset and length of a read or write, or the status to answer
     /// with when it leaves the disk.
     fn range(&self, cmd: &Command) -> std::result::Result<(u64, usize), Completion> {
-        let slba = cmd.cdw10_11();
-        let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
-        let end = slba.checked_add(nblocks);
-        let nsze = self.geo.disk_size >> self.ssw;
-        if end.is_none_or(|e| e > nsze) {
-            return Err(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE));
+        let geo = RwGeo {
+            nsze: self.geo.disk_size >> self.ssw,
+            ..RwGeo::unbounded(self.ssw, 1u32.checked_shl(self.ssw).unwrap_or(0))
+        };
+        match lba_range(cmd.cdw10_11(), (cmd.cdw12 & 0xffff) as u16, &geo) {
+            // At most 65536 blocks of a few KiB: it fits a usize.
+            Ok(p) => Ok((p.off, p.len as usize)),
+            Err(_) => Err(lba_out_of_range()),
         }
-        Ok((slba << self.ssw, (nblocks << self.ssw) as usize))
     }
 
     /// Transfers to a drive are unbuffered: the buffer must be aligned to

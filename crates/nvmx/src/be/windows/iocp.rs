@@ -26,7 +26,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nvmx_spec::opcode::NvmOpcode;
-use nvmx_spec::status::{Status, sc, sct};
 use nvmx_spec::{Command, Completion};
 use windows_sys::Win32::Foundation::{
     ERROR_HANDLE_EOF, ERROR_IO_PENDING, GetLastError, HANDLE, STATUS_END_OF_FILE, WAIT_TIMEOUT,
@@ -39,6 +38,7 @@ use windows_sys::Win32::System::IO::{
 
 use super::sys;
 use crate::be::cbi::run_sync;
+use crate::be::plan::{Refused, RwGeo, lba_out_of_range, plan_rw};
 use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
 use crate::error::{Error, Result};
 
@@ -114,7 +114,7 @@ pub struct Iocp {
     id: &'static str,
     io: Arc<Port>,
     sync: Arc<dyn SyncIo>,
-    ssw: u32,
+    geo: RwGeo,
     slots: Box<[UnsafeCell<Slot>]>,
     early: VecDeque<(u32, Result<Completion>)>,
     entries: Vec<OVERLAPPED_ENTRY>,
@@ -138,10 +138,6 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
 /// Creates an `iocp_th` engine (a poller thread reaps).
 pub fn new_engine_th(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
     Ok(Box::new(Iocp::new(ID_TH, p, true)?))
-}
-
-fn lba_out_of_range() -> Completion {
-    Completion::with_status(Status::new(sct::GENERIC, sc::LBA_OUT_OF_RANGE).dnr())
 }
 
 /// Waits up to `ms` for completions on `port`, filling `entries`; returns
@@ -215,7 +211,8 @@ impl Iocp {
             id,
             io,
             sync: Arc::clone(p.sync),
-            ssw: p.ssw,
+            // Overlapped I/O moves data only: blocks of `1 << ssw` bytes.
+            geo: RwGeo::unbounded(p.ssw, 1u32.checked_shl(p.ssw).unwrap_or(0)),
             slots: (0..cap).map(|_| UnsafeCell::new(Slot::idle())).collect(),
             early: VecDeque::with_capacity(cap),
             entries: vec![empty_entry(); cap],
@@ -459,7 +456,11 @@ fn poll_port(io: &Port, cap: usize, tx: &crossbeam_channel::Sender<Reaped>) {
     }
 }
 
-impl AsyncEngine for Iocp {
+// SAFETY: a slot is reported when the completion port hands back its
+// OVERLAPPED with the whole transfer done (or failed), or from `early` for
+// commands that never reached the kernel; `submit` returns `Err` before a
+// read or write is started (clauses 1-3).
+unsafe impl AsyncEngine for Iocp {
     fn id(&self) -> &'static str {
         self.id
     }
@@ -495,17 +496,24 @@ impl AsyncEngine for Iocp {
                 return Ok(());
             }
         };
-        let len = crate::be::rw_nbytes(cmd, data, 1 << self.ssw)?;
-        let Some(off) = cmd.cdw10_11().checked_mul(1u64 << self.ssw) else {
-            self.early.push_back((slot, Ok(lba_out_of_range())));
-            return Ok(());
+        let plan = plan_rw(cmd, data, &self.geo).map_err(Refused::completion);
+        let (off, len) = match plan.map(|p| (p.off, u32::try_from(p.len))) {
+            Ok((off, Ok(len))) => (off, len),
+            Ok((_, Err(_))) => {
+                let e = Error::TooLarge {
+                    what: "transfer",
+                    len: u64::from(cmd.cdw12 & 0xffff) + 1,
+                    limit: u64::from(u32::MAX.checked_shr(self.geo.ssw).unwrap_or(0)),
+                    limit_name: "blocks one overlapped request moves",
+                };
+                self.early.push_back((slot, Err(e)));
+                return Ok(());
+            }
+            Err(res) => {
+                self.early.push_back((slot, res));
+                return Ok(());
+            }
         };
-        let len = u32::try_from(len).map_err(|_| {
-            Error::invalid(
-                "transfer",
-                format!("{len} bytes is more than one request moves"),
-            )
-        })?;
         let s = self.slot_ptr(slot);
         // SAFETY: the slot is not in flight (the queue's contract), so the
         // engine has it to itself.

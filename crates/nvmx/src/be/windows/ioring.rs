@@ -22,7 +22,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use nvmx_spec::opcode::NvmOpcode;
-use nvmx_spec::status::{Status, sc, sct};
 use nvmx_spec::{Command, Completion};
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Storage::FileSystem::{
@@ -36,6 +35,7 @@ use windows_sys::core::HRESULT;
 
 use super::sys;
 use crate::be::cbi::run_sync;
+use crate::be::plan::{Refused, RwGeo, lba_out_of_range, plan_rw};
 use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
 use crate::error::{Error, Result};
 
@@ -183,7 +183,7 @@ pub struct IoRing {
     ring: HIORING,
     _file: Arc<OwnedHandle>,
     sync: Arc<dyn SyncIo>,
-    ssw: u32,
+    geo: RwGeo,
     early: VecDeque<(u32, Result<Completion>)>,
     /// Bytes each in-flight slot asked for, to tell a short transfer.
     lens: Box<[u32]>,
@@ -234,7 +234,8 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
         ring,
         _file: Arc::clone(&file),
         sync: Arc::clone(p.sync),
-        ssw: p.ssw,
+        // IoRing reads and writes move data only: blocks of `1 << ssw`.
+        geo: RwGeo::unbounded(p.ssw, 1u32.checked_shl(p.ssw).unwrap_or(0)),
         early: VecDeque::with_capacity(p.capacity as usize),
         lens: vec![0; p.capacity as usize].into_boxed_slice(),
         unsubmitted: 0,
@@ -309,9 +310,7 @@ impl IoRing {
             } else if cqe.Information < want {
                 // Fewer bytes than asked: the range runs past the end of
                 // the file or drive, as the file interface answers.
-                Ok(Completion::with_status(
-                    Status::new(sct::GENERIC, sc::LBA_OUT_OF_RANGE).dnr(),
-                ))
+                Ok(lba_out_of_range())
             } else {
                 Ok(Completion::success(0))
             };
@@ -322,7 +321,11 @@ impl IoRing {
     }
 }
 
-impl AsyncEngine for IoRing {
+// SAFETY: a slot is reported from its IoRing completion entry, when the
+// kernel is done with the buffer, or from `early` for commands that never
+// reached the ring; `submit` returns `Err` only when building the entry
+// failed, so the ring never saw the buffer (clauses 1-3).
+unsafe impl AsyncEngine for IoRing {
     fn id(&self) -> &'static str {
         ID
     }
@@ -355,14 +358,26 @@ impl AsyncEngine for IoRing {
                 return Ok(());
             }
         };
-        let len = crate::be::rw_nbytes(cmd, data, 1 << self.ssw)?;
-        if len > u64::from(u32::MAX) {
-            return Err(Error::invalid(
-                "transfer",
-                format!("{len} bytes is more than one IoRing request moves"),
-            ));
-        }
-        let off = cmd.cdw10_11() << self.ssw;
+        // Checked once for every engine: a huge SLBA must not wrap to a
+        // small offset.
+        let plan = plan_rw(cmd, data, &self.geo).map_err(Refused::completion);
+        let (off, len) = match plan.map(|p| (p.off, u32::try_from(p.len))) {
+            Ok((off, Ok(len))) => (off, len),
+            Ok((_, Err(_))) => {
+                let e = Error::TooLarge {
+                    what: "transfer",
+                    len: u64::from(cmd.cdw12 & 0xffff) + 1,
+                    limit: u64::from(u32::MAX.checked_shr(self.geo.ssw).unwrap_or(0)),
+                    limit_name: "blocks one IoRing request moves",
+                };
+                self.early.push_back((slot, Err(e)));
+                return Ok(());
+            }
+            Err(res) => {
+                self.early.push_back((slot, res));
+                return Ok(());
+            }
+        };
         let file = IORING_HANDLE_REF {
             Kind: IORING_REF_REGISTERED,
             Handle: IORING_HANDLE_REF_0 { Index: 0 },
@@ -381,7 +396,7 @@ impl AsyncEngine for IoRing {
                     self.ring,
                     file,
                     buf,
-                    len as u32,
+                    len,
                     off,
                     FILE_WRITE_FLAGS_NONE as u32,
                     slot as usize,
@@ -392,7 +407,7 @@ impl AsyncEngine for IoRing {
                     self.ring,
                     file,
                     buf,
-                    len as u32,
+                    len,
                     off,
                     slot as usize,
                     IOSQE_FLAGS_NONE,
@@ -400,7 +415,7 @@ impl AsyncEngine for IoRing {
             }
         };
         hr("BuildIoRingReadFile/WriteFile", r)?;
-        self.lens[slot as usize] = len as u32;
+        self.lens[slot as usize] = len;
         self.unsubmitted += 1;
         Ok(())
     }

@@ -21,7 +21,11 @@ pub const ID: &str = "windows";
 #[derive(Debug, Default)]
 pub struct WindowsMemory;
 
-impl Memory for WindowsMemory {
+// SAFETY: `alloc` returns a fresh committed VirtualAlloc region of at
+// least `len` bytes, which the system zeroes and page-aligns (clauses 1,
+// 2), with no device address (3); VirtualAlloc and VirtualFree serve any
+// thread (4).
+unsafe impl Memory for WindowsMemory {
     fn id(&self) -> &'static str {
         ID
     }

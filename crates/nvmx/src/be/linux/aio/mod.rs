@@ -26,7 +26,7 @@
 //! so a burst of submits costs one system call. Completions are read from
 //! the completion ring the kernel maps into the process, without a system
 //! call, when the ring's header is one this code recognises (see
-//! [`sys`]); otherwise through `io_getevents`. A wait blocks in
+//! `sys.rs`); otherwise through `io_getevents`. A wait blocks in
 //! `io_getevents` for at least one event.
 //!
 //! Results: a transfer of the full length succeeds; a short read means the
@@ -58,7 +58,7 @@
 //! of synchronously finished commands are sized to the queue's capacity
 //! when the engine is created.
 
-pub mod sys;
+pub(crate) mod sys;
 
 #[cfg(test)]
 mod tests;
@@ -70,7 +70,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nvmx_spec::opcode::NvmOpcode;
-use nvmx_spec::status::{Status, sc, sct};
 use nvmx_spec::{Command, Completion};
 
 use self::sys::{
@@ -79,6 +78,7 @@ use self::sys::{
 use crate::be::cbi::notify::Notifier;
 use crate::be::cbi::run_sync;
 use crate::be::config::BackendConfig;
+use crate::be::plan::{RwGeo, RwPlan, lba_out_of_range, plan_rw};
 use crate::be::{AsyncEngine, DataBuf, EngineParams, EngineSink, RawBuf, SyncIo};
 use crate::caps::Caps;
 use crate::error::{Error, Result};
@@ -136,8 +136,7 @@ pub struct LibAio {
     ctx: IoContext,
     sync: Arc<dyn SyncIo>,
     fd: RawFd,
-    ssw: u32,
-    lba_nbytes: u32,
+    geo: RwGeo,
     /// Requests not yet handed to the kernel: `batch[..nbatch]`.
     batch: Box<[Iocb]>,
     nbatch: usize,
@@ -166,10 +165,6 @@ unsafe impl Send for LibAio {}
 pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
     crate::be::refuse_extended_lba("libaio", p)?;
     Ok(Box::new(LibAio::new(p)?))
-}
-
-fn lba_out_of_range() -> Completion {
-    Completion::with_status(Status::new(sct::GENERIC, sc::LBA_OUT_OF_RANGE).dnr())
 }
 
 impl LibAio {
@@ -223,8 +218,7 @@ impl LibAio {
             ctx,
             sync: Arc::clone(p.sync),
             fd,
-            ssw: p.ssw,
-            lba_nbytes: p.lba_nbytes,
+            geo: RwGeo::unbounded(p.ssw, p.lba_nbytes),
             batch: vec![Iocb::default(); n].into_boxed_slice(),
             nbatch: 0,
             ptrs: vec![std::ptr::null_mut(); n].into_boxed_slice(),
@@ -438,7 +432,11 @@ impl LibAio {
     }
 }
 
-impl AsyncEngine for LibAio {
+// SAFETY: a slot is reported from its io_event, when the kernel is done
+// with the iocb's buffer, or from `done` for commands the kernel never
+// took (run synchronously, refused by the planner or by io_submit);
+// `submit` returns `Err` before anything names the buffers (clauses 1-3).
+unsafe impl AsyncEngine for LibAio {
     fn id(&self) -> &'static str {
         "libaio"
     }
@@ -497,18 +495,13 @@ impl AsyncEngine for LibAio {
                 return Ok(());
             }
         };
-        let slba = cmd.cdw10_11();
-        let nbytes = match crate::be::rw_nbytes(cmd, data, self.lba_nbytes) {
-            Ok(n) => n,
-            Err(e) => {
-                self.finish_now(slot, Err(e));
+        let RwPlan { off, len: nbytes } = match plan_rw(cmd, data, &self.geo) {
+            Ok(p) => p,
+            Err(r) => {
+                self.finish_now(slot, r.completion());
                 return Ok(());
             }
         };
-        if self.ssw >= 64 || slba > (i64::MAX as u64) >> self.ssw {
-            self.finish_now(slot, Ok(lba_out_of_range()));
-            return Ok(());
-        }
         let info = SlotInfo {
             op,
             nbytes,
@@ -521,7 +514,8 @@ impl AsyncEngine for LibAio {
             aio_fildes: self.fd as u32,
             aio_buf: data.ptr as usize as u64,
             aio_nbytes: nbytes,
-            aio_offset: (slba << self.ssw) as i64,
+            // The plan keeps `off + nbytes` within i64::MAX.
+            aio_offset: off as i64,
             ..Default::default()
         };
         self.push(slot, info, cb);

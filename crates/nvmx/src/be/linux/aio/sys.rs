@@ -32,8 +32,6 @@ use std::time::Duration;
 pub const IOCB_CMD_PREAD: u16 = 0;
 /// `IOCB_CMD_PWRITE`: write `aio_nbytes` from `aio_buf` at `aio_offset`.
 pub const IOCB_CMD_PWRITE: u16 = 1;
-/// `IOCB_CMD_FSYNC`: `fsync` the file.
-pub const IOCB_CMD_FSYNC: u16 = 2;
 /// `IOCB_CMD_FDSYNC`: `fdatasync` the file (Linux 4.18 and later).
 pub const IOCB_CMD_FDSYNC: u16 = 3;
 
@@ -167,11 +165,6 @@ impl IoContext {
             && hdr.header_length as usize == size_of::<RingHeader>()
             && hdr.nr > 0;
         ok.then_some(hdr.nr)
-    }
-
-    /// The context value (the ring's address).
-    pub fn raw(&self) -> libc::c_ulong {
-        self.ctx
     }
 
     /// Whether [`IoContext::reap_user`] reads the ring in user space.
@@ -369,7 +362,7 @@ mod tests {
     #[test]
     fn this_kernel_maps_a_ring_with_the_known_header() {
         let c = IoContext::new(8).expect("io_setup");
-        assert!(c.raw() != 0);
+        assert!(c.ctx != 0);
         assert!(
             c.reaps_in_user_space(),
             "ring header not recognised on this kernel"

@@ -133,10 +133,30 @@ fn short_buffer_completes_with_an_error_naming_both_sizes() {
         (rw(NvmOpcode::READ, 0, 0), None),
     ];
     let res = run(&mut eng, 2, jobs);
-    let e = res[0].1.as_ref().unwrap_err().to_string();
-    assert!(e.contains("512 bytes") && e.contains("2048 bytes"), "{e}");
-    let e = res[1].1.as_ref().unwrap_err().to_string();
-    assert!(e.contains("0 bytes") && e.contains("512 bytes"), "{e}");
+    let e = res[0].1.as_ref().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ShortBuffer {
+                len: 512,
+                need: 2048,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = res[1].1.as_ref().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ShortBuffer {
+                len: 0,
+                need: 512,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]

@@ -99,20 +99,8 @@ const _: () = assert!(size_of::<BlkZoneRange>() == 16);
 /// Report flag: the zones' `capacity` fields are valid.
 pub const BLK_ZONE_REP_CAPACITY: u32 = 1 << 0;
 
-/// Zone types (`enum blk_zone_type`).
-pub mod zone_type {
-    /// Conventional: random writes, no write pointer.
-    pub const CONVENTIONAL: u8 = 0x1;
-    /// Sequential write required.
-    pub const SEQWRITE_REQ: u8 = 0x2;
-    /// Sequential write preferred.
-    pub const SEQWRITE_PREF: u8 = 0x3;
-}
-
 /// Zone conditions (`enum blk_zone_cond`): the NVMe zone state values.
 pub mod zone_cond {
-    /// No write pointer (conventional zone).
-    pub const NOT_WP: u8 = 0x0;
     /// Empty.
     pub const EMPTY: u8 = 0x1;
     /// Implicitly opened.

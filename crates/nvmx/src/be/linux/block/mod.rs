@@ -26,8 +26,8 @@
 //! EINVAL. The device's size is read once, at open.
 
 pub mod admin;
-pub mod ioctl;
-pub mod zone;
+pub(crate) mod ioctl;
+pub(crate) mod zone;
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, RawFd};
@@ -41,6 +41,7 @@ use nvmx_spec::{Command, Completion};
 
 use crate::be::config::BackendConfig;
 use crate::be::linux::dev::sysfs::{self, NodeType};
+use crate::be::plan::{RwGeo, lba_out_of_range, lba_range};
 use crate::be::{Backend, DataBuf, DataVec, SyncIo};
 use crate::buf::Buffer;
 use crate::caps::Caps;
@@ -373,11 +374,13 @@ impl BlockDev {
 
     /// Byte range of an LBA command, or the status to answer with.
     fn range(&self, cmd: &Command) -> std::result::Result<(u64, u64), Completion> {
-        let slba = cmd.cdw10_11();
-        let nblocks = u64::from(cmd.cdw12 & 0xffff) + 1;
-        match slba.checked_add(nblocks) {
-            Some(end) if end <= self.nsze() => Ok((slba << self.ssw, nblocks << self.ssw)),
-            _ => Err(status(sct::GENERIC, sc::LBA_OUT_OF_RANGE)),
+        let geo = RwGeo {
+            nsze: self.nsze(),
+            ..RwGeo::unbounded(self.ssw, self.lbs)
+        };
+        match lba_range(cmd.cdw10_11(), (cmd.cdw12 & 0xffff) as u16, &geo) {
+            Ok(p) => Ok((p.off, p.len)),
+            Err(_) => Err(lba_out_of_range()),
         }
     }
 

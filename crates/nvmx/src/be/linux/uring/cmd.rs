@@ -177,7 +177,11 @@ impl UringCmd {
     }
 }
 
-impl AsyncEngine for UringCmd {
+// SAFETY: a slot is reported from its completion queue entry, when the
+// kernel is done with the command's buffers, or from the early list for
+// commands that never reached the ring; `submit` returns `Err` only when
+// the entry was not pushed (clauses 1-3).
+unsafe impl AsyncEngine for UringCmd {
     fn id(&self) -> &'static str {
         ID
     }

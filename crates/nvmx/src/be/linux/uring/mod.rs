@@ -48,7 +48,7 @@
 //!
 //! # Options
 //! - `--poll_sq`: `IORING_SETUP_SQPOLL`, a kernel thread polls the
-//!   submission ring (idle after [`ring::SQ_THREAD_IDLE_MS`]).
+//!   submission ring (idle after 1 s without work).
 //! - `--poll_io`: `IORING_SETUP_IOPOLL`, completions are polled instead of
 //!   interrupt-driven. For `io_uring` this needs `--direct`, and creating
 //!   the queue says so when the descriptor is not `O_DIRECT`; a file that
@@ -97,7 +97,7 @@
 pub mod cmd;
 pub(crate) mod fixed;
 pub mod nvme_uring;
-pub mod ring;
+pub(crate) mod ring;
 pub mod rw;
 
 use crate::be::config::BackendConfig;

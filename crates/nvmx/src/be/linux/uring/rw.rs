@@ -11,12 +11,12 @@ use std::time::Duration;
 use io_uring::types::FsyncFlags;
 use io_uring::{cqueue, opcode, squeue};
 use nvmx_spec::opcode::NvmOpcode;
-use nvmx_spec::status::{Status, sc, sct};
 use nvmx_spec::{Command, Completion};
 
 use super::fixed::FixedBufs;
 use super::ring::{Ring, with_target};
 use crate::be::cbi::run_sync;
+use crate::be::plan::{RwGeo, RwPlan, lba_out_of_range, plan_rw};
 use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
 use crate::error::{Error, Result};
 
@@ -63,8 +63,7 @@ impl Inflight {
 pub struct UringRw {
     ring: Ring<squeue::Entry, cqueue::Entry>,
     sync: Arc<dyn SyncIo>,
-    ssw: u32,
-    lba_nbytes: u32,
+    geo: RwGeo,
     slots: Box<[Inflight]>,
     /// Completions decided at submit time (commands run through the sync
     /// interface, refused commands), reported at the next poke.
@@ -116,8 +115,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
     let cap = p.capacity as usize;
     Ok(Box::new(UringRw {
         sync: Arc::clone(p.sync),
-        ssw: p.ssw,
-        lba_nbytes: p.lba_nbytes,
+        geo: RwGeo::unbounded(p.ssw, p.lba_nbytes),
         slots: vec![Inflight::IDLE; cap].into_boxed_slice(),
         early: VecDeque::with_capacity(cap),
         resubmit: Vec::with_capacity(cap),
@@ -139,10 +137,6 @@ fn is_direct(fd: std::os::fd::RawFd) -> bool {
     // it return -1.
     let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     fl >= 0 && fl & libc::O_DIRECT != 0
-}
-
-fn lba_out_of_range() -> Completion {
-    Completion::with_status(Status::new(sct::GENERIC, sc::LBA_OUT_OF_RANGE).dnr())
 }
 
 impl UringRw {
@@ -330,7 +324,11 @@ fn finish(
     None
 }
 
-impl AsyncEngine for UringRw {
+// SAFETY: a slot is reported from its completion queue entry once the
+// whole transfer is done (a short one is resubmitted, not reported), or
+// from `early` for commands that never reached the ring; `submit` returns
+// `Err` only when the entry was not pushed (clauses 1-3).
+unsafe impl AsyncEngine for UringRw {
     fn id(&self) -> &'static str {
         ID
     }
@@ -381,31 +379,20 @@ impl AsyncEngine for UringRw {
         // Separate metadata has no place in a plain read or write; the queue
         // refuses it (`carries_metadata`) before it gets here.
         let _ = meta;
-        let len = match crate::be::rw_nbytes(cmd, data, self.lba_nbytes) {
-            Ok(len) => len,
-            Err(e) => {
-                self.complete_early(slot, Err(e));
+        let RwPlan { off, len } = match plan_rw(cmd, data, &self.geo) {
+            Ok(p) => p,
+            Err(r) => {
+                self.complete_early(slot, r.completion());
                 return Ok(());
             }
         };
-        let off = 1u64
-            .checked_shl(self.ssw)
-            .and_then(|bs| cmd.cdw10_11().checked_mul(bs))
-            .filter(|o| {
-                o.checked_add(len)
-                    .is_some_and(|end| i64::try_from(end).is_ok())
-            });
-        let Some(off) = off else {
-            // Beyond any file offset (and an offset of -1 would mean "the
-            // current position" to the kernel).
-            self.complete_early(slot, Ok(lba_out_of_range()));
-            return Ok(());
-        };
         if len > MAX_RW_NBYTES {
-            let e = Error::invalid(
-                "transfer size",
-                format!("{len} bytes exceeds io_uring's {MAX_RW_NBYTES} per command"),
-            );
+            let e = Error::TooLarge {
+                what: "transfer",
+                len,
+                limit: MAX_RW_NBYTES,
+                limit_name: "io_uring bytes per command",
+            };
             self.complete_early(slot, Err(e));
             return Ok(());
         }
