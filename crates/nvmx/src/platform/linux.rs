@@ -14,10 +14,8 @@ use crate::be::linux::{aio, block, nvme, uring};
 use crate::be::{cbi, posix_aio};
 use crate::caps::Caps;
 
-pub use super::unix::classify_path;
-
-/// The dev interface id of this platform.
-pub const DEV_ID: &str = "linux";
+pub use nvmx_core::classify::classify_path;
+pub use nvmx_os::{DEV_ID, in_use};
 
 config!(
     IO_URING_CMD,
@@ -143,10 +141,3 @@ pub static CONFIGS: &[&BackendConfig] = &[
     &common::RAMDISK,
     &common::RAMDISK_THRPOOL,
 ];
-
-/// Why the device at `path` is in use: a mounted file system, swap, or a
-/// device-mapper/md/LVM holder on it or a partition of it; `None` for
-/// files, ramdisks and unused devices. Tools check this before writing.
-pub fn in_use(path: &str) -> Option<String> {
-    crate::be::linux::dev::inuse::in_use(path)
-}

@@ -1,5 +1,16 @@
-//! Per-platform pieces: the ordered list of backend configurations and the
-//! classification of paths. One file per platform, chosen at compile time.
+//! Per-platform pieces: the ordered list of backend configurations, the
+//! selection over it ([`select`]), the classification of paths, the
+//! in-use check and device enumeration ([`enumerate()`]). One file per
+//! platform, chosen at compile time; the interfaces the lists name live in
+//! `nvmx-os`, `nvmx-ramdisk` and `nvmx-upcie`.
+
+use crate::be::Backend;
+use crate::be::config::{BackendConfig, select_from};
+use crate::error::Result;
+use crate::opts::Options;
+use crate::uri::Uri;
+
+pub use nvmx_os::enumerate::enumerate;
 
 /// Defines one `BackendConfig` static (mem interface `heap` unless one is
 /// given last).
@@ -46,7 +57,17 @@ mod other;
 #[cfg(not(any(target_os = "linux", windows, target_os = "freebsd")))]
 pub use other::*;
 
-#[cfg(unix)]
-mod unix;
-
 pub mod common;
+#[cfg(unix)]
+pub mod freebsd_configs;
+
+/// The configurations of this platform, in priority order.
+pub fn configs() -> &'static [&'static BackendConfig] {
+    CONFIGS
+}
+
+/// Picks and opens the first configuration of this platform that fits
+/// (see [`crate::be::config`] for the rules).
+pub fn select(uri: &Uri, opts: &Options) -> Result<(&'static BackendConfig, Backend)> {
+    select_from(configs(), uri, opts)
+}
