@@ -3,7 +3,7 @@
 //! The parts of nvmx every other crate builds on: errors ([`error`]),
 //! buffers and the memory interface ([`buf`]), what was opened ([`ident`],
 //! [`geo`], [`caps`]), options ([`opts`]) and URIs ([`uri`], with
-//! [`classify`] for paths), the backend interface traits an engine or
+//! [`uri::classify`] for paths), the backend interface traits an engine or
 //! device implements ([`be`]: `SyncIo`, `Admin`, `AsyncEngine`) with the
 //! configuration type and its selection ([`be::config`]), the async
 //! queue's slot table ([`slots`]) and end-to-end protection information
@@ -18,7 +18,6 @@
 pub mod be;
 pub mod buf;
 pub mod caps;
-pub mod classify;
 pub mod error;
 pub mod geo;
 pub mod ident;

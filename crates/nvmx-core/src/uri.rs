@@ -12,6 +12,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub mod classify;
+
 use crate::caps::Caps;
 use crate::error::{Error, Result};
 
@@ -139,7 +141,7 @@ impl Uri {
             ));
         }
         // An existing path wins over every other reading.
-        if let Some(target) = crate::classify::classify_path(raw)? {
+        if let Some(target) = classify::classify_path(raw)? {
             let caps = caps_of(&target);
             return Ok(Uri {
                 raw: raw.into(),

@@ -1,11 +1,11 @@
-//! Device enumeration: what NVMe devices this system has, without opening
-//! them. Each platform fills the list its own way (Linux walks sysfs,
+//! Device enumeration's entries: what NVMe devices this system has,
+//! without opening them. [`crate::enumerate()`] picks this platform's
+//! scanner; each platform fills the list its own way (Linux walks sysfs,
 //! FreeBSD lists `/dev` and asks only `nda` disks which namespace they
 //! are); ramdisks and files are named by URI and never enumerated.
 
 use serde::Serialize;
 
-use crate::error::Result;
 use crate::ident::DevType;
 
 /// What kind of node or function an entry is.
@@ -56,26 +56,4 @@ pub struct EnumEntry {
     pub serial: String,
     /// Firmware revision (empty when unknown).
     pub firmware: String,
-}
-
-/// Lists the NVMe controllers, namespaces and unbound NVMe PCI functions
-/// of this system (on Windows: the physical drives, with their bus type).
-/// Platforms without a scanner yet return an empty list.
-pub fn enumerate() -> Result<Vec<EnumEntry>> {
-    #[cfg(target_os = "linux")]
-    {
-        crate::be::linux::dev::enumerate()
-    }
-    #[cfg(target_os = "freebsd")]
-    {
-        crate::be::freebsd::dev::enumerate()
-    }
-    #[cfg(windows)]
-    {
-        crate::be::windows::dev::enumerate()
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "freebsd", windows)))]
-    {
-        Ok(Vec::new())
-    }
 }

@@ -4,7 +4,7 @@
 //! Linux ([`linux`]: NVMe ioctls, the block layer, io_uring, io_uring_cmd,
 //! libaio, sysfs enumeration), FreeBSD ([`freebsd`]: NVMe passthrough,
 //! kqueue), Windows ([`windows`]: StorNVMe, IOCP, IoRing), files as
-//! namespaces ([`file`]), POSIX aio ([`posix_aio`], on Unix), the
+//! namespaces ([`mod@file`]), POSIX aio ([`posix_aio`], on Unix), the
 //! portable engines that need no OS queue ([`cbi`]: `emu`, `thrpool`,
 //! `nil`), device enumeration ([`enumerate()`]) and this platform's dev
 //! interface id and in-use check ([`DEV_ID`], [`in_use`]). Platform
@@ -27,7 +27,29 @@ pub mod linux;
 pub mod posix_aio;
 pub mod windows;
 
-pub use enumerate::{EnumEntry, EnumKind, enumerate};
+pub use enumerate::{EnumEntry, EnumKind};
+
+/// Lists the NVMe controllers, namespaces and unbound NVMe PCI functions
+/// of this system (on Windows: the physical drives, with their bus type).
+/// Platforms without a scanner yet return an empty list.
+pub fn enumerate() -> nvmx_core::Result<Vec<EnumEntry>> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::dev::enumerate()
+    }
+    #[cfg(target_os = "freebsd")]
+    {
+        freebsd::dev::enumerate()
+    }
+    #[cfg(windows)]
+    {
+        windows::dev::enumerate()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "freebsd", windows)))]
+    {
+        Ok(Vec::new())
+    }
+}
 
 /// The dev interface id of this platform's configurations.
 #[cfg(target_os = "linux")]
@@ -63,15 +85,20 @@ pub fn in_use(path: &str) -> Option<String> {
 // `crate::error`, `crate::platform::DEV_ID`); these private aliases keep
 // those paths valid while other branches that edit the same files are
 // merged. Rewriting them to the direct paths is a mechanical follow-up.
-use nvmx_core::{buf, caps, error, ident, opts, uri};
+#[cfg(any(target_os = "linux", windows, test))]
+use nvmx_core::buf;
+#[cfg(unix)]
+use nvmx_core::caps;
+use nvmx_core::{error, ident, opts, uri};
 
 mod be {
     pub use crate::*;
     pub use nvmx_core::be::*;
-    #[cfg(test)]
+    #[cfg(all(test, unix))]
     pub use nvmx_ramdisk as ramdisk;
 }
 
+#[cfg(unix)]
 mod platform {
     pub use crate::DEV_ID;
 }

@@ -82,6 +82,7 @@ pub use xfer::SglMode;
 use nvmx_core::{buf, caps, error, ident, opts, uri};
 
 mod be {
+    #[cfg(any(test, target_os = "linux"))]
     pub use crate as upcie;
     pub use nvmx_core::be::*;
     #[cfg(target_os = "linux")]

@@ -22,8 +22,8 @@ pub use nvmx_ramdisk as ramdisk;
 pub use nvmx_upcie as upcie;
 
 /// Backend configurations and how one is selected for a URI (the rules
-/// and [`select_from`] are `nvmx-core`'s; this platform's list and
-/// [`select`] over it are the facade's [`crate::platform`]).
+/// and [`select_from`](config::select_from) are `nvmx-core`'s; this platform's list and
+/// [`select`](config::select) over it are the facade's [`crate::platform`]).
 pub mod config {
     pub use crate::platform::{configs, select};
     pub use nvmx_core::be::config::*;

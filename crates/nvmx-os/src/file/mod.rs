@@ -21,6 +21,8 @@ use unix as os;
 #[cfg(windows)]
 pub(crate) mod windows;
 #[cfg(windows)]
+pub mod windows_mem;
+#[cfg(windows)]
 use windows as os;
 
 use std::fs::File;
@@ -299,7 +301,7 @@ impl SyncIo for FileNs {
 
     #[cfg(windows)]
     fn memory(&self) -> Option<Arc<dyn crate::buf::Memory>> {
-        Some(Arc::new(crate::be::windows::mem::WindowsMemory))
+        Some(Arc::new(windows_mem::WindowsMemory))
     }
 
     #[cfg(unix)]

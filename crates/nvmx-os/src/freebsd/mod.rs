@@ -1,6 +1,7 @@
-//! FreeBSD interfaces: the NVMe driver's passthrough ioctls (`nvme`), POSIX
-//! aio completed through a kqueue (`kqueue`), and enumeration of NVMe nodes
-//! under `/dev` (`dev`).
+//! FreeBSD interfaces: the NVMe driver's passthrough ioctls (`nvme`) and
+//! enumeration of NVMe nodes under `/dev` (`dev`). POSIX aio completed
+//! through a kqueue is [`crate::posix_aio::kqueue`], an engine of POSIX
+//! aio.
 //!
 //! Each module keeps what can be checked without FreeBSD (ioctl numbers,
 //! structure layouts, command marshalling, completion and event decoding,
@@ -11,7 +12,6 @@
 //! `x86_64-unknown-freebsd` in CI but can only run on FreeBSD.
 
 pub mod dev;
-pub mod kqueue;
 pub mod nvme;
 
 /// The dev interface id of FreeBSD's configurations.

@@ -83,7 +83,7 @@ pub struct PosixAio {
     pub(super) flush_is_sync: bool,
     /// The kqueue completions are delivered to (the `kqueue` engine).
     #[cfg(target_os = "freebsd")]
-    kq: Option<crate::be::freebsd::kqueue::sys::Kq>,
+    kq: Option<super::kqueue::sys::Kq>,
     /// Slots the kqueue reported finished, not yet collected.
     #[cfg(target_os = "freebsd")]
     ready: VecDeque<u32>,
@@ -156,7 +156,7 @@ impl PosixAio {
     #[cfg(target_os = "freebsd")]
     pub fn with_kqueue(p: &EngineParams<'_>) -> Result<PosixAio> {
         let mut e = Self::new(p)?;
-        let kq = crate::be::freebsd::kqueue::sys::Kq::new(e.cbs.len() as u32)
+        let kq = super::kqueue::sys::Kq::new(e.cbs.len() as u32)
             .map_err(|err| Error::io("kqueue", e.where_(), err))?;
         e.kq = Some(kq);
         Ok(e)

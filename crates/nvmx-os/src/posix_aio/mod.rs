@@ -46,7 +46,7 @@
 //! callback keep the descriptor signalled at every poke until reaped.
 //!
 //! On FreeBSD the same engine also serves the `kqueue` configurations
-//! (`PosixAio::with_kqueue`, see [`crate::be::freebsd::kqueue`]): each
+//! (`PosixAio::with_kqueue`, see [`kqueue`]): each
 //! request then reports its completion to a kqueue, and pokes and waits
 //! read finished requests from it in batches instead of asking
 //! `aio_error` about each one.
@@ -103,6 +103,7 @@ posix_aio_cfg! {-
     }
 }
 
+pub mod kqueue;
 #[cfg(test)]
 pub(crate) mod testutil;
 

@@ -36,6 +36,6 @@ pub mod iocp;
 #[cfg(windows)]
 pub mod ioring;
 #[cfg(windows)]
-pub mod mem;
+pub use crate::file::windows_mem as mem;
 #[cfg(windows)]
 mod sys;

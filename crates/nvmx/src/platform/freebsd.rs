@@ -3,5 +3,5 @@
 //! is tested on every Unix host.
 
 pub use super::freebsd_configs::CONFIGS;
-pub use nvmx_core::classify::classify_path;
+pub use nvmx_core::uri::classify::classify_path;
 pub use nvmx_os::{DEV_ID, in_use};

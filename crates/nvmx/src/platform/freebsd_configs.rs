@@ -15,11 +15,12 @@
 //! write the namespace node, so they serve namespace nodes only. xNVMe
 //! lists `kqueue` first; `--be kqueue` picks it.
 
-use crate::be::config::BackendConfig;
-use crate::be::freebsd::{DEV_ID, kqueue, nvme};
-use crate::be::{cbi, file, posix_aio};
 use crate::caps::Caps;
 use crate::platform::common;
+use nvmx_core::be::config::BackendConfig;
+use nvmx_os::freebsd::{DEV_ID, nvme};
+use nvmx_os::posix_aio::kqueue;
+use nvmx_os::{cbi, file, posix_aio};
 
 /// The `emu` configuration: NVMe passthrough ioctls, emulated async.
 pub static EMU: BackendConfig = BackendConfig {

@@ -9,12 +9,12 @@
 //! configurations could only fail on it; `io_uring_cmd` serves it.
 
 use super::common;
-use crate::be::config::BackendConfig;
-use crate::be::linux::{aio, block, nvme, uring};
-use crate::be::{cbi, posix_aio};
 use crate::caps::Caps;
+use nvmx_core::be::config::BackendConfig;
+use nvmx_os::linux::{aio, block, nvme, uring};
+use nvmx_os::{cbi, posix_aio};
 
-pub use nvmx_core::classify::classify_path;
+pub use nvmx_core::uri::classify::classify_path;
 pub use nvmx_os::{DEV_ID, in_use};
 
 config!(
@@ -129,8 +129,8 @@ pub static CONFIGS: &[&BackendConfig] = &[
     &block::THRPOOL_BDEV,
     &nvme::NIL,
     &NIL_BDEV,
-    &crate::be::upcie::linux::VFIO,
-    &crate::be::upcie::linux::UIO,
+    &nvmx_upcie::linux::VFIO,
+    &nvmx_upcie::linux::UIO,
     &common::EMU_FILE,
     &common::THRPOOL_FILE,
     &uring::IO_URING_FILE,

@@ -1,9 +1,9 @@
 //! This platform: the backend configurations in priority order.
 
 use super::common;
-use crate::be::config::BackendConfig;
+use nvmx_core::be::config::BackendConfig;
 
-pub use nvmx_core::classify::classify_path;
+pub use nvmx_core::uri::classify::classify_path;
 pub use nvmx_os::{DEV_ID, in_use};
 
 /// This platform configurations, in priority order (first match wins).

@@ -8,15 +8,15 @@
 //! the OS has no IoRing (before Windows 11).
 
 use super::common;
-use crate::be::config::BackendConfig;
-use crate::be::windows::{disk, iocp, ioring};
-use crate::be::{cbi, file};
 use crate::caps::Caps;
+use nvmx_core::be::config::BackendConfig;
+use nvmx_os::windows::{disk, iocp, ioring};
+use nvmx_os::{cbi, file};
 
 pub use nvmx_os::{DEV_ID, in_use};
 
 /// The mem interface id of this platform's devices and files.
-pub const MEM_ID: &str = crate::be::windows::mem::ID;
+pub const MEM_ID: &str = nvmx_os::windows::mem::ID;
 
 config!(
     EMU,
@@ -183,4 +183,4 @@ pub static CONFIGS: &[&BackendConfig] = &[
     &common::RAMDISK_THRPOOL,
 ];
 
-pub use nvmx_core::classify::classify_path;
+pub use nvmx_core::uri::classify::classify_path;

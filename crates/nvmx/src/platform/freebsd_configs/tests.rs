@@ -4,9 +4,9 @@
 //! FreeBSD, which the tests expect.
 
 use super::*;
-use crate::be::config::select_from;
 use crate::opts::Options;
 use crate::uri::Uri;
+use nvmx_core::be::config::select_from;
 
 fn opts(pairs: &[(&str, &str)]) -> Options {
     let mut o = Options::default();

@@ -1,6 +1,7 @@
 //! What an existing path is (a file, a block or character device), so a
 //! URI can be classified. One implementation per OS family, chosen at
-//! compile time; the facade's `platform` module re-exports it.
+//! compile time; the facade's `platform` module re-exports it. A part of
+//! [`crate::uri`]: only the URI parser asks.
 
 #[cfg(unix)]
 mod unix;
