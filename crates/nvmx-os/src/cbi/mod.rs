@@ -9,7 +9,7 @@ pub mod thrpool;
 
 use nvmx_spec::{Command, Completion};
 
-use crate::be::{Direction, Offer, RawBuf, SyncIo};
+use super::{Direction, Offer, RawBuf, SyncIo};
 use crate::error::Result;
 
 /// Runs a command captured by an async engine through a sync interface.

@@ -33,7 +33,7 @@ use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{Status, sc, sc_media, sct};
 use nvmx_spec::{Command, Completion};
 
-use crate::be::{Backend, DataBuf, DataVec, SyncIo};
+use super::{Backend, DataBuf, DataVec, SyncIo};
 use crate::error::{Error, Result};
 use crate::ident::{DevType, Ident};
 use crate::opts::Options;
