@@ -80,9 +80,8 @@ run() {
 start=$SECONDS
 PROPTEST_CASES=8 run -p nvmx-spec --lib --test prop_decode
 run -p nvmx --test queue_memory
-run -p nvmx --lib -- \
-    be::ramdisk::fault be::ramdisk::regs pi::tests \
-    buf::tests::zero_length buf::tests::fill_patterns
+run -p nvmx-ramdisk --lib -- fault::tests:: regs::tests::
+run -p nvmx-core --lib -- pi::tests buf::tests::zero_length buf::tests::fill_patterns
 
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
 echo "miri: $passed tests passed under Miri in $((SECONDS - start)) s"

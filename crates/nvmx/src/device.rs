@@ -21,7 +21,6 @@ use crate::error::{Error, Result};
 use crate::geo::{GeoInputs, Geometry};
 use crate::ident::{DevType, Ident};
 use crate::opts::Options;
-use crate::queue::Queue;
 use crate::uri::Uri;
 
 /// Identify data read once per device.
@@ -255,7 +254,7 @@ impl Device {
             inputs.pif = self.read_pif(ns, idx);
         }
         if let (Some(ns), true) = (&ns, inputs.csi == nvmx_spec::opcode::Csi::ZONED.0) {
-            inputs.nzone = crate::zoned::nzone_of(self, ns);
+            inputs.nzone = self.nzone(ns);
         }
         let geo = Geometry::derive(&inputs);
         Ok(Identity { ctrlr, ns, geo })
@@ -310,12 +309,6 @@ impl Device {
     pub fn alloc_blocks(&self, nlb: u16) -> Result<Buffer> {
         let g = self.geometry()?;
         self.alloc((usize::from(nlb) + 1) * g.lba_nbytes as usize)
-    }
-
-    /// Creates an async queue with room for `capacity` commands (a power of
-    /// two below 4096), run by the configuration's async interface.
-    pub fn queue(&self, capacity: u32) -> Result<Queue> {
-        Queue::new(self, capacity)
     }
 
     /// Refuses commands the access mode forbids: writes on a device opened

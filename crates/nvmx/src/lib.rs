@@ -29,36 +29,43 @@
 //! # }
 //! ```
 //!
-//! The layers, from the bottom: [`nvmx_spec`] (wire layouts), the backend
-//! interfaces in [`be`], backend selection ([`be::config`]), and the
-//! user-facing [`Device`], [`Queue`] and [`Buffer`].
+//! The crates, from the bottom: [`nvmx_spec`] (wire layouts), `nvmx-core`
+//! (errors, buffers, options, URIs, the backend interface traits in
+//! [`be`], configuration selection in [`be::config`], the queue's slot
+//! table, PI computation), the backends (`nvmx-os`: the OS interfaces and
+//! portable engines; `nvmx-ramdisk`: the in-memory controller;
+//! `nvmx-upcie`: the user-space PCIe driver), and this crate, the facade:
+//! the platform's ordered configuration lists ([`platform`]) and the
+//! user-facing [`Device`], [`Queue`] and [`Buffer`]. This crate owns only
+//! what needs a `Device`; the backends must not depend on it, and its
+//! public paths (`nvmx::be::...`, `nvmx::buf::...`) re-export theirs.
 #![deny(missing_docs)]
 
 pub mod be;
-pub mod buf;
-pub mod caps;
 pub mod device;
 pub mod directive;
-pub mod enumerate;
-pub mod error;
 pub mod fdp;
 pub mod format;
-pub mod geo;
-pub mod ident;
 pub mod kv;
-pub mod opts;
-pub mod pi;
 pub mod platform;
 pub mod queue;
-pub mod uri;
 pub mod zoned;
 
 mod admin;
 mod copy;
 mod nvm;
+mod pi_io;
 mod pseudo;
 
+pub use nvmx_core::{buf, caps, error, geo, ident, opts, pi, uri};
 pub use nvmx_spec as spec;
+
+/// Device enumeration: what NVMe devices this system has, without opening
+/// them (implemented per platform in `nvmx-os`).
+pub mod enumerate {
+    pub use crate::platform::enumerate;
+    pub use nvmx_os::enumerate::{EnumEntry, EnumKind};
+}
 
 pub use buf::Buffer;
 pub use caps::Caps;

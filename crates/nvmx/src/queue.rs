@@ -26,169 +26,19 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use nvmx_spec::Command;
 use nvmx_spec::cmd::NvmRw;
 use nvmx_spec::opcode::NvmOpcode;
-use nvmx_spec::{Command, Completion};
 
 use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf};
 use crate::buf::Buffer;
 use crate::device::Device;
 use crate::error::{Error, Result};
+pub use nvmx_core::slots::{Completed, Rejected};
+use nvmx_core::slots::{ReadyRing, Reaper, Slot, SlotTable, take_slot};
 
 /// Largest queue capacity plus one: capacities are powers of two below 4096.
 pub const CAPACITY_LIMIT: u32 = 4096;
-
-/// A finished command with its buffers handed back.
-#[derive(Debug)]
-pub struct Completed {
-    /// The caller's tag given at submit.
-    pub tag: u64,
-    /// The completion, or why the command failed ([`Error::Status`] for a
-    /// non-success NVMe status). The error is boxed (`?` unboxes it): a
-    /// `Completed` moves several times per command, and with the 56-byte
-    /// [`Error`] inline the compiler copied it in odd-sized pieces and
-    /// read them back whole, which stalled the CPU on every command
-    /// (ARCHITECTURE.md and BENCHMARKS.md have the measurements).
-    /// Only a failing command allocates.
-    pub result: Result<Completion, Box<Error>>,
-    /// The data buffer, back to its owner.
-    pub data: Option<Buffer>,
-    /// The metadata buffer, back to its owner.
-    pub meta: Option<Buffer>,
-}
-
-// Small enough to move in a few aligned stores; see `Completed::result`.
-const _: () = assert!(size_of::<Completed>() <= 48);
-
-/// A command the queue did not take, with its buffers handed back.
-#[derive(Debug)]
-pub struct Rejected {
-    /// Why ([`Error::Busy`] when the queue is full: poke and retry).
-    pub error: Error,
-    /// The data buffer.
-    pub data: Option<Buffer>,
-    /// The metadata buffer.
-    pub meta: Option<Buffer>,
-}
-
-impl From<Rejected> for Error {
-    fn from(r: Rejected) -> Error {
-        r.error
-    }
-}
-
-impl std::fmt::Display for Rejected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.error.fmt(f)
-    }
-}
-
-impl std::error::Error for Rejected {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
-
-/// A reaped completion waiting for [`Queue::pop`]: its slot still holds
-/// the tag and buffers.
-#[derive(Clone, Copy)]
-struct Reaped {
-    slot: u32,
-    /// The engine failed the command; the error waits in the slot.
-    failed: bool,
-    cpl: Completion,
-}
-
-impl Reaped {
-    /// Records what the engine reported for `slot`; an engine error is
-    /// parked in the slot so the ring entry stays small.
-    ///
-    /// Inlined into each engine's loop: called, it hands the entry back
-    /// through memory in pieces that the ring store reads whole, a
-    /// store-forwarding stall per completion (most of `nil`'s poke time).
-    #[inline(always)]
-    fn of(slots: &mut [Slot], slot: u32, res: Result<Completion>) -> Reaped {
-        match res {
-            Ok(cpl) => Reaped {
-                slot,
-                failed: false,
-                cpl,
-            },
-            Err(e) => Reaped::park(slots, slot, e),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn park(slots: &mut [Slot], slot: u32, e: Error) -> Reaped {
-        if let Some(s) = slots.get_mut(slot as usize) {
-            s.err = Some(Box::new(e));
-        }
-        Reaped {
-            slot,
-            failed: true,
-            cpl: Completion::success(0),
-        }
-    }
-}
-
-/// Reaped completions in order: a ring as long as the queue's capacity,
-/// which is enough because each entry still holds its slot.
-struct ReadyRing {
-    buf: Box<[Reaped]>,
-    head: usize,
-    len: usize,
-}
-
-impl ReadyRing {
-    fn new(capacity: u32) -> ReadyRing {
-        let empty = Reaped {
-            slot: u32::MAX,
-            failed: false,
-            cpl: Completion::success(0),
-        };
-        ReadyRing {
-            buf: vec![empty; capacity as usize].into_boxed_slice(),
-            head: 0,
-            len: 0,
-        }
-    }
-
-    #[inline]
-    fn push(&mut self, r: Reaped) {
-        let cap = self.buf.len();
-        if self.len == cap {
-            // Only an engine reporting a slot twice gets here; the slot's
-            // buffers then stay in the queue until it is dropped.
-            debug_assert!(false, "engine reported more completions than slots");
-            return;
-        }
-        // `cap` is a power of two.
-        self.buf[(self.head + self.len) & (cap - 1)] = r;
-        self.len += 1;
-    }
-
-    #[inline]
-    fn pop(&mut self) -> Option<Reaped> {
-        if self.len == 0 {
-            return None;
-        }
-        let r = self.buf[self.head];
-        self.head = (self.head + 1) & (self.buf.len() - 1);
-        self.len -= 1;
-        Some(r)
-    }
-}
-
-#[derive(Default)]
-struct Slot {
-    tag: u64,
-    opc: u8,
-    data: Option<Buffer>,
-    meta: Option<Buffer>,
-    /// An engine error reported for this slot, until popped.
-    err: Option<Box<Error>>,
-}
 
 /// An async queue on a device. See the [module docs](self).
 ///
@@ -299,6 +149,14 @@ pub fn check_capacity(capacity: u32) -> Result<()> {
     Ok(())
 }
 
+impl Device {
+    /// Creates an async queue with room for `capacity` commands (a power of
+    /// two below 4096), run by the configuration's async interface.
+    pub fn queue(&self, capacity: u32) -> Result<Queue> {
+        Queue::new(self, capacity)
+    }
+}
+
 #[allow(clippy::result_large_err)]
 impl Queue {
     pub(crate) fn new(dev: &Device, capacity: u32) -> Result<Queue> {
@@ -346,7 +204,7 @@ impl Queue {
 
     /// How many completions wait in [`Queue::pop`].
     pub fn ready(&self) -> usize {
-        self.parked.len() + self.ready.len
+        self.parked.len() + self.ready.len()
     }
 
     /// The device this queue runs on.
@@ -723,93 +581,6 @@ impl Queue {
     }
 }
 
-/// Where a queue's reaping puts what the engine reports: the ready ring,
-/// with the in-flight count kept.
-pub(crate) struct Reaper<'a> {
-    ready: &'a mut ReadyRing,
-    slots: &'a mut [Slot],
-    outstanding: &'a mut u32,
-}
-
-impl Reaper<'_> {
-    #[inline]
-    pub(crate) fn reap(&mut self, slot: u32, res: Result<Completion>) {
-        *self.outstanding -= 1;
-        self.ready.push(Reaped::of(self.slots, slot, res));
-    }
-}
-
-/// The slot bookkeeping, borrowed apart from the engine so the engine can
-/// report into it while being polled.
-struct SlotTable<'a> {
-    slots: &'a mut [Slot],
-    free: &'a mut Vec<u32>,
-    outstanding: &'a mut u32,
-}
-
-impl SlotTable<'_> {
-    /// Finishes a slot the engine reported: no longer in flight, buffers
-    /// handed back.
-    #[inline]
-    fn finish_slot(&mut self, slot: u32, res: Result<Completion>) -> Completed {
-        *self.outstanding -= 1;
-        let r = Reaped::of(self.slots, slot, res);
-        take_slot(self.slots, self.free, r)
-    }
-}
-
-/// An engine reporting a slot it was never given is a bug in the engine;
-/// surface it instead of corrupting the table.
-#[cold]
-#[inline(never)]
-fn unknown_slot(slot: u32) -> Completed {
-    Completed {
-        tag: u64::MAX,
-        result: Err(Box::new(Error::QueueFailed(format!(
-            "engine reported unknown slot {slot}"
-        )))),
-        data: None,
-        meta: None,
-    }
-}
-
-/// Builds the completion record of a reaped slot and frees the slot.
-#[inline(always)]
-fn take_slot(slots: &mut [Slot], free: &mut Vec<u32>, r: Reaped) -> Completed {
-    let Some(s) = slots.get_mut(r.slot as usize) else {
-        return unknown_slot(r.slot);
-    };
-    let result = if !r.failed && r.cpl.is_success() {
-        Ok(r.cpl)
-    } else {
-        failed(s, r)
-    };
-    let out = Completed {
-        tag: s.tag,
-        result,
-        data: s.data.take(),
-        meta: s.meta.take(),
-    };
-    free.push(r.slot);
-    out
-}
-
-/// The result of a command that failed, in the engine or with an NVMe
-/// status; kept out of line so the success path stays short.
-#[cold]
-#[inline(never)]
-fn failed(s: &mut Slot, r: Reaped) -> Result<Completion, Box<Error>> {
-    if r.failed {
-        Err(s.err.take().unwrap_or_else(|| {
-            Box::new(Error::QueueFailed(
-                "the engine failed the command without a reason".into(),
-            ))
-        }))
-    } else {
-        Error::check(s.opc, r.cpl).map_err(Box::new)
-    }
-}
-
 impl Drop for Queue {
     fn drop(&mut self) {
         if self.outstanding == 0 {
@@ -872,6 +643,7 @@ unsafe impl AsyncEngine for Leaked {
 mod tests {
     use super::*;
     use crate::Options;
+    use nvmx_spec::Completion;
 
     /// Refuses every command, so the queue's way back is exercised.
     struct Refuser;

@@ -30,7 +30,7 @@ use crate::be::DataBuf;
 use crate::buf::Buffer;
 use crate::device::Device;
 use crate::error::{Error, Result};
-use crate::queue::{Completed, Queue, Rejected};
+use crate::queue::{Queue, Rejected};
 
 /// The zone layout and limits of a zoned namespace, from its Identify data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -153,12 +153,16 @@ pub fn filter_for_state(state: ZoneState) -> Option<ZrasFilter> {
     })
 }
 
-/// The number of zones of a zoned namespace for its geometry, 0 when the
-/// zoned Identify data cannot be read.
-pub(crate) fn nzone_of(dev: &Device, ns: &nvmx_spec::identify::IdentifyNamespace) -> u32 {
-    dev.identify_zoned_namespace()
-        .and_then(|z| ZoneGeometry::from_identify(ns.nsze, ns.flbas, &z))
-        .map_or(0, |g| u32::try_from(g.nzones).unwrap_or(u32::MAX))
+impl Device {
+    /// The number of zones of a zoned namespace for its geometry, 0 when
+    /// the zoned Identify data cannot be read. The device asks this when it
+    /// reads its identity, through the `Device` method rather than an
+    /// import, so `device.rs` does not depend on this module.
+    pub(crate) fn nzone(&self, ns: &nvmx_spec::identify::IdentifyNamespace) -> u32 {
+        self.identify_zoned_namespace()
+            .and_then(|z| ZoneGeometry::from_identify(ns.nsze, ns.flbas, &z))
+            .map_or(0, |g| u32::try_from(g.nzones).unwrap_or(u32::MAX))
+    }
 }
 
 /// The LBA a Zone Append wrote its first block to, from completion dwords
@@ -578,7 +582,7 @@ impl Device {
 impl Queue {
     /// Submits a Zone Append of `nlb + 1` blocks from `data` to the zone
     /// starting at `zslba`. The LBA the device chose comes back in the
-    /// completion: see [`Completed::appended_lba`]. The zone start is not
+    /// completion: see [`crate::Completed::appended_lba`]. The zone start is not
     /// checked here (that would take an Identify per command); a wrong one
     /// completes with Invalid Field.
     pub fn zone_append(
@@ -600,13 +604,5 @@ impl Queue {
         }
         let cmd = dev.append_command(zslba, nlb);
         self.submit(cmd, Some(data), meta, tag)
-    }
-}
-
-impl Completed {
-    /// For a successful Zone Append, the LBA its first block was written
-    /// to (completion dwords 0 and 1).
-    pub fn appended_lba(&self) -> Option<u64> {
-        self.result.as_ref().ok().map(appended_lba)
     }
 }

@@ -1,8 +1,9 @@
 //! The configurations every platform has: the ramdisk ones and files as
 //! namespaces. Each platform's list refers to these statics in its order.
 
-use crate::be::{cbi, file, ramdisk};
 use crate::caps::Caps;
+use nvmx_os::{cbi, file};
+use nvmx_ramdisk as ramdisk;
 
 config!(
     RAMDISK,

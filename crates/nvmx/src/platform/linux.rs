@@ -9,15 +9,13 @@
 //! configurations could only fail on it; `io_uring_cmd` serves it.
 
 use super::common;
-use crate::be::config::BackendConfig;
-use crate::be::linux::{aio, block, nvme, uring};
-use crate::be::{cbi, posix_aio};
 use crate::caps::Caps;
+use nvmx_core::be::config::BackendConfig;
+use nvmx_os::linux::{aio, block, nvme, uring};
+use nvmx_os::{cbi, posix_aio};
 
-pub use super::unix::classify_path;
-
-/// The dev interface id of this platform.
-pub const DEV_ID: &str = "linux";
+pub use nvmx_core::uri::classify::classify_path;
+pub use nvmx_os::{DEV_ID, in_use};
 
 config!(
     IO_URING_CMD,
@@ -131,8 +129,8 @@ pub static CONFIGS: &[&BackendConfig] = &[
     &block::THRPOOL_BDEV,
     &nvme::NIL,
     &NIL_BDEV,
-    &crate::be::upcie::linux::VFIO,
-    &crate::be::upcie::linux::UIO,
+    &nvmx_upcie::linux::VFIO,
+    &nvmx_upcie::linux::UIO,
     &common::EMU_FILE,
     &common::THRPOOL_FILE,
     &uring::IO_URING_FILE,
@@ -143,10 +141,3 @@ pub static CONFIGS: &[&BackendConfig] = &[
     &common::RAMDISK,
     &common::RAMDISK_THRPOOL,
 ];
-
-/// Why the device at `path` is in use: a mounted file system, swap, or a
-/// device-mapper/md/LVM holder on it or a partition of it; `None` for
-/// files, ramdisks and unused devices. Tools check this before writing.
-pub fn in_use(path: &str) -> Option<String> {
-    crate::be::linux::dev::inuse::in_use(path)
-}

@@ -1,12 +1,10 @@
 //! This platform: the backend configurations in priority order.
 
 use super::common;
-use crate::be::config::BackendConfig;
+use nvmx_core::be::config::BackendConfig;
 
-pub use super::unix::classify_path;
-
-/// The dev interface id of this platform.
-pub const DEV_ID: &str = "posix";
+pub use nvmx_core::uri::classify::classify_path;
+pub use nvmx_os::{DEV_ID, in_use};
 
 /// This platform configurations, in priority order (first match wins).
 pub static CONFIGS: &[&BackendConfig] = &[
@@ -17,11 +15,3 @@ pub static CONFIGS: &[&BackendConfig] = &[
     &common::RAMDISK,
     &common::RAMDISK_THRPOOL,
 ];
-
-/// Why the device at `path` is in use (a mounted file system, ...), so
-/// that tools refuse to write to it. Not checked on this platform yet:
-/// always `None`.
-pub fn in_use(path: &str) -> Option<String> {
-    let _ = path;
-    None
-}

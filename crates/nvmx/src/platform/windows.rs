@@ -8,18 +8,15 @@
 //! the OS has no IoRing (before Windows 11).
 
 use super::common;
-use crate::be::config::BackendConfig;
-use crate::be::windows::{disk, iocp, ioring};
-use crate::be::{cbi, file};
 use crate::caps::Caps;
-use crate::error::{Error, Result};
-use crate::uri::Target;
+use nvmx_core::be::config::BackendConfig;
+use nvmx_os::windows::{disk, iocp, ioring};
+use nvmx_os::{cbi, file};
 
-/// The dev interface id of this platform.
-pub const DEV_ID: &str = "windows";
+pub use nvmx_os::{DEV_ID, in_use};
 
 /// The mem interface id of this platform's devices and files.
-pub const MEM_ID: &str = crate::be::windows::mem::ID;
+pub const MEM_ID: &str = nvmx_os::windows::mem::ID;
 
 config!(
     EMU,
@@ -186,27 +183,4 @@ pub static CONFIGS: &[&BackendConfig] = &[
     &common::RAMDISK_THRPOOL,
 ];
 
-/// Classifies an existing path; `Ok(None)` when nothing exists there.
-pub fn classify_path(path: &str) -> Result<Option<Target>> {
-    let lower = path.to_ascii_lowercase();
-    if lower.starts_with(r"\\.\physicaldrive") {
-        return Ok(Some(Target::BlockDevice { nvme: false }));
-    }
-    match std::fs::metadata(path) {
-        Ok(md) if md.is_dir() => Err(Error::invalid(
-            "URI",
-            format!("{path:?} is a directory, not a device or file"),
-        )),
-        Ok(_) => Ok(Some(Target::File { exists: true })),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(_) => Ok(None),
-    }
-}
-
-/// Why the device at `path` is in use (a mounted file system, ...), so
-/// that tools refuse to write to it. Not checked on this platform yet:
-/// always `None`.
-pub fn in_use(path: &str) -> Option<String> {
-    let _ = path;
-    None
-}
+pub use nvmx_core::uri::classify::classify_path;

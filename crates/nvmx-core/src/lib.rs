@@ -1,0 +1,29 @@
+//! # nvmx-core
+//!
+//! The parts of nvmx every other crate builds on: errors ([`error`]),
+//! buffers and the memory interface ([`buf`]), what was opened ([`ident`],
+//! [`geo`], [`caps`]), options ([`opts`]) and URIs ([`uri`], with
+//! [`uri::classify`] for paths), the backend interface traits an engine or
+//! device implements ([`be`]: `SyncIo`, `Admin`, `AsyncEngine`) with the
+//! configuration type and its selection ([`be::config`]), the async
+//! queue's slot table ([`slots`]) and end-to-end protection information
+//! computed on the host ([`pi`]).
+//!
+//! It must not depend on any backend (`nvmx-os`, `nvmx-ramdisk`,
+//! `nvmx-upcie`) nor on the `nvmx` facade: they depend on it. It knows no
+//! platform's list of configurations, opens no device and does no I/O
+//! beyond classifying a path.
+#![deny(missing_docs)]
+
+pub mod be;
+pub mod buf;
+pub mod caps;
+pub mod error;
+pub mod geo;
+pub mod ident;
+pub mod opts;
+pub mod pi;
+pub mod slots;
+pub mod uri;
+
+pub use error::{Error, Result};
