@@ -24,7 +24,7 @@ CI_STEPS=(
     "freebsd|90|FreeBSD clippy and library build"
     "wine|170|Windows cross-build, clippy, tests and verify under Wine"
     "miri|180|Miri: queue bookkeeping, ramdisk, spec decoders"
-    "fuzz|150|fuzz targets, 30 s each"
+    "fuzz|150|fuzz targets, 30 s of one CPU each, all at once"
     "verify|30|verify workload on every host configuration"
     "icount|120|instructions per I/O against the baseline"
     "guest|450|guest suite: NVMe devices in a QEMU guest"
@@ -151,21 +151,21 @@ ci_table() {
     printf '\n=== timing (%s, commit %s; load average %s at start, %s at end; budgets x%s%%)\n' \
         "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
         "$_ci_load0" "$(_ci_load)" "$scale"
-    printf '%-10s %-8s %7s %7s  %s\n' step status wall budget what
+    printf '%-10s %-11s %7s %7s  %s\n' step status wall budget what
     for name in "${_ci_asked[@]}"; do
         budget=$(($(ci_field "$name" 2) * scale / 100))
         if [[ -n ${got[$name]:-} ]]; then
             st=${got[$name]%%|*}
             secs=${got[$name]#*|}
             total=$((total + secs))
-            printf '%-10s %-8s %6ss %6ss  %s\n' "$name" "$st" "$secs" "$budget" "$(ci_field "$name" 3)"
+            printf '%-10s %-11s %6ss %6ss  %s\n' "$name" "$st" "$secs" "$budget" "$(ci_field "$name" 3)"
             ((secs > budget)) && warn+=("WARNING: step $name took $secs s, over its budget of $budget s")
         else
-            printf '%-10s %-8s %7s %6ss  %s\n' "$name" "not run" "-" "$budget" "$(ci_field "$name" 3)"
+            printf '%-10s %-11s %7s %6ss  %s\n' "$name" "not run" "-" "$budget" "$(ci_field "$name" 3)"
         fi
     done
     local tb=$((NVMX_CI_TOTAL_BUDGET * scale / 100)) wall=$((SECONDS - _ci_t0))
-    printf '%-10s %-8s %6ss %6ss  %s\n' total "$_ci_status" "$wall" "$tb" "wall time of the run (steps: $total s)"
+    printf '%-10s %-11s %6ss %6ss  %s\n' total "$_ci_status" "$wall" "$tb" "wall time of the run (steps: $total s)"
     ((${#_ci_asked[@]} == ${#CI_STEPS[@]})) && ((wall > tb)) &&
         warn+=("WARNING: the run took $wall s, over the total budget of $tb s")
     for s in "${warn[@]}"; do echo "$s"; done
@@ -185,6 +185,10 @@ ci_run() {
     _ci_load0=$(_ci_load)
     _ci_status=interrupted
     trap 'ci_table' EXIT
+    # A signal ends the run through exit, so that the table is printed.
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    trap 'exit 129' HUP
     for name in "$@"; do
         printf '\n=== %s: %s (%ss)\n' "$name" "$(ci_field "$name" 3)" "$((SECONDS - _ci_t0))"
         local t=$SECONDS
