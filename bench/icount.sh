@@ -33,7 +33,7 @@ cases=(
 )
 
 count() { # ARGS... -> total instructions
-    local out=$tmp/cg.$BASHPID
+    local out=$tmp/cg.$RANDOM
     valgrind --tool=callgrind --callgrind-out-file="$out" "$nvmx" perf run "$@" --quiet >/dev/null 2>"$out.err" ||
         { cat "$out.err" >&2; return 1; }
     sed -n 's/^summary: *//p' "$out"
@@ -51,15 +51,8 @@ rc=0
 for c in "${cases[@]}"; do
     name=${c%%|*}
     read -r -a args <<<"${c#*|}"
-    # The two runs at once (two CPUs; the counts do not depend on load).
-    count "${args[@]}" --count "$N" >"$tmp/$name.1" &
-    p1=$!
-    count "${args[@]}" --count "$((3 * N))" >"$tmp/$name.3" &
-    p3=$!
-    wait "$p1" || exit 1
-    wait "$p3" || exit 1
-    i1=$(<"$tmp/$name.1")
-    i3=$(<"$tmp/$name.3")
+    i1=$(count "${args[@]}" --count "$N")
+    i3=$(count "${args[@]}" --count "$((3 * N))")
     per=$(((i3 - i1) / (2 * N)))
     results+=("$name $per")
     if [[ -n ${base[$name]:-} ]]; then
