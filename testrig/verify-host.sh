@@ -20,7 +20,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 count=${NVMX_VERIFY_COUNT:-256}
-cargo build -q -p nvmx-cli
+# The CLI as the host tests build it (`cargo test --workspace`: one
+# feature set, so after CI's test step nothing is rebuilt here).
+cargo test -q --workspace --locked --no-run
 nvmx="${CARGO_TARGET_DIR:-target}/debug/nvmx"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/nvmx-verify.XXXXXX")

@@ -30,12 +30,14 @@ start=$SECONDS
 "$here/setup.sh"
 list=$(mktemp "$vm_dir/upcie.XXXXXX")
 trap 'rm -f "$list"' EXIT
-cargo build -q -p nvmx-cli
+# --workspace: the feature set of the host tests' build, whose binaries
+# (and CLI) are reused as they are.
+cargo test -q --workspace --locked --no-run
 # Prints the executables of the named test targets of nvmx.
 bins() {
     local args=()
     for t in "$@"; do args+=(--test "$t"); done
-    cargo test -q -p nvmx --no-run --message-format=json "${args[@]}" 2>/dev/null |
+    cargo test -q --workspace --locked --no-run --message-format=json "${args[@]}" 2>/dev/null |
         python3 -c '
 import json, sys
 for line in sys.stdin:

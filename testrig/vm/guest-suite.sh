@@ -23,8 +23,10 @@ echo "guest-suite: setup done ($((SECONDS - start)) s)"
 # Test binaries that exercise kernel NVMe interfaces, plus the CLI.
 list=$(mktemp "$vm_dir/suite.XXXXXX")
 trap 'rm -f "$list"' EXIT
-cargo build -q -p nvmx-cli
-cargo test -q -p nvmx --no-run --message-format=json \
+# --workspace: the feature set of the host tests' build, whose binaries
+# (and CLI) are reused as they are.
+cargo test -q --workspace --locked --no-run
+cargo test -q --workspace --locked --no-run --message-format=json \
     --test conformance --test linux_block --test linux_uring --test aio --test controller --test copy --test mdts --test fdp --test zoned --test pi 2>/dev/null |
     python3 -c '
 import json, sys

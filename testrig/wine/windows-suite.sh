@@ -73,7 +73,8 @@ status=0
 cargo test --workspace --locked --no-fail-fast --target "$TARGET" "$@" || status=$?
 
 phase "verify workload: nvmx.exe perf run --iopattern verify under Wine"
-cargo build -q -p nvmx-cli --locked --target "$TARGET"
+# nvmx.exe from the test build (same feature set: nothing is rebuilt).
+cargo test -q --workspace --locked --no-run --target "$TARGET"
 WINE=$WINE WINESERVER=$WINESERVER testrig/wine/verify-windows.sh \
     "$target_dir/$TARGET/debug/nvmx.exe" || status=1
 

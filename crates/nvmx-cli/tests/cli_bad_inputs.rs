@@ -71,35 +71,84 @@ fn a_nonexistent_path_says_how_to_create_it() {
 #[test]
 fn permission_denied_names_the_path() {
     use std::os::unix::fs::PermissionsExt;
-    let f = Scratch::new("perm.img", &[0u8; 4096]);
-    std::fs::set_permissions(&f.0, std::fs::Permissions::from_mode(0o000)).unwrap();
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
+        let f = Scratch::new("perm.img", &[0u8; 4096]);
+        std::fs::set_permissions(&f.0, std::fs::Permissions::from_mode(0o000)).unwrap();
         fails(&["info", f.path()], &[f.path(), "ermission denied"]);
         return;
     }
-    // Root ignores file modes: run the binary as nobody instead.
-    use std::os::unix::process::CommandExt;
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nvmx"))
-        .args(["info", f.path()])
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .unwrap();
+    // Root ignores file modes: run the binary as nobody instead, from a copy
+    // in a directory of the test's own (the target directory may sit under
+    // one nobody cannot enter, as in a clone under a 0700 temp directory),
+    // on a file in a subdirectory only root may enter.
+    let dir = NobodyDir::new();
+    let private = dir.0.join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let img = private.join("perm.img");
+    std::fs::write(&img, [0u8; 4096]).unwrap();
+    let img = img.to_str().expect("utf-8 path");
+    let o = dir.run_as_nobody(&["info", img]).unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    if o.status.code() == Some(126)
-        || err.contains("Permission denied (os error 13)") && !err.contains(f.path())
-    {
-        println!("skipped: nobody cannot run the test binary here: {err}");
-        return;
-    }
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(o.stdout.is_empty());
     assert!(
-        err.contains(f.path()) && err.contains("ermission denied"),
+        err.contains(img) && err.contains("ermission denied"),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// A directory every user may enter, holding a copy of the nvmx binary
+/// that user nobody can run; removed when dropped.
+struct NobodyDir(PathBuf);
+
+impl NobodyDir {
+    /// The first temp directory where nobody runs the copy (one under a
+    /// directory nobody cannot enter, or mounted noexec, does not do).
+    fn new() -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let mut tried = Vec::new();
+        let bases = [
+            std::env::temp_dir(),
+            "/tmp".into(),
+            "/var/tmp".into(),
+            "/dev/shm".into(),
+        ];
+        for base in bases {
+            let p = base.join(format!("nvmx-clibad-{}-nobody", std::process::id()));
+            let _ = std::fs::remove_dir_all(&p);
+            if std::fs::create_dir(&p).is_err() {
+                continue;
+            }
+            let d = NobodyDir(p);
+            std::fs::set_permissions(&d.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::fs::copy(env!("CARGO_BIN_EXE_nvmx"), d.0.join("nvmx")).unwrap();
+            match d.run_as_nobody(&["--version"]) {
+                Ok(o) if o.status.success() => return d,
+                Ok(o) => tried.push(format!("{}: {:?}", base.display(), o.status)),
+                Err(e) => tried.push(format!("{}: {e}", base.display())),
+            }
+        }
+        panic!("no temp directory where user nobody can run a copy of nvmx: {tried:?}");
+    }
+
+    fn run_as_nobody(&self, args: &[&str]) -> std::io::Result<std::process::Output> {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new(self.0.join("nvmx"))
+            .args(args)
+            .current_dir(&self.0)
+            .uid(65534)
+            .gid(65534)
+            .output()
+    }
+}
+
+impl Drop for NobodyDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[test]
