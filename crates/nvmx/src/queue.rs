@@ -303,6 +303,9 @@ pub fn check_capacity(capacity: u32) -> Result<()> {
 impl Queue {
     pub(crate) fn new(dev: &Device, capacity: u32) -> Result<Queue> {
         check_capacity(capacity)?;
+        if dev.opts().command_timeout.is_zero() {
+            return Err(crate::opts::zero_timeout("command-timeout"));
+        }
         let geo = dev.geometry()?;
         let params = EngineParams {
             sync: dev.sync_arc(),
