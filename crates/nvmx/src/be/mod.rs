@@ -28,6 +28,7 @@ pub mod posix_aio;
 pub mod ramdisk;
 pub mod upcie;
 pub mod windows;
+pub(crate) mod xfer_check;
 
 use std::time::Duration;
 
