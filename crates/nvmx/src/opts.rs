@@ -291,7 +291,10 @@ mod tests {
         let mut o = Options::default();
         for name in ["command-timeout", "admin-timeout"] {
             let e = o.set(name, "0").unwrap_err();
-            assert!(matches!(e, Error::OutOfRange { what, .. } if what == name), "{e}");
+            assert!(
+                matches!(e, Error::OutOfRange { what, .. } if what == name),
+                "{e}"
+            );
         }
         assert_eq!(o.command_timeout, Duration::from_secs(30), "unchanged");
         o.set("command-timeout", "1").unwrap();
@@ -303,7 +306,16 @@ mod tests {
         };
         let dev = crate::Device::open("1MiB", &o).unwrap();
         let e = dev.queue(4).unwrap_err();
-        assert!(matches!(e, Error::OutOfRange { what: "command-timeout", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::OutOfRange {
+                    what: "command-timeout",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]

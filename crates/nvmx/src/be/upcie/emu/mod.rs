@@ -15,26 +15,37 @@
 //!
 //! Faults can be injected (see the `inject_*` methods): a fatal status, a
 //! dropped completion, a completion with the wrong phase tag, a slow or
-//! stuck enable, a controller that does not support SGLs.
+//! stuck enable, a controller that does not support SGLs, commands held
+//! back and run late (their DMA after the host gave up on them), a
+//! disable that is slow or never clears CSTS.RDY, a failing queue
+//! creation. A DMA access to memory that is no longer mapped (freed by
+//! the host while the emulated device still used it) is counted in
+//! [`EmuStats::dma_faults`].
+//!
+//! The module is split by concept: registers, memory and the state
+//! machine here; fetching and running commands in `cmds`; walking PRPs
+//! and SGLs in `dptr`.
 
-#![forbid(unsafe_code)]
+// The one `unsafe` here is the promise of the DeviceBacking contract
+// (`unsafe impl`); the memory itself is handled in `dma`.
+#![deny(unsafe_code)]
+
+mod cmds;
+mod dptr;
 
 use std::collections::{BTreeMap, HashMap};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use nvmx_spec::cmd::psdt;
+use nvmx_spec::Command;
 use nvmx_spec::regs::{Aqa, Cc, offset};
-use nvmx_spec::status::{sc, sct};
-use nvmx_spec::{Command, Completion, Status};
-use zerocopy::{FromBytes, IntoBytes};
 
 use super::backing::{DeviceBacking, DmaRegion};
 use super::dma::Pages;
-use super::sgl::{Desc, kind};
+use super::sgl::Desc;
 use crate::be::ramdisk::RamCtrl;
-use crate::be::{Admin, DataBuf, Direction, Pseudo, SyncIo};
+use crate::be::{Admin, Pseudo};
 use crate::error::{Error, Result};
 use crate::uri::Uri;
 
@@ -47,6 +58,8 @@ const MAX_QUEUES: u16 = 64;
 const NSSR_MAGIC: u32 = 0x4e56_4d65;
 /// Byte offset of SGLS in Identify Controller.
 const SGLS_OFFSET: usize = 536;
+/// Size of the hugepages the emulated backing can round regions up to.
+const HUGEPAGE: usize = 2 << 20;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -90,6 +103,25 @@ struct Faults {
     wrong_phase: u32,
     slow_enable: u32,
     refuse_sgl: bool,
+    /// I/O commands still to hold back when fetched.
+    hold: u32,
+    /// CC.EN = 0 never clears CSTS.RDY: the controller keeps running.
+    stuck_disable: bool,
+    /// CSTS reads after CC.EN = 0 before RDY clears (held commands run
+    /// just before).
+    slow_disable: u32,
+    /// Create I/O Submission Queue commands still to fail.
+    fail_create: u32,
+    /// SGLS bit 18: SGLs longer than the transfer are accepted.
+    sgl_longer: bool,
+}
+
+/// An I/O command fetched and held back, to run late.
+struct Held {
+    qid: u16,
+    cqid: u16,
+    sqhd: u16,
+    cmd: Command,
 }
 
 #[derive(Default)]
@@ -103,6 +135,10 @@ struct State {
     cqs: HashMap<u16, Cq>,
     /// CSTS reads left before RDY sets after an enable.
     enable_reads: Option<u32>,
+    /// CSTS reads left before RDY clears after a disable.
+    disable_reads: Option<u32>,
+    /// Commands held back ([`EmuBacking::inject_hold`]).
+    held: Vec<Held>,
     faults: Faults,
     /// The last I/O command fetched, as the host wrote it.
     last_io: Option<Command>,
@@ -128,6 +164,11 @@ pub struct EmuStats {
     pub enables: u64,
     /// Shutdown notifications (CC.SHN set).
     pub shutdowns: u64,
+    /// DMA reads or writes at addresses no region is mapped at: memory
+    /// the host freed while the device still used it.
+    pub dma_faults: u64,
+    /// Held commands that ran late.
+    pub late_commands: u64,
 }
 
 /// The emulated controller (see the module documentation).
@@ -145,6 +186,9 @@ pub struct EmuBacking {
     dma_allocs: Arc<AtomicU64>,
     enables: AtomicU64,
     shutdowns: AtomicU64,
+    dma_faults: AtomicU64,
+    late_commands: AtomicU64,
+    hugepage_regions: bool,
 }
 
 impl std::fmt::Debug for EmuBacking {
@@ -176,6 +220,9 @@ impl EmuBacking {
             dma_allocs: Arc::new(AtomicU64::new(0)),
             enables: AtomicU64::new(0),
             shutdowns: AtomicU64::new(0),
+            dma_faults: AtomicU64::new(0),
+            late_commands: AtomicU64::new(0),
+            hugepage_regions: false,
         })
     }
 
@@ -196,6 +243,60 @@ impl EmuBacking {
     pub fn with_timeout_units(mut self, to: u8) -> Self {
         self.to = to.max(1);
         self
+    }
+
+    /// Rounds every DMA region longer than a page up to whole 2 MiB
+    /// hugepages, as the uio and vfio backings do when they have them.
+    pub fn with_hugepage_regions(mut self, on: bool) -> Self {
+        self.hugepage_regions = on;
+        self
+    }
+
+    /// Sets SGLS bit 18: whether SGLs longer than the data a command
+    /// moves are accepted (by default they fail the command, as on
+    /// controllers that enforce it).
+    pub fn with_sgl_longer(self, on: bool) -> Self {
+        lock(&self.st).faults.sgl_longer = on;
+        self
+    }
+
+    /// Holds back the next `n` I/O commands fetched: no data moves and no
+    /// completion is posted until [`EmuBacking::release_held`], or until a
+    /// disable completes (a prompt disable discards them, as a controller
+    /// reset aborts commands; a slow one runs them first).
+    pub fn inject_hold(&self, n: u32) {
+        lock(&self.st).faults.hold = n;
+    }
+
+    /// Runs the held commands now, moving their data and posting their
+    /// completions (when their completion queue still exists): the late
+    /// DMA of a device the host gave up on. Returns how many ran.
+    pub fn release_held(&self) -> usize {
+        let mut st = lock(&self.st);
+        self.run_held(&mut st)
+    }
+
+    /// Commands held back now.
+    pub fn held(&self) -> usize {
+        lock(&self.st).held.len()
+    }
+
+    /// Makes CC.EN = 0 leave CSTS.RDY set and the controller running (a
+    /// controller that cannot be stopped).
+    pub fn inject_stuck_disable(&self, stuck: bool) {
+        lock(&self.st).faults.stuck_disable = stuck;
+    }
+
+    /// Makes the next disables take `reads` CSTS reads before RDY clears;
+    /// held commands run just before it does.
+    pub fn inject_slow_disable(&self, reads: u32) {
+        lock(&self.st).faults.slow_disable = reads;
+    }
+
+    /// Fails the next `n` Create I/O Submission Queue commands (Invalid
+    /// Queue Identifier).
+    pub fn inject_fail_create(&self, n: u32) {
+        lock(&self.st).faults.fail_create = n;
     }
 
     /// Sets CSTS.CFS (fatal status) after `after` more commands are
@@ -236,6 +337,8 @@ impl EmuBacking {
             dma_allocs: self.dma_allocs.load(Ordering::Relaxed),
             enables: self.enables.load(Ordering::Relaxed),
             shutdowns: self.shutdowns.load(Ordering::Relaxed),
+            dma_faults: self.dma_faults.load(Ordering::Relaxed),
+            late_commands: self.late_commands.load(Ordering::Relaxed),
         }
     }
 
@@ -262,14 +365,31 @@ impl EmuBacking {
 
     fn read_mem(&self, iova: u64, dst: &mut [u8]) -> bool {
         let m = lock(&self.mem);
-        m.find(iova, dst.len())
-            .is_some_and(|(p, off)| p.read(off, dst))
+        let ok = m
+            .find(iova, dst.len())
+            .is_some_and(|(p, off)| p.read(off, dst));
+        self.count_fault(ok)
     }
 
     fn write_mem(&self, iova: u64, src: &[u8]) -> bool {
         let m = lock(&self.mem);
-        m.find(iova, src.len())
-            .is_some_and(|(p, off)| p.write(off, src))
+        let ok = m
+            .find(iova, src.len())
+            .is_some_and(|(p, off)| p.write(off, src));
+        self.count_fault(ok)
+    }
+
+    /// Reads emulated DMA memory at `iova`, as the device would.
+    #[cfg(test)]
+    pub(crate) fn read_iova(&self, iova: u64, dst: &mut [u8]) -> bool {
+        self.read_mem(iova, dst)
+    }
+
+    fn count_fault(&self, ok: bool) -> bool {
+        if !ok {
+            self.dma_faults.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
     }
 
     fn read_u64(&self, iova: u64) -> Option<u64> {
@@ -287,6 +407,9 @@ impl EmuBacking {
         st.cqs.clear();
         st.csts = 0;
         st.enable_reads = None;
+        st.disable_reads = None;
+        // A reset aborts what the controller still held.
+        st.held.clear();
         st.faults.fatal_after = None;
         st.shape = None;
     }
@@ -296,9 +419,14 @@ impl EmuBacking {
         let new = Cc(v);
         st.cc = v;
         if old.en() && !new.en() {
-            Self::reset_state(st);
-            // Features not saved go back to their defaults; the media stays.
-            let _ = self.ram.pseudo(Pseudo::ControllerReset);
+            if st.faults.stuck_disable {
+                return;
+            }
+            if st.faults.slow_disable > 0 {
+                st.disable_reads = Some(st.faults.slow_disable);
+                return;
+            }
+            self.disable_now(st);
             return;
         }
         if !old.en() && new.en() {
@@ -337,7 +465,31 @@ impl EmuBacking {
         }
     }
 
+    /// CSTS.RDY clears: queues and held commands are gone.
+    fn disable_now(&self, st: &mut State) {
+        Self::reset_state(st);
+        // Features not saved go back to their defaults; the media stays.
+        let _ = self.ram.pseudo(Pseudo::ControllerReset);
+    }
+
     fn read_csts(&self, st: &mut State) -> u32 {
+        if st.disable_reads.is_none()
+            && !st.faults.stuck_disable
+            && !Cc(st.cc).en()
+            && st.csts & 1 != 0
+        {
+            // A disable that was stuck completes once it is not any more.
+            self.disable_now(st);
+        }
+        if let Some(n) = st.disable_reads {
+            if n <= 1 {
+                // Finishing what it held before it stops.
+                self.run_held(st);
+                self.disable_now(st);
+            } else {
+                st.disable_reads = Some(n - 1);
+            }
+        }
         if let Some(n) = st.enable_reads
             && n != u32::MAX
         {
@@ -380,434 +532,15 @@ impl EmuBacking {
             }
         }
     }
-
-    /// Fetches and runs the commands between head and tail of SQ `qid`.
-    fn process(&self, st: &mut State, qid: u16) {
-        loop {
-            if st.csts & 1 == 0 || st.csts & 2 != 0 {
-                return;
-            }
-            let Some(sq) = st.sqs.get(&qid) else { return };
-            if sq.head == sq.tail {
-                return;
-            }
-            let cqid = sq.cqid;
-            let Some(cq) = st.cqs.get(&cqid) else { return };
-            if (cq.tail + 1) % cq.size == cq.head {
-                return; // CQ full: wait for the head doorbell
-            }
-            if let Some(n) = st.faults.fatal_after {
-                if n == 0 {
-                    st.csts |= 2;
-                    return;
-                }
-                st.faults.fatal_after = Some(n - 1);
-            }
-            let mut raw = [0u8; 64];
-            let addr = sq.base + u64::from(sq.head) * 64;
-            let sq = st.sqs.get_mut(&qid).map(|s| {
-                s.head = (s.head + 1) % s.size;
-                s.head
-            });
-            let Some(sqhd) = sq else { return };
-            self.commands.fetch_add(1, Ordering::Relaxed);
-            let (cdw0, status, cid) = if !self.read_mem(addr, &mut raw) {
-                st.csts |= 2; // the SQ points nowhere: the controller fails
-                return;
-            } else {
-                let mut cmd = Command::read_from_bytes(&raw[..]).unwrap_or_default();
-                if qid != 0 {
-                    st.last_io = Some(cmd);
-                }
-                let (cdw0, status) = if qid == 0 {
-                    self.admin(st, &mut cmd)
-                } else {
-                    self.io(st, &mut cmd)
-                };
-                (cdw0, status, cmd.cid)
-            };
-            if st.faults.drop_completions > 0 {
-                st.faults.drop_completions -= 1;
-                continue;
-            }
-            let wrong = st.faults.wrong_phase > 0;
-            if wrong {
-                st.faults.wrong_phase -= 1;
-            }
-            let Some(cq) = st.cqs.get_mut(&cqid) else {
-                return;
-            };
-            let phase = cq.phase != wrong;
-            let cpl = Completion {
-                cdw0,
-                cdw1: 0,
-                sqhd,
-                sqid: qid,
-                cid,
-                status: (status << 1) | u16::from(phase),
-            };
-            let at = cq.base + u64::from(cq.tail) * 16;
-            cq.tail += 1;
-            if cq.tail == cq.size {
-                cq.tail = 0;
-                cq.phase = !cq.phase;
-            }
-            let b = cpl.as_bytes();
-            // Everything but the status half-word first, then the status
-            // with its phase tag.
-            if !(self.write_mem(at, &b[..14]) && self.write_mem(at + 14, &b[14..])) {
-                st.csts |= 2;
-                return;
-            }
-        }
-    }
-
-    fn status(sct: u8, sc: u8) -> u16 {
-        Status::new(sct, sc).dnr().to_raw()
-    }
-
-    fn admin(&self, st: &mut State, cmd: &mut Command) -> (u32, u16) {
-        let qid = (cmd.cdw10 & 0xffff) as u16;
-        let size = (cmd.cdw10 >> 16) as u16;
-        let bad_qid = Self::status(sct::COMMAND_SPECIFIC, 0x01);
-        let bad_size = Self::status(sct::COMMAND_SPECIFIC, 0x02);
-        let field = Self::status(sct::GENERIC, sc::INVALID_FIELD);
-        match cmd.opc {
-            0x05 | 0x01 => {
-                let create_cq = cmd.opc == 0x05;
-                let exists = if create_cq {
-                    st.cqs.contains_key(&qid)
-                } else {
-                    st.sqs.contains_key(&qid)
-                };
-                if qid == 0 || qid > MAX_QUEUES || exists {
-                    return (0, bad_qid);
-                }
-                if size < 1 || size > self.mqes {
-                    return (0, bad_size);
-                }
-                if cmd.cdw11 & 1 == 0 || !cmd.prp1.is_multiple_of(PAGE) {
-                    return (0, field);
-                }
-                let entry = if create_cq { 16 } else { 64 };
-                if lock(&self.mem)
-                    .find(cmd.prp1, (usize::from(size) + 1) * entry)
-                    .is_none()
-                {
-                    return (0, field);
-                }
-                if create_cq {
-                    st.cqs.insert(
-                        qid,
-                        Cq {
-                            base: cmd.prp1,
-                            size: size + 1,
-                            head: 0,
-                            tail: 0,
-                            phase: true,
-                        },
-                    );
-                } else {
-                    let cqid = (cmd.cdw11 >> 16) as u16;
-                    if cqid == 0 || !st.cqs.contains_key(&cqid) {
-                        return (0, Self::status(sct::COMMAND_SPECIFIC, 0x00));
-                    }
-                    st.sqs.insert(
-                        qid,
-                        Sq {
-                            base: cmd.prp1,
-                            size: size + 1,
-                            cqid,
-                            head: 0,
-                            tail: 0,
-                        },
-                    );
-                }
-                (0, 0)
-            }
-            0x00 => {
-                if qid == 0 || st.sqs.remove(&qid).is_none() {
-                    return (0, bad_qid);
-                }
-                (0, 0)
-            }
-            0x04 => {
-                if qid == 0 || !st.cqs.contains_key(&qid) {
-                    return (0, bad_qid);
-                }
-                if st.sqs.values().any(|s| s.cqid == qid) {
-                    return (0, Self::status(sct::COMMAND_SPECIFIC, 0x0c));
-                }
-                st.cqs.remove(&qid);
-                (0, 0)
-            }
-            0x09 | 0x0a if cmd.cdw10 & 0xff == 0x07 => {
-                let n = u32::from(MAX_QUEUES - 1);
-                (n | (n << 16), 0)
-            }
-            _ => {
-                let len = match cmd.opc {
-                    0x06 => Some(4096),
-                    0x02 => {
-                        let numd = ((cmd.cdw11 & 0xffff) << 16) | (cmd.cdw10 >> 16);
-                        Some((numd as usize + 1) * 4)
-                    }
-                    _ => None,
-                };
-                let ram: &dyn Admin = &*self.ram;
-                let identify_ctrl = cmd.opc == 0x06 && cmd.cdw10 & 0xff == 0x01;
-                // SGLs for data (no alignment rule) and SGLs in MPTR.
-                let sgls: u32 = if st.faults.refuse_sgl {
-                    0
-                } else {
-                    1 | (1 << 19)
-                };
-                let r = self.transfer(st, cmd, len, None, |c, mut d, _| {
-                    let r = ram.cmd_admin(c, d.reborrow());
-                    if let Some(b) = d.as_mut_slice().filter(|_| identify_ctrl)
-                        && let Some(f) = b.get_mut(SGLS_OFFSET..SGLS_OFFSET + 4)
-                    {
-                        f.copy_from_slice(&sgls.to_le_bytes());
-                    }
-                    r
-                });
-                if cmd.opc == 0x80 || cmd.opc == 0x84 || cmd.opc == 0x0d {
-                    st.shape = None;
-                }
-                r
-            }
-        }
-    }
-
-    fn io(&self, st: &mut State, cmd: &mut Command) -> (u32, u16) {
-        let (block, ms) = *st.shape.get_or_insert_with(|| self.ram.xfer_shape());
-        let nlb = u64::from(cmd.cdw12 & 0xffff) + 1;
-        let (len, mlen) = match cmd.opc {
-            0x01 | 0x02 | 0x05 | 0x7d => (Some((nlb * block) as usize), (nlb * ms) as usize),
-            0x09 => (Some(((cmd.cdw10 & 0xff) as usize + 1) * 16), 0),
-            0x19 => {
-                let nr = (cmd.cdw12 & 0xff) as usize + 1;
-                let desc = if (cmd.cdw12 >> 8) & 1 == 1 { 40 } else { 32 };
-                (Some(nr * desc), 0)
-            }
-            0x7a => (Some((cmd.cdw12 as usize + 1) * 4), 0),
-            _ => (None, 0),
-        };
-        let meta = (mlen > 0 && cmd.mptr != 0).then_some(mlen);
-        let ram: &dyn SyncIo = &*self.ram;
-        self.transfer(st, cmd, len, meta, |c, d, m| ram.cmd_io(c, d, m))
-    }
-
-    /// Gathers the command's data (and metadata), runs `run` on it and
-    /// scatters what the controller wrote back.
-    fn transfer(
-        &self,
-        st: &State,
-        cmd: &mut Command,
-        len: Option<usize>,
-        meta_len: Option<usize>,
-        run: impl FnOnce(&mut Command, DataBuf<'_>, DataBuf<'_>) -> Result<Completion>,
-    ) -> (u32, u16) {
-        let xfer_err = Self::status(sct::GENERIC, sc::DATA_TRANSFER_ERROR);
-        let sel = cmd.psdt();
-        if sel != psdt::PRP {
-            if st.faults.refuse_sgl {
-                return (0, Self::status(sct::GENERIC, 0x11));
-            }
-            self.sgl_commands.fetch_add(1, Ordering::Relaxed);
-            if sel == psdt::SGL_MPTR_SGL {
-                self.sgl_meta_commands.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        let dir = Direction::of_opcode(cmd.opc);
-        let data_segs = if dir == Direction::None || (cmd.prp1 == 0 && len.is_none()) {
-            Vec::new()
-        } else {
-            match self.data_segments(cmd, len) {
-                Some(s) => s,
-                None => return (0, xfer_err),
-            }
-        };
-        let meta_segs = match meta_len {
-            None => Vec::new(),
-            Some(n) => match self.meta_segments(cmd, n) {
-                Some(s) => s,
-                None => return (0, xfer_err),
-            },
-        };
-        let Some(mut data) = self.gather(&data_segs) else {
-            return (0, xfer_err);
-        };
-        let Some(mut meta) = self.gather(&meta_segs) else {
-            return (0, xfer_err);
-        };
-        let to_host = matches!(dir, Direction::FromDevice | Direction::Bidirectional);
-        let r = run(cmd, wrap(&mut data, to_host), wrap(&mut meta, to_host));
-        let cpl = match r {
-            Ok(c) => c,
-            Err(_) => return (0, xfer_err),
-        };
-        if to_host && !(self.scatter(&data_segs, &data) && self.scatter(&meta_segs, &meta)) {
-            return (0, xfer_err);
-        }
-        (cpl.cdw0, cpl.status >> 1)
-    }
-
-    fn gather(&self, segs: &[(u64, usize)]) -> Option<Vec<u8>> {
-        let total = segs.iter().map(|s| s.1).sum();
-        let mut v = vec![0u8; total];
-        let mut at = 0;
-        for &(iova, n) in segs {
-            if !self.read_mem(iova, &mut v[at..at + n]) {
-                return None;
-            }
-            at += n;
-        }
-        Some(v)
-    }
-
-    fn scatter(&self, segs: &[(u64, usize)], src: &[u8]) -> bool {
-        let mut at = 0;
-        for &(iova, n) in segs {
-            if !self.write_mem(iova, &src[at..at + n]) {
-                return false;
-            }
-            at += n;
-        }
-        true
-    }
-
-    /// The (address, length) pieces of the data pointer.
-    fn data_segments(&self, cmd: &Command, len: Option<usize>) -> Option<Vec<(u64, usize)>> {
-        if cmd.psdt() != psdt::PRP {
-            let mut segs = self.walk_sgl(Desc::from_dptr(cmd.prp1, cmd.prp2))?;
-            if let Some(n) = len {
-                truncate(&mut segs, n)?;
-            }
-            return Some(segs);
-        }
-        let first = (PAGE - cmd.prp1 % PAGE) as usize;
-        // Without a known length, PRP1's page and a page at PRP2.
-        let len = len.unwrap_or(first + if cmd.prp2 != 0 { PAGE as usize } else { 0 });
-        if !cmd.prp1.is_multiple_of(4) {
-            return None;
-        }
-        let mut segs = vec![(cmd.prp1, first.min(len))];
-        let mut rest = len - first.min(len);
-        if rest == 0 {
-            return Some(segs);
-        }
-        if rest <= PAGE as usize {
-            if !cmd.prp2.is_multiple_of(PAGE) {
-                return None;
-            }
-            segs.push((cmd.prp2, rest));
-            return Some(segs);
-        }
-        self.prp_list_commands.fetch_add(1, Ordering::Relaxed);
-        let mut at = cmd.prp2;
-        if !at.is_multiple_of(8) {
-            return None;
-        }
-        while rest > 0 {
-            let e = self.read_u64(at)?;
-            let last_slot = (at % PAGE) == PAGE - 8;
-            if last_slot && rest > PAGE as usize {
-                if e % PAGE != 0 {
-                    return None;
-                }
-                at = e;
-                continue;
-            }
-            if e % PAGE != 0 {
-                return None;
-            }
-            let n = rest.min(PAGE as usize);
-            segs.push((e, n));
-            rest -= n;
-            at += 8;
-        }
-        Some(segs)
-    }
-
-    fn meta_segments(&self, cmd: &Command, len: usize) -> Option<Vec<(u64, usize)>> {
-        if cmd.psdt() == psdt::SGL_MPTR_SGL {
-            let mut segs = self.walk_sgl(self.read_desc(cmd.mptr)?)?;
-            truncate(&mut segs, len)?;
-            Some(segs)
-        } else {
-            Some(vec![(cmd.mptr, len)])
-        }
-    }
-
-    /// Follows an SGL from its first descriptor.
-    fn walk_sgl(&self, first: Desc) -> Option<Vec<(u64, usize)>> {
-        let mut segs = Vec::new();
-        let mut next = Some(first);
-        let mut budget = 1 << 20;
-        while let Some(d) = next.take() {
-            match d.kind {
-                kind::DATA_BLOCK => segs.push((d.addr, d.len as usize)),
-                kind::SEGMENT | kind::LAST_SEGMENT => {
-                    let n = d.len as usize / 16;
-                    if n == 0 || d.len % 16 != 0 {
-                        return None;
-                    }
-                    for i in 0..n {
-                        budget -= 1;
-                        if budget == 0 {
-                            return None;
-                        }
-                        let e = self.read_desc(d.addr + 16 * i as u64)?;
-                        match e.kind {
-                            kind::DATA_BLOCK => segs.push((e.addr, e.len as usize)),
-                            kind::SEGMENT | kind::LAST_SEGMENT
-                                if i + 1 == n && d.kind == kind::SEGMENT =>
-                            {
-                                next = Some(e)
-                            }
-                            _ => return None,
-                        }
-                    }
-                }
-                _ => return None,
-            }
-        }
-        Some(segs)
-    }
 }
 
-/// A gathered buffer as the ramdisk takes it.
-fn wrap(b: &mut [u8], to_host: bool) -> DataBuf<'_> {
-    if b.is_empty() {
-        DataBuf::None
-    } else if to_host {
-        DataBuf::In(b)
-    } else {
-        DataBuf::Out(b)
-    }
-}
-
-/// Cuts `segs` to `len` bytes; `None` when they hold fewer.
-fn truncate(segs: &mut Vec<(u64, usize)>, len: usize) -> Option<()> {
-    let mut left = len;
-    let mut out = Vec::with_capacity(segs.len());
-    for &(a, n) in segs.iter() {
-        if left == 0 {
-            break;
-        }
-        let k = n.min(left);
-        out.push((a, k));
-        left -= k;
-    }
-    if left > 0 {
-        return None;
-    }
-    *segs = out;
-    Some(())
-}
-
-impl DeviceBacking for EmuBacking {
+#[allow(unsafe_code)]
+// SAFETY: the regions handed out are `Pages` (owned, zeroed, page
+// aligned heap memory) kept alive by the region's owner until its
+// release runs; their made-up IOVAs are unique and contiguous per region,
+// and `translate` answers only inside a live region (contract rules 1-4).
+// Registers are fields of the state, never process memory (rule 5).
+unsafe impl DeviceBacking for EmuBacking {
     fn name(&self) -> &str {
         "emulated"
     }
@@ -853,9 +586,17 @@ impl DeviceBacking for EmuBacking {
 
     fn alloc_dma(&self, len: usize) -> Result<DmaRegion> {
         self.dma_allocs.fetch_add(1, Ordering::Relaxed);
-        let pages = Arc::new(
-            Pages::new(len).ok_or_else(|| Error::invalid("DMA memory", format!("{len} bytes")))?,
-        );
+        let len = if self.hugepage_regions && len > PAGE as usize {
+            len.checked_next_multiple_of(HUGEPAGE).unwrap_or(len)
+        } else {
+            len
+        };
+        let pages = Arc::new(Pages::new(len).ok_or(Error::TooLarge {
+            what: "emulated DMA region",
+            len: len as u64,
+            limit: isize::MAX as u64,
+            limit_name: "allocation size",
+        })?);
         let plen = pages.len();
         let ptr: NonNull<u8> = pages.ptr();
         let iova = {
@@ -868,17 +609,12 @@ impl DeviceBacking for EmuBacking {
         };
         let mem = Arc::clone(&self.mem);
         let vaddr = ptr.as_ptr() as usize;
-        Ok(DmaRegion {
-            ptr,
-            len: plen,
-            iova,
-            release: Some(Box::new(move || {
-                let mut m = lock(&mem);
-                m.by_iova.remove(&iova);
-                m.by_vaddr.remove(&vaddr);
-            })),
-            owner: Some(pages),
-        })
+        let release: Box<dyn FnOnce() + Send + Sync> = Box::new(move || {
+            let mut m = lock(&mem);
+            m.by_iova.remove(&iova);
+            m.by_vaddr.remove(&vaddr);
+        });
+        Ok(Pages::into_region(pages, iova, release))
     }
 
     fn translate(&self, vaddr: usize, len: usize) -> Option<u64> {

@@ -152,11 +152,6 @@ impl Mapping {
         self.len
     }
 
-    /// Whether the mapping is empty (never: mappings have a length).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Whether hugepages back the mapping.
     pub fn is_huge(&self) -> bool {
         self.huge
@@ -264,8 +259,6 @@ pub const VFIO_API_VERSION: i32 = 0;
 pub const VFIO_TYPE1V2_IOMMU: u64 = 3;
 /// Group status flag: every device of the group is bound to vfio (or none).
 pub const VFIO_GROUP_FLAGS_VIABLE: u32 = 1;
-/// Group status flag: the group is in a container already.
-pub const VFIO_GROUP_FLAGS_CONTAINER_SET: u32 = 2;
 /// Region flag: the region may be mmapped.
 pub const VFIO_REGION_INFO_FLAG_MMAP: u32 = 4;
 /// DMA mapping flag: the device may read the memory.

@@ -36,11 +36,12 @@
 //! physically contiguous, so without hugepages uio hands out only regions
 //! of one page (or larger ones that happen to be contiguous), and says so.
 //!
-//! All `unsafe` code is in [`mmio`].
+//! All `unsafe` code is in `mmio` (crate-private), and the promises of
+//! the [`DeviceBacking`] contract in `uio` and `vfio`.
 
 pub mod hugepage;
-pub mod mmio;
-pub mod pagemap;
+pub(crate) mod mmio;
+pub(crate) mod pagemap;
 pub mod pci;
 pub mod uio;
 pub mod vfio;
@@ -192,13 +193,13 @@ pub(crate) fn make_region(
     let ptr = mem.as_non_null();
     let len = mem.len();
     let owner = Arc::new(RegionOwner { mem, _keep: keep });
-    let region = DmaRegion {
-        ptr,
-        len,
-        iova,
-        release: Some(release),
-        owner: Some(owner.clone()),
-    };
+    let keep: Arc<dyn Send + Sync> = owner.clone();
+    // SAFETY: `mem` is an anonymous mapping of `len` bytes (zeroed, page
+    // aligned, reached only through raw pointers), kept mapped by `owner`
+    // for as long as the region holds it; the caller mapped it for the
+    // controller at `iova` (IOMMU or physical, contiguous) and `release`
+    // undoes that before the mapping goes.
+    let region = unsafe { DmaRegion::new(ptr, len, iova, Some(release), Some(keep)) };
     (region, owner)
 }
 
@@ -219,17 +220,17 @@ impl DmaMem {
 
     /// The controller's address of the first byte.
     pub fn iova(&self) -> u64 {
-        self.region.iova
+        self.region.iova()
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.region.len
+        self.region.len()
     }
 
     /// Whether it is empty (never).
     pub fn is_empty(&self) -> bool {
-        self.region.len == 0
+        self.region.is_empty()
     }
 
     /// The process address of the first byte.

@@ -163,7 +163,11 @@ impl UioBacking {
     }
 }
 
-impl DeviceBacking for UioBacking {
+// SAFETY: regions come from `make_region` over fresh anonymous mappings
+// (rules 1-2), their controller addresses are physical addresses of locked hugepage-backed (or single-page) memory, read from pagemap (rule 3), `translate`
+// answers from the table of live regions only (rule 4), and registers
+// are bounds-checked volatile accesses to BAR0 (rule 5).
+unsafe impl DeviceBacking for UioBacking {
     fn name(&self) -> &str {
         &self.name
     }
