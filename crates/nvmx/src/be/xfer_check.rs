@@ -51,6 +51,7 @@ pub(crate) struct NsFormat {
 
 impl NsFormat {
     /// A format known by its data block size alone (metadata unchecked).
+    #[cfg(any(target_os = "linux", test))]
     pub(crate) const fn data_only(lba_nbytes: u32) -> NsFormat {
         NsFormat {
             lba_nbytes,

@@ -74,6 +74,7 @@ use nvmx_spec::Command;
 use nvmx_spec::opcode::AdminOpcode;
 
 pub use backing::{DeviceBacking, DmaRegion};
+#[cfg(target_os = "linux")]
 pub(crate) use engine::new_engine;
 pub use iface::UpcieCtrl;
 pub use xfer::SglMode;

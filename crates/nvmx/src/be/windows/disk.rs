@@ -337,6 +337,7 @@ impl Admin for NvmeDisk {
 
     fn cmd_admin(&self, cmd: &mut Command, mut data: DataBuf<'_>) -> Result<Completion> {
         let (h, path) = (self.disk.handle(), self.disk.path.as_str());
+        stornvme::check_admin_buffer(cmd, data.len())?;
         match stornvme::route_admin(cmd)? {
             AdminRoute::Query(q) => Ok(Completion::success(query(h, path, &q, &mut data)?)),
             AdminRoute::SetFeatures => {

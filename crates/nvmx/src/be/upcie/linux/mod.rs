@@ -87,14 +87,36 @@ pub fn preferred_driver(pci: &PciSys) -> Result<Driver> {
     }
 }
 
+/// Refuses architectures whose ordering of DMA memory against device
+/// registers the driver's barriers do not cover (see the `dma` module).
+fn check_arch(interface: &'static str) -> Result<()> {
+    if cfg!(any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64"
+    )) {
+        return Ok(());
+    }
+    Err(Error::unsupported(
+        interface,
+        format!(
+            "the user-space driver on {}: its memory barriers against the device are written \
+             for x86, x86-64 and AArch64 only",
+            std::env::consts::ARCH
+        ),
+    ))
+}
+
 /// Opens `uri` (a PCI address bound to vfio-pci) as a vfio backing.
 pub fn open_vfio(uri: &Uri, _opts: &Options) -> Result<Arc<dyn DeviceBacking>> {
+    check_arch("vfio")?;
     let addr = pci_addr(uri, "vfio")?;
     Ok(Arc::new(vfio::VfioBacking::open(&PciSys::new(), addr)?))
 }
 
 /// Opens `uri` (a PCI address bound to uio_pci_generic) as a uio backing.
 pub fn open_uio(uri: &Uri, _opts: &Options) -> Result<Arc<dyn DeviceBacking>> {
+    check_arch("uio")?;
     let addr = pci_addr(uri, "uio")?;
     Ok(Arc::new(uio::UioBacking::open(&PciSys::new(), addr)?))
 }
