@@ -190,6 +190,18 @@ impl Mapping {
         }
     }
 
+    /// Zeroes `len` bytes at `off`; false (nothing written) when out of
+    /// bounds.
+    pub fn zero(&self, off: usize, len: usize) -> bool {
+        if !self.in_bounds(off, len) {
+            return false;
+        }
+        // SAFETY: off + len <= self.len: inside this live mapping, which
+        // only raw pointers reach.
+        unsafe { std::ptr::write_bytes(self.ptr.as_ptr().add(off), 0, len) };
+        true
+    }
+
     /// Copies `buf.len()` bytes out of the mapping at `off` with volatile
     /// reads; false (nothing copied) when out of bounds.
     pub fn read_bytes(&self, off: usize, buf: &mut [u8]) -> bool {

@@ -30,11 +30,15 @@
 //! it: `nvmx driver bind` does that, on purpose. [`preferred_driver`] says
 //! which user-space driver `nvmx driver bind` picks when none is named.
 //!
-//! **Memory.** 2 MiB hugepages are used when the system has free ones
-//! (see [`hugepage`]); otherwise 4 KiB pages. Under vfio that costs
-//! nothing but TLB reach. Under uio separate 4 KiB pages are not
-//! physically contiguous, so without hugepages uio hands out only regions
-//! of one page (or larger ones that happen to be contiguous), and says so.
+//! **Memory.** Under vfio, 2 MiB hugepages are used when the system has
+//! free ones (see [`hugepage`]), otherwise 4 KiB pages: the IOMMU mapping
+//! pins them, whatever the kernel does with the process's memory. Under
+//! uio the controller gets physical addresses, and `mlock` does not keep
+//! a 4 KiB page at its physical address (compaction and NUMA balancing
+//! may migrate it, leaving the controller writing the old frame), so uio
+//! takes all its DMA memory from 2 MiB hugepages, which the kernel does
+//! not move, carving page-sized regions out of them; without free
+//! hugepages it refuses, saying why.
 //!
 //! All `unsafe` code is in `mmio` (crate-private), and the promises of
 //! the [`DeviceBacking`] contract in `uio` and `vfio`.
@@ -230,13 +234,18 @@ pub(crate) fn make_region(
 pub struct DmaMem {
     region: DmaRegion,
     owner: Arc<RegionOwner>,
+    /// Where the region starts in the owner's mapping (uio carves regions
+    /// out of hugepages).
+    base: usize,
 }
 
 impl DmaMem {
     pub(crate) fn new(parts: (DmaRegion, Arc<RegionOwner>)) -> DmaMem {
+        let base = parts.0.as_ptr().as_ptr() as usize - parts.1.mem.addr();
         DmaMem {
             region: parts.0,
             owner: parts.1,
+            base,
         }
     }
 
@@ -257,7 +266,7 @@ impl DmaMem {
 
     /// The process address of the first byte.
     pub fn addr(&self) -> usize {
-        self.owner.mem.addr()
+        self.owner.mem.addr() + self.base
     }
 
     /// The region, as the driver core sees it.
@@ -265,9 +274,17 @@ impl DmaMem {
         &self.region
     }
 
+    fn inside(&self, off: usize, n: usize) -> Result<usize> {
+        match off.checked_add(n) {
+            Some(end) if end <= self.len() => Ok(self.base + off),
+            _ => Err(self.out_of_bounds(off, n)),
+        }
+    }
+
     /// Copies bytes out at `off`.
     pub fn read(&self, off: usize, buf: &mut [u8]) -> Result<()> {
-        if self.owner.mem.read_bytes(off, buf) {
+        let at = self.inside(off, buf.len())?;
+        if self.owner.mem.read_bytes(at, buf) {
             Ok(())
         } else {
             Err(self.out_of_bounds(off, buf.len()))
@@ -276,7 +293,8 @@ impl DmaMem {
 
     /// Copies bytes in at `off`.
     pub fn write(&self, off: usize, data: &[u8]) -> Result<()> {
-        if self.owner.mem.write_bytes(off, data) {
+        let at = self.inside(off, data.len())?;
+        if self.owner.mem.write_bytes(at, data) {
             Ok(())
         } else {
             Err(self.out_of_bounds(off, data.len()))
@@ -285,18 +303,19 @@ impl DmaMem {
 
     /// Reads the 32-bit little-endian value at `off` (volatile, 4-aligned).
     pub fn read_u32(&self, off: usize) -> Result<u32> {
+        let at = self.inside(off, 4)?;
         self.owner
             .mem
-            .read32(off)
+            .read32(at)
             .map(u32::from_le)
             .ok_or_else(|| self.out_of_bounds(off, 4))
     }
 
     fn out_of_bounds(&self, off: usize, n: usize) -> Error {
-        Error::invalid(
-            "DMA memory access",
-            format!("{n} bytes at offset {off} of a {}-byte region", self.len()),
-        )
+        Error::OutOfRange {
+            what: "DMA memory access",
+            why: format!("{n} bytes at offset {off} of a {}-byte region", self.len()),
+        }
     }
 }
 
