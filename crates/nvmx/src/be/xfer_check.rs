@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use nvmx_spec::Command;
-use nvmx_spec::identify::{Cns, IdentifyNamespace, NsIdDescriptorIter};
+use nvmx_spec::identify::{Cns, IdentifyNamespace, IdentifyNvmNamespace, NsIdDescriptorIter};
 use nvmx_spec::opcode::{AdminOpcode, NvmOpcode};
 use zerocopy::FromBytes;
 
@@ -41,9 +41,13 @@ pub(crate) struct NsFormat {
     /// Bytes of separate metadata per block (0 for none or interleaved);
     /// `None` when not known, and metadata is then not checked.
     pub meta_nbytes: Option<u32>,
-    /// The separate metadata is exactly a protection information tuple, so
-    /// with PRACT set the controller inserts and strips it and no metadata
-    /// buffer is needed.
+    /// Bytes of interleaved metadata in each block of `lba_nbytes` (0
+    /// for separate or no metadata).
+    pub ext_meta_nbytes: u32,
+    /// The metadata is exactly a protection information tuple, so with
+    /// PRACT set the controller inserts and strips it: it is not
+    /// transferred at all (no metadata buffer, and data-only blocks in
+    /// the data buffer of an extended-LBA format).
     pub pi_meta_only: bool,
     /// The namespace's command set (0 NVM, 1 key-value, 2 zoned).
     pub csi: u8,
@@ -56,14 +60,20 @@ impl NsFormat {
         NsFormat {
             lba_nbytes,
             meta_nbytes: None,
+            ext_meta_nbytes: 0,
             pi_meta_only: false,
             csi: 0,
         }
     }
 
-    /// The format Identify Namespace describes; `None` for an inactive
-    /// namespace (a zero data size).
-    pub(crate) fn from_identify(id: &IdentifyNamespace, csi: u8) -> Option<NsFormat> {
+    /// The format Identify Namespace describes, with `pi_tuple` the size
+    /// of the protection information tuple (8 or 16, from the extended
+    /// LBA format); `None` for an inactive namespace (a zero data size).
+    pub(crate) fn from_identify(
+        id: &IdentifyNamespace,
+        csi: u8,
+        pi_tuple: u32,
+    ) -> Option<NsFormat> {
         let f = id.active_lbaf();
         let data = u32::try_from(f.data_size()).ok().filter(|&n| n > 0)?;
         let ms = u32::from(f.ms);
@@ -71,7 +81,8 @@ impl NsFormat {
         Some(NsFormat {
             lba_nbytes: data + if extended { ms } else { 0 },
             meta_nbytes: Some(if extended { 0 } else { ms }),
-            pi_meta_only: id.dps & 0x7 != 0 && ms == 8,
+            ext_meta_nbytes: if extended { ms } else { 0 },
+            pi_meta_only: id.dps & 0x7 != 0 && ms > 0 && ms == pi_tuple,
             csi,
         })
     }
@@ -110,16 +121,19 @@ pub(crate) fn io_need(cmd: &Command, fmt: &NsFormat) -> Need {
     };
     match NvmOpcode(cmd.opc) {
         NvmOpcode::WRITE | NvmOpcode::READ | NvmOpcode::COMPARE | NvmOpcode::ZONE_APPEND => {
-            let pract = cmd.cdw12 & (1 << 29) != 0;
-            let meta = fmt.meta_nbytes.map(|ms| {
-                if ms == 0 || (pract && fmt.pi_meta_only) {
-                    0
-                } else {
-                    nlb * u64::from(ms)
-                }
-            });
+            // PRACT with PI-only metadata: the controller inserts and
+            // strips the PI, none of it crosses the bus.
+            let stripped = cmd.cdw12 & (1 << 29) != 0 && fmt.pi_meta_only;
+            let meta = fmt
+                .meta_nbytes
+                .map(|ms| if stripped { 0 } else { nlb * u64::from(ms) });
+            let block = if stripped {
+                fmt.lba_nbytes - fmt.ext_meta_nbytes
+            } else {
+                fmt.lba_nbytes
+            };
             Need {
-                data: Some(nlb * u64::from(fmt.lba_nbytes)),
+                data: Some(nlb * u64::from(block)),
                 meta,
             }
         }
@@ -317,6 +331,20 @@ fn lookup(nsid: u32, admin: &dyn Admin) -> Option<NsFormat> {
         return None;
     }
     let id = IdentifyNamespace::read_from_bytes(&buf[..]).ok()?;
+    // The PI tuple size of the active format: 16 bytes for the 32b and
+    // 64b guard formats of the NVM command set's extended LBA formats.
+    let mut pi_tuple = 8;
+    if id.dps & 0x7 != 0 {
+        let mut nvm = vec![0u8; 4096];
+        let mut cmd = Command::new(AdminOpcode::IDENTIFY.0, nsid);
+        cmd.cdw10 = u32::from(Cns::CSI_NAMESPACE.0);
+        if let Ok(c) = admin.cmd_admin(&mut cmd, DataBuf::In(&mut nvm))
+            && c.is_success()
+            && let Ok(n) = IdentifyNvmNamespace::read_from_bytes(&nvm[..])
+        {
+            pi_tuple = n.elba_format(id.flbas_index()).pif().tuple_nbytes() as u32;
+        }
+    }
     let mut desc = vec![0u8; 4096];
     let mut cmd = Command::new(AdminOpcode::IDENTIFY.0, nsid);
     cmd.cdw10 = u32::from(Cns::NS_ID_DESCRIPTOR_LIST.0);
@@ -326,7 +354,7 @@ fn lookup(nsid: u32, admin: &dyn Admin) -> Option<NsFormat> {
             .map_or(0, |c| c.0),
         _ => 0,
     };
-    NsFormat::from_identify(&id, csi)
+    NsFormat::from_identify(&id, csi, pi_tuple)
 }
 
 #[cfg(test)]
@@ -342,6 +370,7 @@ mod tests {
     const SEPARATE: NsFormat = NsFormat {
         lba_nbytes: 512,
         meta_nbytes: Some(8),
+        ext_meta_nbytes: 0,
         pi_meta_only: true,
         csi: 0,
     };
@@ -391,13 +420,29 @@ mod tests {
         let ext = NsFormat {
             lba_nbytes: 520,
             meta_nbytes: Some(0),
-            pi_meta_only: false,
+            ext_meta_nbytes: 8,
+            pi_meta_only: true,
             csi: 0,
         };
         assert_eq!(
             io_need(&rw(NvmOpcode::READ, 0xffff), &ext).data,
             Some(65536 * 520)
         );
+        // PRACT strips PI-only interleaved metadata: data-only blocks.
+        let mut c = rw(NvmOpcode::WRITE, 3);
+        c.cdw12 |= 1 << 29;
+        assert_eq!(
+            io_need(&c, &ext),
+            Need {
+                data: Some(4 * 512),
+                meta: Some(0)
+            }
+        );
+        let not_pi_only = NsFormat {
+            pi_meta_only: false,
+            ..ext
+        };
+        assert_eq!(io_need(&c, &not_pi_only).data, Some(4 * 520));
         // Metadata unknown: data only.
         let need = io_need(&rw(NvmOpcode::READ, 1), &NsFormat::data_only(4096));
         assert_eq!((need.data, need.meta), (Some(8192), None));
