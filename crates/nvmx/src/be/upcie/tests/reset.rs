@@ -2,7 +2,7 @@
 //! can still write it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{BDF, emu, open_with, opts, pattern};
@@ -90,17 +90,22 @@ fn a_sync_command_whose_reset_fails_leaks_its_memory() {
 /// A reset with a controller that finishes its held commands before
 /// RDY clears: queues on other threads see the new generation only after
 /// that, so none of their buffers is freed under the late writes, and
-/// every command either completes with its data or fails as lost.
+/// every command either completes with its data or fails as lost, and
+/// the queues keep completing commands after the resets (a queue told of
+/// the reset before the controller stopped gets late completions in its
+/// re-created ring and stalls).
 #[test]
 fn queues_on_several_threads_survive_resets_without_late_writes() {
     let emu = emu("16MiB");
     let dev = open_with(&emu, BDF, &opts(5000));
     dev.geometry().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
     std::thread::scope(|s| {
         for t in 0..3u64 {
             let dev = dev.clone();
             let stop = stop.clone();
+            let done = done.clone();
             s.spawn(move || {
                 let mut q = dev.queue(8).unwrap();
                 let mut i = 0u64;
@@ -119,7 +124,10 @@ fn queues_on_several_threads_survive_resets_without_late_writes() {
                     }
                     while let Some(c) = q.pop() {
                         match c.result {
-                            Ok(_) => ok += 1,
+                            Ok(_) => {
+                                ok += 1;
+                                done.fetch_add(1, Ordering::Relaxed);
+                            }
                             Err(e) => {
                                 assert!(matches!(*e, Error::Stale { .. }), "{e}");
                                 lost += 1;
@@ -154,7 +162,11 @@ fn queues_on_several_threads_survive_resets_without_late_writes() {
             std::thread::sleep(Duration::from_millis(10));
             dev.controller_reset().unwrap();
         }
+        let after = done.load(Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(100));
+        let progress = done.load(Ordering::Relaxed) - after;
         stop.store(true, Ordering::Relaxed);
+        assert!(progress > 0, "no command completed after the resets");
         assert!(start.elapsed() < Duration::from_secs(20));
     });
     assert_eq!(emu.stats().dma_faults, 0, "a late write hit freed memory");
