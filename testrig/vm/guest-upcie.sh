@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs inside the guest (see guest-suite-upcie.sh): the upcie test binaries
-# listed in $1, then the `nvmx driver` / `nvmx enum` checks with the CLI at
+# listed in $1 (among them the driver's fault case: controller resets during
+# I/O on two threads, reset_during_io_through_the_driver), then the `nvmx driver` / `nvmx enum` checks with the CLI at
 # $2 on the NVM4K controller, the conformance suite and the command-set
 # tests through the driver, and the verify workload (`nvmx perf run
 # --iopattern verify`) through the driver on NVM4K and NVM512. Fails if any

@@ -95,7 +95,8 @@ pub struct DevArgs {
     #[arg(long, value_name = "NQN", help_heading = "Fabrics options")]
     pub hostnqn: Option<String>,
     /// How long an I/O command may take before a wait gives up with a
-    /// timeout error, in microseconds (default 30000000, 30 s).
+    /// timeout error, in microseconds (default 30000000, 30 s; 0 is
+    /// refused).
     #[arg(
         long = "command-timeout",
         value_name = "USEC",
@@ -103,7 +104,7 @@ pub struct DevArgs {
     )]
     pub command_timeout: Option<String>,
     /// How long an admin command may take, in microseconds (default
-    /// 60000000, 60 s).
+    /// 60000000, 60 s; 0 is refused).
     #[arg(
         long = "admin-timeout",
         value_name = "USEC",

@@ -142,9 +142,9 @@ mod imp {
             iommu: pci.iommu_on(),
             modules,
             hugepages_note: (pool.free == 0).then(|| {
-                "no free 2 MiB hugepages: DMA memory uses 4 KiB pages (uio then hands out \
-                 single-page regions only); reserve some with \
-                 echo 64 > /proc/sys/vm/nr_hugepages"
+                "no free 2 MiB hugepages: vfio uses 4 KiB pages, uio refuses (it gives the \
+                 controller physical addresses, and only hugepages stay in place); reserve \
+                 some with echo 64 > /proc/sys/vm/nr_hugepages"
                     .to_string()
             }),
             hugepages_2mib: pool,

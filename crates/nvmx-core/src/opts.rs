@@ -59,10 +59,13 @@ pub struct Options {
     pub subnqn: Option<String>,
     /// NVMe-oF host NQN (`--hostnqn`).
     pub hostnqn: Option<String>,
-    /// How long an admin command may take.
+    /// How long an admin command may take (`--admin-timeout`, in
+    /// microseconds; 0 is refused).
     #[serde(serialize_with = "ser_micros")]
     pub admin_timeout: Duration,
-    /// How long an I/O command may take.
+    /// How long an I/O command may take (`--command-timeout`, in
+    /// microseconds). 0 is refused, when parsed and when a queue is
+    /// created: there is no "no timeout" value.
     #[serde(serialize_with = "ser_micros")]
     pub command_timeout: Duration,
 }
@@ -171,12 +174,8 @@ impl Options {
             "defer-taskrun" => self.defer_taskrun = parse_flag("defer_taskrun", value)?,
             "subnqn" => self.subnqn = Some(non_empty("subnqn", value)?),
             "hostnqn" => self.hostnqn = Some(non_empty("hostnqn", value)?),
-            "admin-timeout" => {
-                self.admin_timeout = Duration::from_micros(parse_u64("admin-timeout", value)?)
-            }
-            "command-timeout" => {
-                self.command_timeout = Duration::from_micros(parse_u64("command-timeout", value)?)
-            }
+            "admin-timeout" => self.admin_timeout = parse_timeout("admin-timeout", value)?,
+            "command-timeout" => self.command_timeout = parse_timeout("command-timeout", value)?,
             _ => {
                 return Err(Error::invalid(
                     "option",
@@ -248,6 +247,25 @@ pub fn parse_u64(what: &'static str, v: &str) -> Result<u64> {
     r.map_err(|_| Error::invalid(what, format!("{v:?} is not a number (decimal or 0x hex)")))
 }
 
+/// Parses a timeout in microseconds. 0 is refused: every wait would end
+/// before the first completion is reaped.
+pub fn parse_timeout(what: &'static str, v: &str) -> Result<Duration> {
+    match parse_u64(what, v)? {
+        0 => Err(zero_timeout(what)),
+        us => Ok(Duration::from_micros(us)),
+    }
+}
+
+/// The error for a timeout of 0.
+pub fn zero_timeout(what: &'static str) -> Error {
+    Error::OutOfRange {
+        what,
+        why: "0 us: every wait would time out before reaping a completion; give a positive \
+              number of microseconds"
+            .into(),
+    }
+}
+
 /// Parses a decimal or `0x`-prefixed hex number that must fit 32 bits.
 pub fn parse_u32(what: &'static str, v: &str) -> Result<u32> {
     let n = parse_u64(what, v)?;
@@ -266,6 +284,21 @@ mod tests {
         assert_eq!(o.create_mode, 0o600);
         assert_eq!(o.admin_timeout, Duration::from_secs(60));
         assert_eq!(o.command_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_zero_timeout_is_refused_naming_the_option() {
+        let mut o = Options::default();
+        for name in ["command-timeout", "admin-timeout"] {
+            let e = o.set(name, "0").unwrap_err();
+            assert!(
+                matches!(e, Error::OutOfRange { what, .. } if what == name),
+                "{e}"
+            );
+        }
+        assert_eq!(o.command_timeout, Duration::from_secs(30), "unchanged");
+        o.set("command-timeout", "1").unwrap();
+        assert_eq!(o.command_timeout, Duration::from_micros(1));
     }
 
     #[test]

@@ -8,6 +8,12 @@
 //! times out, or a controller that reports a fatal status (CSTS.CFS),
 //! leads to a controller reset; I/O queues notice the new generation and
 //! re-create themselves on the controller before their next command.
+//!
+//! A reset first disables the controller and waits for CSTS.RDY to clear;
+//! only then does the generation change, so no queue gives back memory of
+//! a command while the controller may still write it (see `health`). A
+//! controller that does not clear RDY within CAP.TO is marked failed by
+//! name and its commands' memory is leaked.
 
 #![forbid(unsafe_code)]
 
@@ -23,10 +29,12 @@ use nvmx_spec::{Command, Completion};
 use zerocopy::FromBytes;
 
 use super::backing::DeviceBacking;
+use super::health::Health;
 use super::pool::DmaPool;
 use super::qpair::QueuePair;
 use super::xfer::{HostBuf, SglCaps, SglMode, Xfer};
 use crate::be::DataBuf;
+use crate::be::xfer_check::{self, FormatCache};
 use crate::error::{Error, Result};
 
 /// Admin queue entries.
@@ -41,6 +49,9 @@ const FID_NUM_QUEUES: u32 = 0x07;
 pub(crate) enum Stall {
     /// The command timeout passed.
     Timeout,
+    /// Another thread reset the controller (after disabling it): the
+    /// command was lost, and its memory is free again.
+    Reset,
     /// CSTS.CFS: the controller failed.
     Fatal,
     /// All-ones register reads: the device is gone.
@@ -99,6 +110,10 @@ pub(crate) struct Controller {
     pub sgl_mode: SglMode,
     /// Driver-owned DMA memory for PRP lists, SGLs and bounce buffers.
     pub pool: Arc<DmaPool>,
+    /// Failed or not, and whether memory must be leaked.
+    pub health: Arc<Health>,
+    /// Namespace formats, for the transfer check.
+    pub formats: FormatCache,
     admin: Mutex<AdminQ>,
     qids: Mutex<BTreeSet<u16>>,
     max_qid: AtomicU64,
@@ -147,6 +162,8 @@ impl Controller {
         let ctrl = Controller {
             cap_timeout: Duration::from_millis(u64::from(cap.timeout_ms()).max(500)),
             pool: DmaPool::new(Arc::clone(&backing)),
+            health: Arc::new(Health::new(backing.name())),
+            formats: FormatCache::default(),
             backing,
             cap,
             admin_timeout,
@@ -163,6 +180,7 @@ impl Controller {
         };
         {
             let mut aq = lock(&ctrl.admin);
+            ctrl.disable()?;
             ctrl.enable(&mut aq)?;
             ctrl.set_num_queues(&mut aq)?;
         }
@@ -224,8 +242,9 @@ impl Controller {
         }
     }
 
-    /// Disables the controller, programs the admin queue and enables it.
-    fn enable(&self, aq: &mut AdminQ) -> Result<()> {
+    /// Clears CC.EN and waits for CSTS.RDY to clear: from then on the
+    /// controller touches no memory.
+    fn disable(&self) -> Result<()> {
         let mut cc = Cc(self.backing.read32(offset::CC));
         if cc.en() {
             cc.set_en(false);
@@ -234,13 +253,17 @@ impl Controller {
         self.wait_ready(
             false,
             "CSTS.RDY to clear after CC.EN=0 (controller disable)",
-        )?;
+        )
+    }
+
+    /// Programs the admin queue of a disabled controller and enables it.
+    fn enable(&self, aq: &mut AdminQ) -> Result<()> {
         aq.qp.reset();
         aq.cid = 0;
         let n = aq.qp.entries - 1;
         self.backing.write32(offset::AQA, Aqa::new(n, n).0);
-        self.backing.write64(offset::ASQ, aq.qp.sq.iova);
-        self.backing.write64(offset::ACQ, aq.qp.cq.iova);
+        self.backing.write64(offset::ASQ, aq.qp.sq.iova());
+        self.backing.write64(offset::ACQ, aq.qp.cq.iova());
         let mut cc = Cc(0);
         cc.set_css(if self.cap.css() & 0x40 != 0 { 0b110 } else { 0 });
         cc.set_mps(0);
@@ -261,7 +284,7 @@ impl Controller {
             in_reset: true,
             ..Admin::default()
         };
-        let cpl = self.admin_locked(aq, &mut cmd, DataBuf::None, how)?;
+        let cpl = self.admin_locked(aq, &mut cmd, DataBuf::None, how, None)?;
         let cpl = Error::check(cmd.opc, cpl)?;
         let nsq = cpl.cdw0 & 0xffff;
         let ncq = cpl.cdw0 >> 16;
@@ -270,25 +293,72 @@ impl Controller {
         Ok(())
     }
 
-    /// Resets the controller (disable, enable, Number of Queues) and
-    /// starts a new generation, so I/O queues re-create themselves.
-    pub fn reset(&self) -> Result<()> {
-        let mut aq = lock(&self.admin);
-        self.reset_locked(&mut aq)
+    /// The format of namespace `nsid`, for the transfer check.
+    pub fn format(&self, nsid: u32) -> Option<xfer_check::NsFormat> {
+        self.formats.get(nsid, &AdminPort(self))
     }
 
-    fn reset_locked(&self, aq: &mut AdminQ) -> Result<()> {
+    /// Resets the controller (disable, enable, Number of Queues) and
+    /// starts a new generation, so I/O queues re-create themselves. A
+    /// successful reset of a failed controller makes it usable again.
+    pub fn reset(&self) -> Result<()> {
+        let mut aq = lock(&self.admin);
+        self.reset_locked(&mut aq).result
+    }
+
+    fn reset_locked(&self, aq: &mut AdminQ) -> Reset {
+        if let Err(e) = self.disable() {
+            // The controller may still be running commands: their memory
+            // stays where it is.
+            let err = self.health.fail(
+                format!("a reset could not disable it, so memory it may still write is kept: {e}"),
+                true,
+            );
+            return Reset {
+                disabled: false,
+                result: Err(err),
+            };
+        }
+        self.health.disabled();
+        // Only now: queues that see the new generation give back the
+        // memory of their lost commands.
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.enable(aq)?;
-        self.set_num_queues(aq)
+        self.formats.forget();
+        let up = self.enable(aq).and_then(|()| self.set_num_queues(aq));
+        let result = match up {
+            Ok(()) => {
+                self.health.recovered();
+                Ok(())
+            }
+            Err(e) => Err(self
+                .health
+                .fail(format!("a reset could not bring it back: {e}"), false)),
+        };
+        Reset {
+            disabled: true,
+            result,
+        }
+    }
+
+    /// The error for a command on a failed controller, if it is.
+    pub fn check_failed(&self) -> Result<()> {
+        match self.health.check() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Runs an admin command, waiting up to the admin timeout. The data
     /// pointer is the driver's to fill: whatever the caller left in PRP1
     /// and PRP2 is replaced.
     pub fn admin_cmd(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion> {
+        self.check_failed()?;
+        let need = xfer_check::check_admin("upcie", cmd, data.len())?;
         let mut aq = lock(&self.admin);
-        self.admin_locked(&mut aq, cmd, data, Admin::default())
+        let r = self.admin_locked(&mut aq, cmd, data, Admin::default(), need);
+        drop(aq);
+        self.formats.note_admin(cmd.opc);
+        r
     }
 
     /// Runs a Create I/O Completion/Submission Queue command whose PRP1
@@ -299,7 +369,7 @@ impl Controller {
             keep_prp1: true,
             ..Admin::default()
         };
-        self.admin_locked(&mut aq, cmd, DataBuf::None, how)
+        self.admin_locked(&mut aq, cmd, DataBuf::None, how, None)
     }
 
     fn admin_locked(
@@ -308,6 +378,7 @@ impl Controller {
         cmd: &mut Command,
         mut data: DataBuf<'_>,
         how: Admin,
+        need: Option<u64>,
     ) -> Result<Completion> {
         let ring = how.keep_prp1.then_some(cmd.prp1);
         // SGLs are not used for admin commands over PCIe.
@@ -318,38 +389,49 @@ impl Controller {
             None,
             SglMode::Never,
             SglCaps::default(),
+            xfer_check::Need {
+                data: need,
+                meta: None,
+            },
         )?;
         if let Some(p1) = ring {
             cmd.prp1 = p1;
         }
         aq.cid = aq.cid.wrapping_add(1);
         cmd.cid = aq.cid;
-        match exec(&self.backing, &mut aq.qp, cmd, self.admin_timeout) {
+        match exec(self, &mut aq.qp, cmd, self.admin_timeout, None) {
             Ok(cpl) => {
                 x.copy_out(data.as_mut_slice(), None);
                 Ok(cpl)
             }
             Err(stall) => {
                 let err = self.stall_error(stall, true, cmd.opc, self.admin_timeout);
-                drop(x);
                 if how.in_reset {
-                    // The reset's own command: the reset reports it.
+                    // The reset's own command, on an enabled controller:
+                    // the reset reports it; the mapping stays.
+                    x.leak();
                     return Err(err);
                 }
-                self.after_stall(self.reset_locked(aq), err)
+                let reset = self.reset_locked(aq);
+                reset.release_or_leak(x);
+                Err(reset.combine(err))
             }
         }
     }
 
-    /// Resets after a stalled I/O command and returns the error to report.
-    pub fn recover(&self, stall: Stall, opc: u8) -> Error {
+    /// Resets after a stalled I/O command: the error to report, and
+    /// whether the controller is known to be disabled, so that the
+    /// command's memory may be released (otherwise it must be leaked).
+    pub fn recover(&self, stall: Stall, opc: u8) -> (Error, bool) {
         let err = self.stall_error(stall, false, opc, self.io_timeout);
-        let r = self.reset();
-        combine(r, err)
-    }
-
-    fn after_stall<T>(&self, reset: Result<()>, err: Error) -> Result<T> {
-        Err(combine(reset, err))
+        if stall == Stall::Reset {
+            return (err, true);
+        }
+        let reset = {
+            let mut aq = lock(&self.admin);
+            self.reset_locked(&mut aq)
+        };
+        (reset.combine(err), reset.disabled)
     }
 
     fn stall_error(&self, stall: Stall, admin: bool, opc: u8, timeout: Duration) -> Error {
@@ -361,11 +443,18 @@ impl Controller {
             },
             Stall::Fatal => fatal(&*self.backing, name),
             Stall::Gone => gone(&*self.backing, name),
+            Stall::Reset => Error::Stale {
+                what: "command",
+                why: format!(
+                    "{}: the controller was reset while {name} was in flight; it was lost",
+                    self.backing.name()
+                ),
+            },
         }
     }
 
     /// Takes a free I/O queue identifier.
-    fn alloc_qid(&self) -> Result<u16> {
+    pub(super) fn alloc_qid(&self) -> Result<u16> {
         let max = self
             .max_qid
             .load(Ordering::Acquire)
@@ -381,21 +470,21 @@ impl Controller {
         Ok(qid)
     }
 
-    fn free_qid(&self, qid: u16) {
+    pub(super) fn free_qid(&self, qid: u16) {
         lock(&self.qids).remove(&qid);
     }
 
     /// Creates I/O CQ and SQ `qp.qid` on the controller from `qp`'s rings.
-    fn create_pair(&self, qp: &QueuePair) -> Result<()> {
+    pub(super) fn create_pair(&self, qp: &QueuePair) -> Result<()> {
         let size = u32::from(qp.entries - 1) << 16 | u32::from(qp.qid);
         let mut cq = Command::new(AdminOpcode::CREATE_IO_CQ.0, 0);
-        cq.prp1 = qp.cq.iova;
+        cq.prp1 = qp.cq.iova();
         cq.cdw10 = size;
         cq.cdw11 = 1; // physically contiguous, no interrupts
         let cpl = self.admin_ring_cmd(&mut cq)?;
         Error::check(cq.opc, cpl)?;
         let mut sq = Command::new(AdminOpcode::CREATE_IO_SQ.0, 0);
-        sq.prp1 = qp.sq.iova;
+        sq.prp1 = qp.sq.iova();
         sq.cdw10 = size;
         sq.cdw11 = u32::from(qp.qid) << 16 | 1;
         let cpl = self.admin_ring_cmd(&mut sq)?;
@@ -406,36 +495,42 @@ impl Controller {
         Ok(())
     }
 
-    fn delete_queue(&self, opc: u8, qid: u16) {
+    /// Deletes I/O queue `qid` (SQ or CQ by `opc`); whether the
+    /// controller confirmed it.
+    pub(super) fn delete_queue(&self, opc: u8, qid: u16) -> bool {
         let mut cmd = Command::new(opc, 0);
         cmd.cdw10 = u32::from(qid);
-        // Best effort: the queue goes away with the controller anyway.
-        let _ = self.admin_cmd(&mut cmd, DataBuf::None);
+        self.admin_cmd(&mut cmd, DataBuf::None)
+            .is_ok_and(|c| c.is_success())
     }
 
     /// Notifies the controller of a normal shutdown and waits (up to
-    /// CAP.TO) for it to complete.
-    fn shutdown(&self) {
+    /// CAP.TO) for it to complete; then disables it. False when neither
+    /// could be confirmed.
+    fn shutdown(&self) -> bool {
         let mut cc = Cc(self.backing.read32(offset::CC));
-        if !cc.en() {
-            return;
-        }
-        cc.set_shn(0b01);
-        self.backing.write32(offset::CC, cc.0);
-        let start = Instant::now();
-        while start.elapsed() < self.cap_timeout {
-            let csts = self.csts();
-            if csts.shst() == 0b10 || csts.0 == u32::MAX || csts.cfs() {
-                return;
+        if cc.en() {
+            cc.set_shn(0b01);
+            self.backing.write32(offset::CC, cc.0);
+            let start = Instant::now();
+            while start.elapsed() < self.cap_timeout {
+                let csts = self.csts();
+                if csts.shst() == 0b10 || csts.0 == u32::MAX || csts.cfs() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_micros(200));
             }
-            std::thread::sleep(Duration::from_micros(200));
         }
+        self.disable().is_ok()
     }
 }
 
 impl Drop for Controller {
     fn drop(&mut self) {
-        self.shutdown();
+        if !self.shutdown() || self.health.untrusted() {
+            // The controller may still write its admin queue.
+            lock(&self.admin).qp.leak();
+        }
     }
 }
 
@@ -448,13 +543,50 @@ impl std::fmt::Debug for Controller {
     }
 }
 
-/// The error to report after a stall and the reset that followed it.
-fn combine(reset: Result<()>, err: Error) -> Error {
-    match reset {
-        Ok(()) => err,
-        Err(e) => Error::QueueFailed(format!(
-            "{err}; the controller reset that followed failed too: {e}"
-        )),
+/// How a reset went.
+struct Reset {
+    /// CSTS.RDY cleared after CC.EN = 0: the controller touches no memory
+    /// of the commands before the reset.
+    disabled: bool,
+    /// Whether the controller is up again.
+    result: Result<()>,
+}
+
+impl Reset {
+    /// Releases `x` when the controller is known to be disabled; leaks it
+    /// otherwise.
+    fn release_or_leak(&self, x: Xfer) {
+        if self.disabled {
+            drop(x);
+        } else {
+            x.leak();
+        }
+    }
+
+    /// The error to report after a stall (`err`) and this reset.
+    fn combine(&self, err: Error) -> Error {
+        match &self.result {
+            Ok(()) => err,
+            Err(Error::ControllerFailed { name, why }) => Error::ControllerFailed {
+                name: name.clone(),
+                why: format!("{err}; then {why}"),
+            },
+            Err(e) => Error::QueueFailed(format!("{err}; the reset that followed failed: {e}")),
+        }
+    }
+}
+
+/// The controller's admin queue as an [`crate::be::Admin`], for the
+/// format lookups of the transfer check.
+struct AdminPort<'a>(&'a Controller);
+
+impl crate::be::Admin for AdminPort<'_> {
+    fn id(&self) -> &'static str {
+        "upcie"
+    }
+
+    fn cmd_admin(&self, cmd: &mut Command, data: DataBuf<'_>) -> Result<Completion> {
+        self.0.admin_cmd(cmd, data)
     }
 }
 
@@ -473,18 +605,28 @@ fn gone(backing: &dyn DeviceBacking, what: &str) -> Error {
 }
 
 /// Submits `cmd` on `qp` and polls for its completion (by cid), checking
-/// CSTS now and then, for at most `timeout`.
+/// CSTS now and then, for at most `timeout`. With `generation`, a reset by
+/// another thread ends the wait at once ([`Stall::Reset`]) instead of
+/// after the timeout.
 pub(crate) fn exec(
-    backing: &Arc<dyn DeviceBacking>,
+    ctrl: &Controller,
     qp: &mut QueuePair,
     cmd: &Command,
     timeout: Duration,
+    generation: Option<u64>,
 ) -> std::result::Result<Completion, Stall> {
     let start = Instant::now();
+    let backing = &ctrl.backing;
+    let stop = |start| {
+        if generation.is_some_and(|g| g != ctrl.generation()) {
+            return Some(Stall::Reset);
+        }
+        check(backing, start, timeout)
+    };
     while !qp.submit(cmd) {
         // A full ring: completions of abandoned commands still to reap.
         if qp.poll().is_none() {
-            if let Some(s) = check(backing, start, timeout) {
+            if let Some(s) = stop(start) {
                 return Err(s);
             }
             std::thread::yield_now();
@@ -499,7 +641,7 @@ pub(crate) fn exec(
         }
         spins = spins.wrapping_add(1);
         if spins.is_multiple_of(64) {
-            if let Some(s) = check(backing, start, timeout) {
+            if let Some(s) = stop(start) {
                 return Err(s);
             }
             std::thread::yield_now();
@@ -523,72 +665,4 @@ pub(crate) fn check(
         return Some(Stall::Fatal);
     }
     (start.elapsed() >= timeout).then_some(Stall::Timeout)
-}
-
-/// An I/O queue pair created on the controller, re-created after resets.
-pub(crate) struct IoQueue {
-    /// The controller.
-    pub ctrl: Arc<Controller>,
-    /// The rings.
-    pub qp: QueuePair,
-    /// The last command identifier used (sync queues).
-    pub cid: u16,
-    generation_seen: u64,
-}
-
-impl IoQueue {
-    /// Creates an I/O queue pair of `entries` entries (clamped to what
-    /// CAP.MQES allows).
-    pub fn new(ctrl: &Arc<Controller>, entries: u32) -> Result<IoQueue> {
-        let max = u32::from(ctrl.cap.mqes()) + 1;
-        let entries = entries.clamp(2, max.min(u32::from(u16::MAX))) as u16;
-        let qid = ctrl.alloc_qid()?;
-        let generation_seen = ctrl.generation();
-        let qp = match QueuePair::new(Arc::clone(&ctrl.backing), qid, entries, ctrl.cap.dstrd()) {
-            Ok(qp) => qp,
-            Err(e) => {
-                ctrl.free_qid(qid);
-                return Err(e);
-            }
-        };
-        if let Err(e) = ctrl.create_pair(&qp) {
-            ctrl.free_qid(qid);
-            return Err(e);
-        }
-        Ok(IoQueue {
-            ctrl: Arc::clone(ctrl),
-            qp,
-            cid: 0,
-            generation_seen,
-        })
-    }
-
-    /// Whether the controller was reset since this queue was created.
-    pub fn is_stale(&self) -> bool {
-        self.generation_seen != self.ctrl.generation()
-    }
-
-    /// Re-creates the queue on the controller after a reset; true when it
-    /// did (commands in flight before it are lost).
-    pub fn revive(&mut self) -> Result<bool> {
-        if !self.is_stale() {
-            return Ok(false);
-        }
-        self.generation_seen = self.ctrl.generation();
-        self.qp.reset();
-        self.ctrl.create_pair(&self.qp)?;
-        Ok(true)
-    }
-}
-
-impl Drop for IoQueue {
-    fn drop(&mut self) {
-        if !self.is_stale() {
-            self.ctrl
-                .delete_queue(AdminOpcode::DELETE_IO_SQ.0, self.qp.qid);
-            self.ctrl
-                .delete_queue(AdminOpcode::DELETE_IO_CQ.0, self.qp.qid);
-        }
-        self.ctrl.free_qid(self.qp.qid);
-    }
 }

@@ -7,15 +7,23 @@
 //! command in flight; the queue pair is re-created before the next
 //! submission. Dropping the engine deletes its queues on the controller
 //! (which aborts what is still in flight) before their memory goes.
+//!
+//! Commands in flight are failed (and their buffers go back to the
+//! queue) only once the reset has disabled the controller. When it could
+//! not, the controller is failed: the slots stay in flight, `poke` and
+//! `wait` answer [`Error::ControllerFailed`], and the queue leaks the
+//! buffers when it is dropped.
 
 use std::time::{Duration, Instant};
 
 use nvmx_spec::Command;
 
-use super::ctrl::{IoQueue, Stall, check, cmd_name};
+use super::ctrl::{Stall, check, cmd_name};
 use super::dma;
 use super::iface::UpcieCtrl;
+use super::ioq::IoQueue;
 use super::xfer::{HostBuf, Xfer};
+use crate::be::xfer_check::{self, NsFormat};
 use crate::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
 use crate::error::{Error, Result};
 
@@ -31,11 +39,14 @@ struct InFlight {
 }
 
 /// The `upcie` engine.
-pub struct UpcieEngine {
+pub(crate) struct UpcieEngine {
     q: IoQueue,
     slots: Vec<Option<InFlight>>,
     outstanding: u32,
     last_check: Instant,
+    /// The format of the namespace last submitted to: (nsid, format
+    /// epoch, format).
+    format: Option<(u32, u64, Option<NsFormat>)>,
 }
 
 // SAFETY: the raw buffers in `slots` belong to the queue's in-flight
@@ -69,6 +80,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
         slots: (0..p.capacity).map(|_| None).collect(),
         outstanding: 0,
         last_check: Instant::now(),
+        format: None,
     }))
 }
 
@@ -88,18 +100,45 @@ impl UpcieEngine {
     }
 
     /// Re-creates the queue pair after a reset someone else did, failing
-    /// what was in flight.
+    /// what was in flight: the new generation means the controller was
+    /// disabled, so their memory is free.
     fn revive(&mut self, sink: &mut EngineSink<'_>) -> Result<u32> {
         if !self.q.is_stale() {
+            if self.outstanding > 0
+                && let Some(e) = self.q.unusable()
+            {
+                // Failed without a reset that disabled it: what is in
+                // flight may still be written.
+                return Err(e);
+            }
             return Ok(0);
         }
-        let msg = format!(
-            "{}: the controller was reset; the command was lost",
-            self.q.ctrl.backing.name()
+        let name = self.q.ctrl.backing.name().to_string();
+        let n = self.fail_all(
+            &|opc| Error::Stale {
+                what: "command",
+                why: format!(
+                    "{name}: the controller was reset while {} was in flight; it was lost",
+                    cmd_name(false, opc)
+                ),
+            },
+            sink,
         );
-        let n = self.fail_all(&|_| Error::QueueFailed(msg.clone()), sink);
         self.q.revive()?;
         Ok(n)
+    }
+
+    /// The format of namespace `nsid`, cached for the next command.
+    fn format_of(&mut self, nsid: u32) -> Option<NsFormat> {
+        let epoch = self.q.ctrl.formats.epoch();
+        match self.format {
+            Some((n, e, f)) if n == nsid && e == epoch => f,
+            _ => {
+                let f = self.q.ctrl.format(nsid);
+                self.format = Some((nsid, epoch, f));
+                f
+            }
+        }
     }
 
     /// The oldest command in flight past the timeout, or a fatal status.
@@ -131,6 +170,9 @@ unsafe impl AsyncEngine for UpcieEngine {
         data: RawBuf,
         meta: RawBuf,
     ) -> Result<()> {
+        if let Some(e) = self.q.unusable() {
+            return Err(e);
+        }
         if self.q.is_stale() {
             // In-flight commands of the old queue are failed at the next
             // poke; refuse new ones until then.
@@ -146,6 +188,11 @@ unsafe impl AsyncEngine for UpcieEngine {
                 capacity: u32::from(self.q.qp.entries - 1).min(self.slots.len() as u32),
             });
         }
+        let len = |b: RawBuf| if b.is_none() { 0 } else { b.len };
+        // Refused before anything is mapped: a buffer shorter than what
+        // the command moves.
+        let format = self.format_of(cmd.nsid);
+        let need = xfer_check::check_io(cmd, format.as_ref(), len(data), len(meta))?;
         let host = |b: RawBuf| {
             (!b.is_none() && b.len > 0).then(|| {
                 // SAFETY: `submit`'s contract keeps the buffer valid and
@@ -167,6 +214,7 @@ unsafe impl AsyncEngine for UpcieEngine {
             host(meta),
             self.q.ctrl.sgl_mode,
             info.sgl,
+            need,
         )?;
         c.cid = slot as u16;
         if !self.q.qp.submit(&c) {
@@ -224,20 +272,17 @@ impl UpcieEngine {
             else {
                 continue; // a completion for no command in flight
             };
-            let (d, m) = f.xfer.bounces();
-            let (d, m) = if f.to_host { (d, m) } else { (None, None) };
-            if let Some(r) = d {
-                let mut tmp = vec![0u8; f.data.len];
-                dma::read(r, 0, &mut tmp);
-                // SAFETY: the slot's buffer is valid and ours until we
-                // report it, right below.
-                unsafe { dma::copy_to_raw(f.data, &tmp) };
-            }
-            if let Some(r) = m {
-                let mut tmp = vec![0u8; f.meta.len];
-                dma::read(r, 0, &mut tmp);
-                // SAFETY: as above, for the metadata buffer.
-                unsafe { dma::copy_to_raw(f.meta, &tmp) };
+            if f.to_host {
+                let [d, m] = f.xfer.bounces();
+                for (b, host) in [(d, f.data), (m, f.meta)] {
+                    if let Some((r, n)) = b {
+                        let mut tmp = vec![0u8; n.min(host.len)];
+                        dma::read(r, 0, &mut tmp);
+                        // SAFETY: the slot's buffer is valid and ours until
+                        // we report it, right below.
+                        unsafe { dma::copy_to_raw(host, &tmp) };
+                    }
+                }
             }
             self.outstanding -= 1;
             sink.complete(u32::from(cpl.cid), Ok(cpl));
@@ -246,7 +291,12 @@ impl UpcieEngine {
         if n == 0
             && let Some((stall, opc)) = self.stalled(force)
         {
-            let err = self.q.ctrl.recover(stall, opc);
+            let (err, disabled) = self.q.ctrl.recover(stall, opc);
+            if !disabled {
+                // The controller may still write the buffers in flight:
+                // keep the slots (the queue leaks them when dropped).
+                return Err(err);
+            }
             let millis = self.q.ctrl.io_timeout.as_millis() as u64;
             let msg = err.to_string();
             let timeout = matches!(err, Error::Timeout { .. });

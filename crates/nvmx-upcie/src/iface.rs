@@ -9,9 +9,11 @@ use nvmx_spec::Completion;
 use nvmx_spec::regs::{ControllerRegisters, offset};
 use zerocopy::FromZeros;
 
-use super::ctrl::{Controller, IoQueue, exec};
+use super::ctrl::{Controller, Stall, exec};
+use super::ioq::IoQueue;
 use super::memory::DmaMemory;
 use super::xfer::{HostBuf, Xfer};
+use crate::be::xfer_check;
 use crate::be::{Admin, DataBuf, DataVec, Pseudo, SyncIo};
 use crate::buf::Memory;
 use crate::error::{Error, Result};
@@ -20,7 +22,8 @@ use crate::error::{Error, Result};
 const SYNC_QUEUE_ENTRIES: u32 = 16;
 
 /// An NVMe controller driven from user space: nvmx's `upcie` sync and
-/// admin interfaces.
+/// admin interfaces. Every raw command is checked against its buffers
+/// before anything is mapped (`crate::be::xfer_check`).
 ///
 /// Sync commands run one at a time on an I/O queue pair the driver owns
 /// (created on first use), polled for their completion; admin commands
@@ -41,7 +44,10 @@ impl std::fmt::Debug for UpcieCtrl {
 
 impl UpcieCtrl {
     pub(crate) fn new(ctrl: Arc<Controller>) -> UpcieCtrl {
-        let mem = Arc::new(DmaMemory::new(Arc::clone(&ctrl.backing)));
+        let mem = Arc::new(DmaMemory::new(
+            Arc::clone(&ctrl.backing),
+            Arc::clone(&ctrl.health),
+        ));
         UpcieCtrl {
             ctrl,
             sync_q: Mutex::new(None),
@@ -70,12 +76,23 @@ impl UpcieCtrl {
         data: &[HostBuf<'_>],
         meta: Option<HostBuf<'_>>,
     ) -> Result<(Completion, Xfer)> {
+        self.ctrl.check_failed()?;
+        // Refused before anything is mapped: a buffer shorter than what
+        // the command moves.
+        let data_len = data.iter().map(|d| d.len).sum();
+        let meta_len = meta.map_or(0, |m| m.len);
+        let format = self.ctrl.format(cmd.nsid);
+        let need = xfer_check::check_io(cmd, format.as_ref(), data_len, meta_len)?;
         let mut guard = self.sync_q.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(q) = guard.as_mut()
+            && let Err(e) = q.revive()
+        {
+            // Not re-created: a new queue pair next time.
+            *guard = None;
+            return Err(e);
+        }
         let q = match guard.as_mut() {
-            Some(q) => {
-                q.revive()?;
-                q
-            }
+            Some(q) => q,
             None => guard.insert(IoQueue::new(&self.ctrl, SYNC_QUEUE_ENTRIES)?),
         };
         let info = self.ctrl.info();
@@ -86,14 +103,31 @@ impl UpcieCtrl {
             meta,
             self.ctrl.sgl_mode,
             info.sgl,
+            need,
         )?;
         q.cid = q.cid.wrapping_add(1);
         cmd.cid = q.cid;
-        match exec(&self.ctrl.backing, &mut q.qp, cmd, self.ctrl.io_timeout) {
+        let generation = self.ctrl.generation();
+        match exec(
+            &self.ctrl,
+            &mut q.qp,
+            cmd,
+            self.ctrl.io_timeout,
+            Some(generation),
+        ) {
             Ok(cpl) => Ok((cpl, x)),
             Err(stall) => {
-                drop(x);
-                Err(self.ctrl.recover(stall, cmd.opc))
+                let (err, disabled) = self.ctrl.recover(stall, cmd.opc);
+                if disabled {
+                    drop(x);
+                } else {
+                    // The controller may still write the bounce buffers
+                    // and lists (and the caller's DMA buffer, which the
+                    // allocator leaks from now on).
+                    x.leak();
+                }
+                debug_assert!(stall != Stall::Reset || disabled);
+                Err(err)
             }
         }
     }

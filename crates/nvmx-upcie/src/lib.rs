@@ -24,15 +24,27 @@
 //!   controller, so the whole driver is tested on any host.
 //! - Everything above the trait is safe Rust: controller bring-up, the
 //!   admin queue, I/O queue creation and controller reset (`ctrl`), queue
-//!   pairs with phase tags and doorbells (`qpair`), PRP lists ([`prp`])
+//!   pairs with phase tags and doorbells (`qpair`), PRP lists (`prp`)
 //!   and SGLs ([`sgl`]), mapping of host buffers with bounce buffers for
 //!   memory the controller cannot reach (`xfer`), the sync/admin
-//!   interfaces ([`UpcieCtrl`]), the async engine ([`engine`]) and the
-//!   buffer allocator ([`memory`]).
+//!   interfaces ([`UpcieCtrl`]), the async engine (`engine`) and the
+//!   buffer allocator (`memory`).
 //! - The few `unsafe` blocks that touch DMA memory (volatile completion
-//!   reads, copies into rings and bounce buffers) live in one small
-//!   module, `dma`, each with a `// SAFETY:` line; the async engine adds
-//!   the ones its trait contract requires.
+//!   reads, copies into rings and bounce buffers, the barriers that order
+//!   them against the device) live in one small module, `dma`, each with
+//!   a `// SAFETY:` line; the async engine adds the ones its trait
+//!   contract requires. [`DeviceBacking`] is an `unsafe trait`: its
+//!   numbered contract is what that code relies on.
+//! - Memory is given back only when the device is done with it: a
+//!   command's buffers, bounce buffers and PRP/SGL pages are released
+//!   once the command completed or a reset confirmed the controller
+//!   disabled (CSTS.RDY = 0 after CC.EN = 0). When a reset cannot confirm
+//!   it, the controller is failed by name ([`crate::Error::ControllerFailed`])
+//!   and that memory is leaked on purpose.
+//! - Every raw command is checked against its buffers before anything is
+//!   mapped (the rules of `be/xfer_check.rs`: NLB for reads and writes
+//!   with their metadata, NUMD, Identify's 4 KiB, feature data), and PRP
+//!   lists and SGLs describe the transfer, no more.
 //!
 //! Queues: the admin queue (32 entries), one driver-owned I/O queue pair
 //! for sync commands (created on first use), and one I/O queue pair per
@@ -52,15 +64,19 @@ pub mod backing;
 mod ctrl;
 mod dma;
 pub mod emu;
-pub mod engine;
+mod engine;
+mod health;
 mod iface;
+mod ioq;
 #[cfg(target_os = "linux")]
 pub mod linux;
-pub mod memory;
+mod memory;
 mod pool;
-pub mod prp;
+mod prp;
 mod qpair;
 pub mod sgl;
+#[cfg(test)]
+mod tests;
 mod xfer;
 
 use std::sync::Arc;
@@ -69,7 +85,8 @@ use nvmx_spec::Command;
 use nvmx_spec::opcode::AdminOpcode;
 
 pub use backing::{DeviceBacking, DmaRegion};
-pub use engine::new_engine;
+#[cfg(target_os = "linux")]
+pub(crate) use engine::new_engine;
 pub use iface::UpcieCtrl;
 pub use xfer::SglMode;
 
@@ -142,6 +159,8 @@ pub fn open_backing(
                 ),
             ));
         }
+        // Looked up now, not at the first I/O command.
+        up.ctrl.format(opts.nsid);
         (DevType::NvmeNamespace, ns_csi(&*up, opts.nsid))
     };
     Ok(Backend {

@@ -8,20 +8,25 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::backing::{DeviceBacking, DmaRegion};
+use super::health::Health;
 use crate::buf::{Memory, RawAlloc};
 use crate::error::{Error, Result};
 
-/// The `upcie` memory interface.
-pub struct DmaMemory {
+/// The `upcie` memory interface. A buffer freed while the controller is
+/// untrusted (a reset could not stop it) is leaked, not unmapped: the
+/// controller may still write it.
+pub(crate) struct DmaMemory {
     backing: Arc<dyn DeviceBacking>,
+    health: Arc<Health>,
     live: Mutex<HashMap<usize, DmaRegion>>,
 }
 
 impl DmaMemory {
-    /// Memory from `backing`.
-    pub fn new(backing: Arc<dyn DeviceBacking>) -> DmaMemory {
+    /// Memory from `backing` for the controller whose state `health` is.
+    pub fn new(backing: Arc<dyn DeviceBacking>, health: Arc<Health>) -> DmaMemory {
         DmaMemory {
             backing,
+            health,
             live: Mutex::new(HashMap::new()),
         }
     }
@@ -50,26 +55,26 @@ unsafe impl Memory for DmaMemory {
             return Err(Error::invalid("buffer size", "0 bytes"));
         }
         let r = self.backing.alloc_dma(len)?;
-        if r.len < len || !(r.ptr.as_ptr() as usize).is_multiple_of(crate::buf::BUF_ALIGN) {
-            return Err(Error::invalid(
-                "DMA memory",
-                format!(
-                    "{}: asked for {len} page-aligned bytes, got {} at {:p}",
+        let addr = r.as_ptr().as_ptr() as usize;
+        if r.len() < len || !addr.is_multiple_of(crate::buf::BUF_ALIGN) {
+            return Err(Error::BadReply {
+                from: "DMA memory allocation",
+                why: format!(
+                    "{}: asked for {len} page-aligned bytes, got {} at {addr:#x}",
                     self.backing.name(),
-                    r.len,
-                    r.ptr
+                    r.len()
                 ),
-            ));
+            });
         }
         let a = RawAlloc {
-            ptr: r.ptr,
+            ptr: r.as_ptr(),
             len,
-            io_addr: Some(r.iova),
+            io_addr: Some(r.iova()),
         };
         self.live
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(r.ptr.as_ptr() as usize, r);
+            .insert(addr, r);
         Ok(a)
     }
 
@@ -77,10 +82,17 @@ unsafe impl Memory for DmaMemory {
     // code (the region is found by address and dropped).
     #[allow(unsafe_code)]
     unsafe fn free(&self, a: RawAlloc) {
-        // Dropping the region releases it.
-        self.live
+        // Dropping the region releases it, unless the controller may still
+        // write it.
+        let r = self
+            .live
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&(a.ptr.as_ptr() as usize));
+        if let Some(mut r) = r
+            && self.health.untrusted()
+        {
+            r.leak();
+        }
     }
 }

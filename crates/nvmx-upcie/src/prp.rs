@@ -12,7 +12,7 @@
 use super::backing::DeviceBacking;
 
 /// The memory page size the driver configures (CC.MPS = 0).
-pub const PAGE: u64 = 4096;
+pub(crate) const PAGE: u64 = 4096;
 /// PRP entries per list page.
 const PER_PAGE: usize = (PAGE / 8) as usize;
 
@@ -20,7 +20,11 @@ const PER_PAGE: usize = (PAGE / 8) as usize;
 /// asking `backing` page by page: the first may start inside a page, the
 /// others are page aligned. `None` when some piece is not DMA memory of
 /// the backing (the caller then bounces the data).
-pub fn page_addrs(backing: &dyn DeviceBacking, vaddr: usize, len: usize) -> Option<Vec<u64>> {
+pub(crate) fn page_addrs(
+    backing: &dyn DeviceBacking,
+    vaddr: usize,
+    len: usize,
+) -> Option<Vec<u64>> {
     if len == 0 {
         return Some(Vec::new());
     }
@@ -44,7 +48,7 @@ pub fn page_addrs(backing: &dyn DeviceBacking, vaddr: usize, len: usize) -> Opti
 
 /// How many 4 KiB list pages `n` PRP entries need (0 when PRP1 and PRP2
 /// hold them all).
-pub fn list_pages(n: usize) -> usize {
+pub(crate) fn list_pages(n: usize) -> usize {
     if n <= 2 {
         return 0;
     }
@@ -59,7 +63,7 @@ pub fn list_pages(n: usize) -> usize {
 
 /// PRP1, PRP2 and the list-page contents for a buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PrpLayout {
+pub(crate) struct PrpLayout {
     /// The command's PRP1.
     pub prp1: u64,
     /// The command's PRP2 (0, a page, or the first list page).
@@ -72,7 +76,7 @@ pub struct PrpLayout {
 /// Lays out `entries` (from [`page_addrs`]) with the list pages, when
 /// needed, at controller address `list_iova` (contiguous,
 /// [`list_pages`]`(entries.len())` pages).
-pub fn build(entries: &[u64], list_iova: u64) -> PrpLayout {
+pub(crate) fn build(entries: &[u64], list_iova: u64) -> PrpLayout {
     let prp1 = entries.first().copied().unwrap_or(0);
     match entries.len() {
         0 | 1 => PrpLayout {
@@ -167,10 +171,10 @@ mod translate_tests {
     fn page_addrs_follow_the_backing_page_by_page() {
         let emu = EmuBacking::new("1MiB").unwrap();
         let r = emu.alloc_dma(3 * 4096).unwrap();
-        let base = r.ptr.as_ptr() as usize;
+        let base = r.as_ptr().as_ptr() as usize;
         let e = page_addrs(&emu, base + 100, 2 * 4096).unwrap();
-        assert_eq!(e, vec![r.iova + 100, r.iova + 4096, r.iova + 8192]);
-        assert_eq!(page_addrs(&emu, base, 4096).unwrap(), vec![r.iova]);
+        assert_eq!(e, vec![r.iova() + 100, r.iova() + 4096, r.iova() + 8192]);
+        assert_eq!(page_addrs(&emu, base, 4096).unwrap(), vec![r.iova()]);
         assert!(
             page_addrs(&emu, base + 4096, 3 * 4096).is_none(),
             "runs past the region"
@@ -180,7 +184,7 @@ mod translate_tests {
         let runs = crate::be::upcie::sgl::runs(&emu, base + 100, 2 * 4096).unwrap();
         assert_eq!(
             runs,
-            vec![(r.iova + 100, 2 * 4096)],
+            vec![(r.iova() + 100, 2 * 4096)],
             "one region is one run"
         );
     }

@@ -66,6 +66,13 @@ impl QueuePair {
         self.phase = true;
     }
 
+    /// Keeps both rings for the rest of the process: the controller may
+    /// still write them.
+    pub fn leak(&mut self) {
+        self.sq.leak();
+        self.cq.leak();
+    }
+
     /// Commands the controller has not fetched yet, by the last SQ head
     /// it reported.
     pub fn is_full(&self) -> bool {

@@ -83,7 +83,11 @@ impl Desc {
 /// The contiguous runs (controller address, length) of
 /// `vaddr..vaddr+len`, asking `backing` page by page and merging pieces
 /// that follow each other. `None` when some piece is not DMA memory.
-pub fn runs(backing: &dyn DeviceBacking, vaddr: usize, len: usize) -> Option<Vec<(u64, u32)>> {
+pub(crate) fn runs(
+    backing: &dyn DeviceBacking,
+    vaddr: usize,
+    len: usize,
+) -> Option<Vec<(u64, u32)>> {
     let page = PAGE as usize;
     let mut out: Vec<(u64, u32)> = Vec::new();
     let end = vaddr.checked_add(len)?;
@@ -103,7 +107,7 @@ pub fn runs(backing: &dyn DeviceBacking, vaddr: usize, len: usize) -> Option<Vec
 }
 
 /// How many 4 KiB segment pages `n` runs need (0 when SGL1 holds it).
-pub fn list_pages(n: usize) -> usize {
+pub(crate) fn list_pages(n: usize) -> usize {
     if n <= 1 {
         return 0;
     }
@@ -118,7 +122,7 @@ pub fn list_pages(n: usize) -> usize {
 
 /// SGL1 and the segment pages for a buffer.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SglLayout {
+pub(crate) struct SglLayout {
     /// The command's SGL1.
     pub sgl1: Desc,
     /// The segments' descriptors, 256 per page, to be written at the
@@ -128,7 +132,7 @@ pub struct SglLayout {
 
 /// Lays out `runs` with the segments, when needed, at controller address
 /// `list_iova` ([`list_pages`]`(runs.len())` contiguous pages).
-pub fn build(runs: &[(u64, u32)], list_iova: u64) -> SglLayout {
+pub(crate) fn build(runs: &[(u64, u32)], list_iova: u64) -> SglLayout {
     let data = |&(addr, len): &(u64, u32)| Desc {
         addr,
         len,

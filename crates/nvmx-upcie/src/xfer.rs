@@ -6,7 +6,14 @@
 //! to a sync call) is bounced: copied into driver-owned DMA memory before
 //! the command and, for reads, copied back after it. PRP lists, SGL
 //! segments and bounce buffers live as long as the [`Xfer`] that the
-//! caller keeps until the command completes.
+//! caller keeps until the command completes (or leaks, when the
+//! controller could not be stopped).
+//!
+//! The buffers are cut to what the command moves when that is known
+//! ([`crate::be::xfer_check`]), so PRP lists and SGLs describe the
+//! transfer and no more: an SGL longer than the transfer is used only
+//! when Identify Controller SGLS bit 18 allows it; otherwise a command
+//! of unknown length goes by PRPs.
 
 #![forbid(unsafe_code)]
 
@@ -20,6 +27,7 @@ use super::dma;
 use super::pool::{DmaPool, Pooled};
 use super::prp::{self, PAGE};
 use super::sgl::{self, Desc};
+use crate::be::xfer_check::Need;
 use crate::error::{Error, Result};
 
 /// Which data pointer the driver builds.
@@ -57,6 +65,8 @@ pub(crate) struct SglCaps {
     pub data: bool,
     /// MPTR holding an SGL descriptor (SGLS bit 19).
     pub meta: bool,
+    /// SGLs longer than the data the command moves (SGLS bit 18).
+    pub longer: bool,
 }
 
 impl SglCaps {
@@ -65,6 +75,7 @@ impl SglCaps {
         SglCaps {
             data: sgls & 0b11 != 0,
             meta: sgls & (1 << 19) != 0,
+            longer: sgls & (1 << 18) != 0,
         }
     }
 }
@@ -97,6 +108,9 @@ pub(crate) struct Xfer {
     keep: Vec<Pooled>,
     data_bounce: Option<Pooled>,
     meta_bounce: Option<Pooled>,
+    /// Bytes the bounce buffers carry (the transfer, not the region).
+    data_nbytes: usize,
+    meta_nbytes: usize,
 }
 
 impl Xfer {
@@ -104,10 +118,12 @@ impl Xfer {
     /// a command the controller wrote them).
     pub fn copy_out(&self, data: Option<&mut [u8]>, meta: Option<&mut [u8]>) {
         if let (Some(r), Some(d)) = (&self.data_bounce, data) {
-            dma::read(r, 0, d);
+            let n = d.len().min(self.data_nbytes);
+            dma::read(r, 0, &mut d[..n]);
         }
         if let (Some(r), Some(m)) = (&self.meta_bounce, meta) {
-            dma::read(r, 0, m);
+            let n = m.len().min(self.meta_nbytes);
+            dma::read(r, 0, &mut m[..n]);
         }
     }
 
@@ -116,19 +132,31 @@ impl Xfer {
         if let Some(r) = &self.data_bounce {
             let mut at = 0;
             for p in pieces.iter_mut() {
-                dma::read(r, at, p);
-                at += p.len();
+                let n = p.len().min(self.data_nbytes.saturating_sub(at));
+                dma::read(r, at, &mut p[..n]);
+                at += n;
             }
         }
     }
 
-    /// Bounce regions, for async completions that copy out themselves.
-    pub fn bounces(&self) -> (Option<&DmaRegion>, Option<&DmaRegion>) {
-        (self.data_bounce.as_deref(), self.meta_bounce.as_deref())
+    /// Bounce regions with the bytes they carry, for async completions
+    /// that copy out themselves.
+    pub fn bounces(&self) -> [Option<(&DmaRegion, usize)>; 2] {
+        [
+            self.data_bounce.as_deref().map(|r| (r, self.data_nbytes)),
+            self.meta_bounce.as_deref().map(|r| (r, self.meta_nbytes)),
+        ]
+    }
+
+    /// Keeps every page of the mapping for the rest of the process: the
+    /// controller may still write them.
+    pub fn leak(self) {
+        std::mem::forget(self);
     }
 
     /// Fills `cmd`'s data pointer, metadata pointer and PSDT for `data`
-    /// and `meta`.
+    /// and `meta`, cut to what the command moves (`need`, from the
+    /// transfer check the caller made).
     pub fn map(
         pool: &Arc<DmaPool>,
         cmd: &mut Command,
@@ -136,9 +164,27 @@ impl Xfer {
         meta: Option<HostBuf<'_>>,
         mode: SglMode,
         caps: SglCaps,
+        need: Need,
     ) -> Result<Xfer> {
         let backing = &*pool.backing;
         let mut x = Xfer::default();
+        let cut;
+        let data = match need.data {
+            Some(n) => {
+                cut = cut_to(data, n);
+                &cut[..]
+            }
+            None => data,
+        };
+        let meta = match (meta, need.meta) {
+            (Some(_), Some(0)) => None,
+            (Some(m), Some(n)) => Some(HostBuf {
+                len: m.len.min(n as usize),
+                bytes: m.bytes.map(|b| &b[..b.len().min(n as usize)]),
+                ..m
+            }),
+            (m, _) => m,
+        };
         cmd.prp1 = 0;
         cmd.prp2 = 0;
         cmd.mptr = 0;
@@ -148,7 +194,11 @@ impl Xfer {
         if total > 0 {
             let runs = data_runs(backing, data);
             let entries = prp_entries(backing, data);
+            // An SGL as long as the buffer when the transfer's length is
+            // unknown: only if the controller takes SGLs longer than the
+            // data.
             use_sgl = caps.data
+                && (need.data.is_some() || caps.longer)
                 && match mode {
                     SglMode::Always => true,
                     // SGLs where PRPs would need a bounce and SGLs not.
@@ -179,8 +229,10 @@ impl Xfer {
                 let list = x.list_region(pool, npages)?;
                 let l = prp::build(&entries, list);
                 if let Some(r) = x.keep.last().filter(|_| npages > 0) {
+                    // The whole page: entries past the list are zero, never
+                    // addresses left by an earlier command.
                     let bytes: Vec<u8> = l.list.iter().flat_map(|e| e.to_le_bytes()).collect();
-                    dma::write(r, 0, &bytes);
+                    dma::write_whole(r, &bytes);
                 }
                 cmd.prp1 = l.prp1;
                 cmd.prp2 = l.prp2;
@@ -209,7 +261,7 @@ impl Xfer {
                     }]
                 } else {
                     let mut v = vec![Desc {
-                        addr: page.iova + 16,
+                        addr: page.iova() + 16,
                         len: (runs.len() * 16) as u32,
                         kind: sgl::kind::LAST_SEGMENT,
                     }];
@@ -221,8 +273,8 @@ impl Xfer {
                     v
                 };
                 let bytes: Vec<u8> = descs.iter().flat_map(|d| d.to_bytes()).collect();
-                dma::write(&page, 0, &bytes);
-                cmd.mptr = page.iova;
+                dma::write_whole(&page, &bytes);
+                cmd.mptr = page.iova();
                 x.keep.push(page);
                 cmd.set_psdt(psdt::SGL_MPTR_SGL);
             } else {
@@ -246,8 +298,9 @@ impl Xfer {
             }
             at += d.len;
         }
-        let iova = r.iova;
+        let iova = r.iova();
         self.data_bounce = Some(r);
+        self.data_nbytes = total;
         Ok(iova)
     }
 
@@ -256,8 +309,9 @@ impl Xfer {
         if let Some(b) = m.bytes {
             dma::write(&r, 0, b);
         }
-        let iova = r.iova;
+        let iova = r.iova();
         self.meta_bounce = Some(r);
+        self.meta_nbytes = m.len;
         Ok(iova)
     }
 
@@ -268,7 +322,7 @@ impl Xfer {
             return Ok(0);
         }
         let r = pool.get(npages * PAGE as usize)?;
-        let iova = r.iova;
+        let iova = r.iova();
         self.keep.push(r);
         Ok(iova)
     }
@@ -279,9 +333,28 @@ impl Xfer {
         }
         if let Some(r) = self.keep.last() {
             let bytes: Vec<u8> = list.iter().flat_map(|d| d.to_bytes()).collect();
-            dma::write(r, 0, &bytes);
+            dma::write_whole(r, &bytes);
         }
     }
+}
+
+/// The first `n` bytes of `data`.
+fn cut_to<'a>(data: &[HostBuf<'a>], n: u64) -> Vec<HostBuf<'a>> {
+    let mut left = usize::try_from(n).unwrap_or(usize::MAX);
+    let mut out = Vec::with_capacity(data.len());
+    for d in data {
+        if left == 0 {
+            break;
+        }
+        let len = d.len.min(left);
+        out.push(HostBuf {
+            addr: d.addr,
+            len,
+            bytes: d.bytes.map(|b| &b[..len.min(b.len())]),
+        });
+        left -= len;
+    }
+    out
 }
 
 /// The contiguous runs of all pieces, in order; `None` when one is not

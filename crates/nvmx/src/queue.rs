@@ -161,6 +161,9 @@ impl Device {
 impl Queue {
     pub(crate) fn new(dev: &Device, capacity: u32) -> Result<Queue> {
         check_capacity(capacity)?;
+        if dev.opts().command_timeout.is_zero() {
+            return Err(crate::opts::zero_timeout("command-timeout"));
+        }
         let geo = dev.geometry()?;
         let params = EngineParams {
             sync: dev.sync_arc(),
@@ -644,6 +647,28 @@ mod tests {
     use super::*;
     use crate::Options;
     use nvmx_spec::Completion;
+
+    /// Options built in code (not parsed) with a zero command timeout are
+    /// refused when a queue is created, naming the option.
+    #[test]
+    fn a_zero_command_timeout_is_refused_at_queue_creation() {
+        let o = Options {
+            command_timeout: std::time::Duration::ZERO,
+            ..Options::default()
+        };
+        let dev = Device::open("1MiB", &o).unwrap();
+        let e = dev.queue(4).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::OutOfRange {
+                    what: "command-timeout",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
 
     /// Refuses every command, so the queue's way back is exercised.
     struct Refuser;

@@ -1077,11 +1077,19 @@ fn marshal_a_read_with_data_and_metadata() {
     .to_command();
     let u = cmd::marshal(&wz, raw(&mut data), RawBuf::NONE, 4096).unwrap();
     assert_eq!((u.addr, u.data_len), (0, 0));
-    // Other opcodes with data pass the whole buffer (DSM ranges).
+    // DSM moves NR + 1 ranges of 16 bytes: the buffer is cut to them.
     let dsm = Command::new(0x09, 1);
     let mut ranges = vec![0u8; 64];
     assert_eq!(
         cmd::marshal(&dsm, raw(&mut ranges), RawBuf::NONE, 4096)
+            .unwrap()
+            .data_len,
+        16
+    );
+    // Vendor opcodes with data pass the whole buffer.
+    let vendor = Command::new(0x82, 1);
+    assert_eq!(
+        cmd::marshal(&vendor, raw(&mut ranges), RawBuf::NONE, 4096)
             .unwrap()
             .data_len,
         64

@@ -19,6 +19,7 @@
 
 pub mod config;
 pub mod plan;
+pub mod xfer_check;
 
 use std::time::Duration;
 

@@ -339,7 +339,9 @@ impl Admin for NvmeDisk {
 
     fn cmd_admin(&self, cmd: &mut Command, mut data: DataBuf<'_>) -> Result<Completion> {
         let (h, path) = (self.disk.handle(), self.disk.path.as_str());
-        match stornvme::route_admin(cmd)? {
+        let route = stornvme::route_admin(cmd)?;
+        stornvme::check_admin_buffer(cmd, data.len())?;
+        match route {
             AdminRoute::Query(q) => Ok(Completion::success(query(h, path, &q, &mut data)?)),
             AdminRoute::SetFeatures => {
                 let mut buf = stornvme::set_features_bytes(cmd, data.as_slice())?;

@@ -516,6 +516,13 @@ pub fn route_io(cmd: &Command) -> Result<IoRoute> {
     })
 }
 
+/// Checks an admin command's buffer against what the command moves (the
+/// shared rules of `be/xfer_check.rs`) before StorNVMe sees it: the
+/// driver sizes its transfer from the buffer, the device from the command.
+pub fn check_admin_buffer(cmd: &Command, len: usize) -> Result<()> {
+    crate::be::xfer_check::check_admin("nvme", cmd, len).map(|_| ())
+}
+
 /// A completion whose status is `st` (for statuses decided on the host).
 pub fn completion_with(st: Status) -> Completion {
     Completion::with_status(st)

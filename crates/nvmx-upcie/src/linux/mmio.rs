@@ -152,11 +152,6 @@ impl Mapping {
         self.len
     }
 
-    /// Whether the mapping is empty (never: mappings have a length).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Whether hugepages back the mapping.
     pub fn is_huge(&self) -> bool {
         self.huge
@@ -193,6 +188,18 @@ impl Mapping {
             // SAFETY: off < len: inside this live mapping.
             unsafe { std::ptr::write_volatile(self.ptr.as_ptr().add(off), v) };
         }
+    }
+
+    /// Zeroes `len` bytes at `off`; false (nothing written) when out of
+    /// bounds.
+    pub fn zero(&self, off: usize, len: usize) -> bool {
+        if !self.in_bounds(off, len) {
+            return false;
+        }
+        // SAFETY: off + len <= self.len: inside this live mapping, which
+        // only raw pointers reach.
+        unsafe { std::ptr::write_bytes(self.ptr.as_ptr().add(off), 0, len) };
+        true
     }
 
     /// Copies `buf.len()` bytes out of the mapping at `off` with volatile
@@ -264,8 +271,6 @@ pub const VFIO_API_VERSION: i32 = 0;
 pub const VFIO_TYPE1V2_IOMMU: u64 = 3;
 /// Group status flag: every device of the group is bound to vfio (or none).
 pub const VFIO_GROUP_FLAGS_VIABLE: u32 = 1;
-/// Group status flag: the group is in a container already.
-pub const VFIO_GROUP_FLAGS_CONTAINER_SET: u32 = 2;
 /// Region flag: the region may be mmapped.
 pub const VFIO_REGION_INFO_FLAG_MMAP: u32 = 4;
 /// DMA mapping flag: the device may read the memory.

@@ -30,17 +30,22 @@
 //! it: `nvmx driver bind` does that, on purpose. [`preferred_driver`] says
 //! which user-space driver `nvmx driver bind` picks when none is named.
 //!
-//! **Memory.** 2 MiB hugepages are used when the system has free ones
-//! (see [`hugepage`]); otherwise 4 KiB pages. Under vfio that costs
-//! nothing but TLB reach. Under uio separate 4 KiB pages are not
-//! physically contiguous, so without hugepages uio hands out only regions
-//! of one page (or larger ones that happen to be contiguous), and says so.
+//! **Memory.** Under vfio, 2 MiB hugepages are used when the system has
+//! free ones (see [`hugepage`]), otherwise 4 KiB pages: the IOMMU mapping
+//! pins them, whatever the kernel does with the process's memory. Under
+//! uio the controller gets physical addresses, and `mlock` does not keep
+//! a 4 KiB page at its physical address (compaction and NUMA balancing
+//! may migrate it, leaving the controller writing the old frame), so uio
+//! takes all its DMA memory from 2 MiB hugepages, which the kernel does
+//! not move, carving page-sized regions out of them; without free
+//! hugepages it refuses, saying why.
 //!
-//! All `unsafe` code is in [`mmio`].
+//! All `unsafe` code is in `mmio` (crate-private), and the promises of
+//! the [`DeviceBacking`] contract in `uio` and `vfio`.
 
 pub mod hugepage;
-pub mod mmio;
-pub mod pagemap;
+pub(crate) mod mmio;
+pub(crate) mod pagemap;
 pub mod pci;
 pub mod uio;
 pub mod vfio;
@@ -86,14 +91,36 @@ pub fn preferred_driver(pci: &PciSys) -> Result<Driver> {
     }
 }
 
+/// Refuses architectures whose ordering of DMA memory against device
+/// registers the driver's barriers do not cover (see the `dma` module).
+fn check_arch(interface: &'static str) -> Result<()> {
+    if cfg!(any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64"
+    )) {
+        return Ok(());
+    }
+    Err(Error::unsupported(
+        interface,
+        format!(
+            "the user-space driver on {}: its memory barriers against the device are written \
+             for x86, x86-64 and AArch64 only",
+            std::env::consts::ARCH
+        ),
+    ))
+}
+
 /// Opens `uri` (a PCI address bound to vfio-pci) as a vfio backing.
 pub fn open_vfio(uri: &Uri, _opts: &Options) -> Result<Arc<dyn DeviceBacking>> {
+    check_arch("vfio")?;
     let addr = pci_addr(uri, "vfio")?;
     Ok(Arc::new(vfio::VfioBacking::open(&PciSys::new(), addr)?))
 }
 
 /// Opens `uri` (a PCI address bound to uio_pci_generic) as a uio backing.
 pub fn open_uio(uri: &Uri, _opts: &Options) -> Result<Arc<dyn DeviceBacking>> {
+    check_arch("uio")?;
     let addr = pci_addr(uri, "uio")?;
     Ok(Arc::new(uio::UioBacking::open(&PciSys::new(), addr)?))
 }
@@ -192,13 +219,13 @@ pub(crate) fn make_region(
     let ptr = mem.as_non_null();
     let len = mem.len();
     let owner = Arc::new(RegionOwner { mem, _keep: keep });
-    let region = DmaRegion {
-        ptr,
-        len,
-        iova,
-        release: Some(release),
-        owner: Some(owner.clone()),
-    };
+    let keep: Arc<dyn Send + Sync> = owner.clone();
+    // SAFETY: `mem` is an anonymous mapping of `len` bytes (zeroed, page
+    // aligned, reached only through raw pointers), kept mapped by `owner`
+    // for as long as the region holds it; the caller mapped it for the
+    // controller at `iova` (IOMMU or physical, contiguous) and `release`
+    // undoes that before the mapping goes.
+    let region = unsafe { DmaRegion::new(ptr, len, iova, Some(release), Some(keep)) };
     (region, owner)
 }
 
@@ -207,34 +234,39 @@ pub(crate) fn make_region(
 pub struct DmaMem {
     region: DmaRegion,
     owner: Arc<RegionOwner>,
+    /// Where the region starts in the owner's mapping (uio carves regions
+    /// out of hugepages).
+    base: usize,
 }
 
 impl DmaMem {
     pub(crate) fn new(parts: (DmaRegion, Arc<RegionOwner>)) -> DmaMem {
+        let base = parts.0.as_ptr().as_ptr() as usize - parts.1.mem.addr();
         DmaMem {
             region: parts.0,
             owner: parts.1,
+            base,
         }
     }
 
     /// The controller's address of the first byte.
     pub fn iova(&self) -> u64 {
-        self.region.iova
+        self.region.iova()
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.region.len
+        self.region.len()
     }
 
     /// Whether it is empty (never).
     pub fn is_empty(&self) -> bool {
-        self.region.len == 0
+        self.region.is_empty()
     }
 
     /// The process address of the first byte.
     pub fn addr(&self) -> usize {
-        self.owner.mem.addr()
+        self.owner.mem.addr() + self.base
     }
 
     /// The region, as the driver core sees it.
@@ -242,9 +274,17 @@ impl DmaMem {
         &self.region
     }
 
+    fn inside(&self, off: usize, n: usize) -> Result<usize> {
+        match off.checked_add(n) {
+            Some(end) if end <= self.len() => Ok(self.base + off),
+            _ => Err(self.out_of_bounds(off, n)),
+        }
+    }
+
     /// Copies bytes out at `off`.
     pub fn read(&self, off: usize, buf: &mut [u8]) -> Result<()> {
-        if self.owner.mem.read_bytes(off, buf) {
+        let at = self.inside(off, buf.len())?;
+        if self.owner.mem.read_bytes(at, buf) {
             Ok(())
         } else {
             Err(self.out_of_bounds(off, buf.len()))
@@ -253,7 +293,8 @@ impl DmaMem {
 
     /// Copies bytes in at `off`.
     pub fn write(&self, off: usize, data: &[u8]) -> Result<()> {
-        if self.owner.mem.write_bytes(off, data) {
+        let at = self.inside(off, data.len())?;
+        if self.owner.mem.write_bytes(at, data) {
             Ok(())
         } else {
             Err(self.out_of_bounds(off, data.len()))
@@ -262,18 +303,19 @@ impl DmaMem {
 
     /// Reads the 32-bit little-endian value at `off` (volatile, 4-aligned).
     pub fn read_u32(&self, off: usize) -> Result<u32> {
+        let at = self.inside(off, 4)?;
         self.owner
             .mem
-            .read32(off)
+            .read32(at)
             .map(u32::from_le)
             .ok_or_else(|| self.out_of_bounds(off, 4))
     }
 
     fn out_of_bounds(&self, off: usize, n: usize) -> Error {
-        Error::invalid(
-            "DMA memory access",
-            format!("{n} bytes at offset {off} of a {}-byte region", self.len()),
-        )
+        Error::OutOfRange {
+            what: "DMA memory access",
+            why: format!("{n} bytes at offset {off} of a {}-byte region", self.len()),
+        }
     }
 }
 

@@ -167,9 +167,10 @@ impl fmt::Display for Missing {
             ),
             Missing::NoHugepages(len) => write!(
                 f,
-                "no hugepages: uio needs physically contiguous DMA memory for {len} bytes, more \
-                 than one 4 KiB page; reserve 2 MiB hugepages (echo 64 > /proc/sys/vm/nr_hugepages) \
-                 or use vfio-pci"
+                "no hugepages: uio gives the controller physical addresses, so its DMA memory \
+                 ({len} bytes asked for) comes from 2 MiB hugepages, which stay in place (locked \
+                 4 KiB pages may still be migrated); reserve some (echo 64 > \
+                 /proc/sys/vm/nr_hugepages) or use vfio-pci"
             ),
         }
     }

@@ -5,29 +5,64 @@
 //! function; everything else is done through sysfs and `/proc`:
 //! 1. the command register in `config` gets Memory Space and Bus Master;
 //! 2. `resource0` is mapped shared for the registers;
-//! 3. DMA memory is anonymous memory, locked (`mlock`), whose physical
-//!    addresses come from `/proc/self/pagemap`.
+//! 3. DMA memory comes from 2 MiB hugepages, locked (`mlock`), whose
+//!    physical addresses come from `/proc/self/pagemap`; regions are
+//!    carved out of them a page at a time.
 //!
-//! The controller sees physical memory directly, so a region longer than
-//! one page must be physically contiguous: a 2 MiB hugepage when the
-//! system has one free; otherwise 4 KiB pages that happen to be adjacent,
-//! else the allocation fails naming the missing hugepages.
+//! The controller sees physical memory directly, so a region must stay at
+//! its physical address as long as the controller may use it, and a
+//! region longer than one page must be physically contiguous. `mlock`
+//! keeps a 4 KiB page resident but not in place: compaction and NUMA
+//! balancing may migrate it. They leave hugetlb pages alone, so uio uses
+//! nothing else, and refuses (naming the missing hugepages) when the
+//! system has none free.
 
 use std::fs::{File, OpenOptions};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::mmio::{HUGEPAGE_SIZE, Mapping, PAGE_SIZE};
 use super::pci::{Driver, Missing, PciSys};
-use super::{DmaMem, RegionOwner, RegionTable, hugepage, make_region, pagemap, round_up};
+use super::{DmaMem, RegionOwner, RegionTable, hugepage, pagemap, round_up};
 use crate::be::upcie::backing::{DeviceBacking, DmaRegion};
 use crate::error::{Error, Result};
 use crate::uri::PciAddr;
 
 const ID: &str = "uio";
 
+/// Pages per hugepage.
+const PAGES: usize = HUGEPAGE_SIZE / PAGE_SIZE;
+
 struct Shared {
     table: RegionTable,
     pagemap: File,
+    chunks: Mutex<Vec<Chunk>>,
+}
+
+impl Shared {
+    fn chunks(&self) -> MutexGuard<'_, Vec<Chunk>> {
+        self.chunks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// One locked 2 MiB hugepage and which of its 4 KiB pages are handed out.
+struct Chunk {
+    mem: Arc<RegionOwner>,
+    phys: u64,
+    used: Vec<bool>,
+}
+
+impl Chunk {
+    /// The first run of `n` free pages.
+    fn find(&self, n: usize) -> Option<usize> {
+        let mut run = 0;
+        for (i, &u) in self.used.iter().enumerate() {
+            run = if u { 0 } else { run + 1 };
+            if run == n {
+                return Some(i + 1 - n);
+            }
+        }
+        None
+    }
 }
 
 /// One NVMe PCI function bound to uio_pci_generic.
@@ -101,6 +136,7 @@ impl UioBacking {
             shared: Arc::new(Shared {
                 table: RegionTable::default(),
                 pagemap,
+                chunks: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -118,9 +154,47 @@ impl UioBacking {
             .collect()
     }
 
+    /// Maps, locks and checks one more hugepage.
+    fn new_chunk(&self, len: usize) -> Result<Chunk> {
+        if hugepage::pool().free == 0 {
+            return Err(Missing::NoHugepages(len).error(ID));
+        }
+        let mem = Mapping::map_anon(HUGEPAGE_SIZE, true)
+            .map_err(|_| Missing::NoHugepages(len).error(ID))?;
+        mem.lock().map_err(|e| {
+            Error::io(
+                "mlock",
+                format!("{} bytes of DMA memory (raise ulimit -l?)", mem.len()),
+                e,
+            )
+        })?;
+        let pages = self.phys_pages(&mem)?;
+        let phys = pages[0];
+        let contiguous = pages
+            .iter()
+            .enumerate()
+            .all(|(i, &pa)| pa == phys + (i * PAGE_SIZE) as u64);
+        if !contiguous {
+            return Err(Error::BadReply {
+                from: "/proc/self/pagemap",
+                why: "a 2 MiB hugepage is not physically contiguous".into(),
+            });
+        }
+        Ok(Chunk {
+            mem: Arc::new(RegionOwner {
+                mem,
+                _keep: Arc::new(()),
+            }),
+            phys,
+            used: vec![false; PAGES],
+        })
+    }
+
     fn alloc(&self, len: usize) -> Result<(DmaRegion, Arc<RegionOwner>)> {
-        let len = round_up(len, PAGE_SIZE)
-            .ok_or_else(|| Error::invalid("DMA length", format!("{len} bytes")))?;
+        let len = round_up(len, PAGE_SIZE).ok_or(Error::OutOfRange {
+            what: "DMA length",
+            why: format!("{len} bytes"),
+        })?;
         if len > HUGEPAGE_SIZE {
             return Err(Error::unsupported(
                 ID,
@@ -130,40 +204,58 @@ impl UioBacking {
                 ),
             ));
         }
-        let mut mem = None;
-        if len > PAGE_SIZE && hugepage::pool().free > 0 {
-            mem = Mapping::map_anon(HUGEPAGE_SIZE, true).ok();
-        }
-        let mem = match mem {
-            Some(m) => m,
-            None => Mapping::map_anon(len, false)
-                .map_err(|e| Error::io("mmap", "anonymous memory", e))?,
-        };
-        mem.lock().map_err(|e| {
-            Error::io(
-                "mlock",
-                format!("{} bytes of DMA memory (raise ulimit -l?)", mem.len()),
-                e,
-            )
-        })?;
-        let pages = self.phys_pages(&mem)?;
-        let iova = pages[0];
-        let contiguous = pages
+        let n = len / PAGE_SIZE;
+        let mut chunks = self.shared.chunks();
+        let found = chunks
             .iter()
             .enumerate()
-            .all(|(i, &pa)| pa == iova + (i * PAGE_SIZE) as u64);
-        if !contiguous {
-            return Err(Missing::NoHugepages(len).error(ID));
-        }
-        let vaddr = mem.addr();
-        self.shared.table.insert(vaddr, mem.len(), iova);
-        let shared = self.shared.clone();
-        let release = Box::new(move || shared.table.remove(vaddr));
-        Ok(make_region(mem, iova, self.shared.clone(), release))
+            .find_map(|(ci, c)| c.find(n).map(|p| (ci, p)));
+        let (ci, first) = match found {
+            Some(f) => f,
+            None => {
+                chunks.push(self.new_chunk(len)?);
+                (chunks.len() - 1, 0)
+            }
+        };
+        let c = &mut chunks[ci];
+        c.used[first..first + n].fill(true);
+        let off = first * PAGE_SIZE;
+        // Zeroed, as the contract wants, whoever had the pages before.
+        c.mem.mem.zero(off, len);
+        let owner = Arc::clone(&c.mem);
+        let iova = c.phys + off as u64;
+        drop(chunks);
+        let vaddr = owner.mem.addr() + off;
+        self.shared.table.insert(vaddr, len, iova);
+        let shared = Arc::clone(&self.shared);
+        let release = Box::new(move || {
+            shared.table.remove(vaddr);
+            if let Some(c) = shared.chunks().get_mut(ci) {
+                c.used[first..first + n].fill(false);
+            }
+        });
+        let ptr = std::ptr::NonNull::new(owner.mem.as_non_null().as_ptr().wrapping_add(off))
+            .ok_or(Error::BadReply {
+                from: "mmap",
+                why: "a null mapping".into(),
+            })?;
+        let keep: Arc<dyn Send + Sync> = Arc::clone(&owner) as Arc<dyn Send + Sync>;
+        // SAFETY: pages `first..first + n` of the locked hugepage `owner`
+        // (kept mapped by the region) are zeroed, page aligned and handed
+        // out to no one else until `release` marks them free; the hugepage
+        // is physically contiguous (checked), so the controller reaches
+        // byte `i` at `iova + i`.
+        let region = unsafe { DmaRegion::new(ptr, len, iova, Some(release), Some(keep)) };
+        Ok((region, owner))
     }
 }
 
-impl DeviceBacking for UioBacking {
+// SAFETY: regions are zeroed pages of locked hugepages, handed out once
+// (rules 1-2), their controller addresses are physical addresses of the
+// physically contiguous hugepage, read from pagemap (rule 3), `translate`
+// answers from the table of live regions only (rule 4), and registers
+// are bounds-checked volatile accesses to BAR0 (rule 5).
+unsafe impl DeviceBacking for UioBacking {
     fn name(&self) -> &str {
         &self.name
     }
@@ -185,5 +277,32 @@ impl DeviceBacking for UioBacking {
 
     fn translate(&self, vaddr: usize, len: usize) -> Option<u64> {
         self.shared.table.translate(vaddr, len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_are_carved_first_fit_from_free_runs() {
+        let mem = Mapping::map_anon(PAGE_SIZE, false).unwrap();
+        let mut c = Chunk {
+            mem: Arc::new(RegionOwner {
+                mem,
+                _keep: Arc::new(()),
+            }),
+            phys: 0x4000_0000,
+            used: vec![false; PAGES],
+        };
+        assert_eq!(c.find(1), Some(0));
+        assert_eq!(c.find(PAGES), Some(0));
+        assert_eq!(c.find(PAGES + 1), None);
+        c.used[0..3].fill(true);
+        c.used[5] = true;
+        assert_eq!(c.find(2), Some(3), "the gap between used pages");
+        assert_eq!(c.find(3), Some(6));
+        c.used.fill(true);
+        assert_eq!(c.find(1), None);
     }
 }

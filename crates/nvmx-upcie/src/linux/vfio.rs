@@ -370,7 +370,11 @@ impl VfioBacking {
     }
 }
 
-impl DeviceBacking for VfioBacking {
+// SAFETY: regions come from `make_region` over fresh anonymous mappings
+// (rules 1-2), their controller addresses are IOVAs the IOMMU maps to the region's memory (VFIO_IOMMU_MAP_DMA) until the release unmaps them (rule 3), `translate`
+// answers from the table of live regions only (rule 4), and registers
+// are bounds-checked volatile accesses to BAR0 (rule 5).
+unsafe impl DeviceBacking for VfioBacking {
     fn name(&self) -> &str {
         &self.name
     }

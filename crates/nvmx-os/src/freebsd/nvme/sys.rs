@@ -16,6 +16,7 @@ use super::ioctl::{
 };
 use super::{cam_error_hint, check_transfer, ident_from_name, route};
 use crate::be::freebsd::dev::{NodeName, parse_node_name};
+use crate::be::xfer_check::{self, FormatCache};
 use crate::be::{Admin, Backend, DataBuf, Pseudo, SyncIo};
 use crate::error::{Error, Result};
 use crate::ident::{DevType, Ident};
@@ -52,6 +53,9 @@ pub struct NvmeDev {
     nsid: Option<u32>,
     /// The driver's transfer limit, when the kernel reports it.
     max_xfer: Option<u64>,
+    /// Namespace formats, for checking raw commands against their
+    /// buffers.
+    formats: FormatCache,
 }
 
 fn open_node(path: &str, opts: &Options) -> io::Result<File> {
@@ -143,6 +147,7 @@ impl NvmeDev {
             admin,
             nsid,
             max_xfer,
+            formats: FormatCache::default(),
         })
     }
 
@@ -256,7 +261,13 @@ impl SyncIo for NvmeDev {
     ) -> Result<Completion> {
         refuse_metadata(&meta)?;
         let node = self.io_node()?;
-        let b = pt_buf(&mut data, cmd.opc)?;
+        let mut b = pt_buf(&mut data, cmd.opc)?;
+        // The driver maps the buffer's length; the device moves what the
+        // command says (and separate metadata has no place here).
+        let format = self.formats.get(cmd.nsid, self);
+        if let Some(n) = xfer_check::check_io(cmd, format.as_ref(), b.len as usize, 0)?.data {
+            b.len = b.len.min(n as u32);
+        }
         check_transfer(self.max_xfer, u64::from(b.len))?;
         let mut pt = pt_command(cmd, b);
         // SAFETY: `b` comes from the live borrow `data` with its length,
@@ -272,11 +283,16 @@ impl Admin for NvmeDev {
 
     fn cmd_admin(&self, cmd: &mut Command, mut data: DataBuf<'_>) -> Result<Completion> {
         let node = self.admin_node()?;
-        let b = pt_buf(&mut data, cmd.opc)?;
+        let mut b = pt_buf(&mut data, cmd.opc)?;
+        if let Some(n) = xfer_check::check_admin("nvme", cmd, b.len as usize)? {
+            b.len = b.len.min(n as u32);
+        }
         check_transfer(self.max_xfer, u64::from(b.len))?;
         let mut pt = pt_command(cmd, b);
         // SAFETY: as in `cmd_io`.
-        unsafe { self.submit(node, &mut pt) }
+        let r = unsafe { self.submit(node, &mut pt) };
+        self.formats.note_admin(cmd.opc);
+        r
     }
 
     fn pseudo(&self, op: Pseudo) -> Result<()> {

@@ -66,6 +66,7 @@ pub use self::ioctl::{NvmePassthruCmd, NvmePassthruCmd64};
 pub use self::regs::read_registers;
 use crate::be::config::BackendConfig;
 use crate::be::linux::dev::sysfs::{self, NodeType};
+use crate::be::xfer_check::{self, FormatCache};
 use crate::be::{Admin, Backend, DataBuf, DataVec, SyncIo};
 use crate::caps::Caps;
 use crate::error::{Error, Result};
@@ -164,6 +165,10 @@ pub struct NvmeDev {
     sysfs_dir: Option<PathBuf>,
     io_timeout_ms: u32,
     admin_timeout_ms: u32,
+    /// Namespace formats, for checking raw commands against their
+    /// buffers: the kernel maps the buffer's length, the device moves
+    /// what the command says.
+    formats: FormatCache,
 }
 
 /// Opens an NVMe namespace or controller node (configurations `emu`,
@@ -430,6 +435,7 @@ impl NvmeDev {
             sysfs_dir: dir,
             io_timeout_ms: timeout_ms(opts.command_timeout),
             admin_timeout_ms: timeout_ms(opts.admin_timeout),
+            formats: FormatCache::default(),
         })
     }
 
@@ -646,8 +652,14 @@ impl SyncIo for NvmeDev {
         mut data: DataBuf<'_>,
         mut meta: DataBuf<'_>,
     ) -> Result<Completion> {
-        let d = user_buf(&mut data, cmd.opc, "data buffer")?;
+        let mut d = user_buf(&mut data, cmd.opc, "data buffer")?;
         let m = user_buf(&mut meta, cmd.opc, "metadata buffer")?;
+        let format = self.formats.get(cmd.nsid, self);
+        let need = xfer_check::check_io(cmd, format.as_ref(), d.1 as usize, m.1 as usize)?;
+        if let Some(n) = need.data {
+            // No more than the command moves (n <= d.1, checked above).
+            d.1 = d.1.min(n as u32);
+        }
         self.check_transfer(u64::from(d.1))?;
         let mut pt = passthru64(cmd, d, m, self.io_timeout_ms);
         if self.is_controller() {
@@ -696,6 +708,8 @@ impl SyncIo for NvmeDev {
             )
         })?;
         let m = user_buf(&mut meta, cmd.opc, "metadata buffer")?;
+        let format = self.formats.get(cmd.nsid, self);
+        xfer_check::check_io(cmd, format.as_ref(), total as usize, m.1 as usize)?;
         self.check_transfer(total)?;
         let mut pt = passthru64(cmd, (addr, count), m, self.io_timeout_ms);
         // SAFETY: `addr` is the start of the borrowed slice of `count`
@@ -720,11 +734,16 @@ impl Admin for NvmeDev {
     }
 
     fn cmd_admin(&self, cmd: &mut Command, mut data: DataBuf<'_>) -> Result<Completion> {
-        let d = user_buf(&mut data, cmd.opc, "data buffer")?;
+        let mut d = user_buf(&mut data, cmd.opc, "data buffer")?;
+        if let Some(n) = xfer_check::check_admin("nvme", cmd, d.1 as usize)? {
+            d.1 = d.1.min(n as u32);
+        }
         let mut pt = passthru64(cmd, d, (0, 0), self.admin_timeout_ms);
         // SAFETY: `d` comes from the live borrow `data` with its length, and
         // `user_buf` refused a read-only buffer the kernel would write.
-        unsafe { self.submit(NVME_IOCTL_ADMIN64_CMD, "NVME_IOCTL_ADMIN64_CMD", &mut pt) }
+        let r = unsafe { self.submit(NVME_IOCTL_ADMIN64_CMD, "NVME_IOCTL_ADMIN64_CMD", &mut pt) };
+        self.formats.note_admin(cmd.opc);
+        r
     }
 
     fn pseudo(&self, op: crate::be::Pseudo) -> Result<()> {

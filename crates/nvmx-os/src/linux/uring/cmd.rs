@@ -12,12 +12,12 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use io_uring::{cqueue, opcode, squeue};
-use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::{Command, Completion};
 
 use super::fixed::FixedBufs;
 use super::nvme_uring::{NVME_URING_CMD_IO, NvmeUringCmd, decode_completion};
 use super::ring::{Ring, with_target};
+use crate::be::xfer_check::{self, NsFormat};
 use crate::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
 use crate::error::{Error, Result};
 
@@ -92,75 +92,44 @@ fn refuse_controller_node(fd: std::os::fd::RawFd) -> Result<()> {
     }
 }
 
-/// The bytes an NVM command moves, for the opcodes whose transfer length
-/// the command itself fixes (NLB in CDW12): Write, Read, Compare and
-/// Zone Append. `None` for every other opcode.
-///
-/// This matters for safety: the driver maps exactly `data_len` bytes, and
-/// a device told to move more than that would transfer outside the buffer.
-pub fn nvm_transfer_nbytes(cmd: &Command, lba_nbytes: u32) -> Option<u64> {
-    match NvmOpcode(cmd.opc) {
-        NvmOpcode::WRITE | NvmOpcode::READ | NvmOpcode::COMPARE | NvmOpcode::ZONE_APPEND => {
-            Some((u64::from(cmd.cdw12 & 0xffff) + 1) * u64::from(lba_nbytes))
-        }
-        _ => None,
-    }
-}
-
 /// Builds the passthrough block for one command and its buffers, or says
 /// why the buffers cannot serve it.
 ///
 /// The data buffer goes in only when the opcode transfers data (its two low
 /// bits), with exactly the length the command moves when that is known
-/// ([`nvm_transfer_nbytes`]) and its whole length otherwise. The metadata
-/// buffer goes in whole whenever one is given.
+/// (the shared check in `be/xfer_check.rs`: NLB blocks of
+/// `lba_nbytes` for Read, Write, Compare and Zone Append, the DSM ranges,
+/// ...) and its whole length otherwise; a shorter one is refused with
+/// [`Error::ShortBuffer`]. The metadata buffer goes in whole whenever one
+/// is given.
 pub fn marshal(cmd: &Command, data: RawBuf, meta: RawBuf, lba_nbytes: u32) -> Result<NvmeUringCmd> {
-    let data = if Direction::of_opcode(cmd.opc) == Direction::None || data.is_none() {
-        if let Some(need) = nvm_transfer_nbytes(cmd, lba_nbytes)
-            && Direction::of_opcode(cmd.opc) != Direction::None
-        {
-            return Err(Error::invalid(
-                "data buffer",
-                format!(
-                    "opcode {:#04x} moves {need} bytes and was given no data buffer",
-                    cmd.opc
-                ),
-            ));
-        }
+    let moves = Direction::of_opcode(cmd.opc) != Direction::None;
+    let have = if data.is_none() || !moves {
+        0
+    } else {
+        data.len
+    };
+    let need = xfer_check::check_io(cmd, Some(&NsFormat::data_only(lba_nbytes)), have, 0)?.data;
+    let data = if !moves || data.is_none() {
         (0, 0)
     } else {
-        let len = match nvm_transfer_nbytes(cmd, lba_nbytes) {
-            Some(need) if (data.len as u64) < need => {
-                return Err(Error::invalid(
-                    "data buffer",
-                    format!(
-                        "{} bytes is shorter than the {need} bytes opcode {:#04x} moves",
-                        data.len, cmd.opc
-                    ),
-                ));
-            }
-            Some(need) => need,
-            None => data.len as u64,
-        };
-        let len = u32::try_from(len).map_err(|_| {
-            Error::invalid(
-                "data buffer",
-                format!("{len} bytes does not fit a passthrough command's 32-bit length"),
-            )
+        let len = need.unwrap_or(data.len as u64);
+        let len = u32::try_from(len).map_err(|_| Error::TooLarge {
+            what: "data buffer",
+            len,
+            limit: u64::from(u32::MAX),
+            limit_name: "bytes in one passthrough command",
         })?;
         (data.ptr as u64, len)
     };
     let meta = if meta.is_none() {
         (0, 0)
     } else {
-        let len = u32::try_from(meta.len).map_err(|_| {
-            Error::invalid(
-                "metadata buffer",
-                format!(
-                    "{} bytes does not fit a passthrough command's 32-bit length",
-                    meta.len
-                ),
-            )
+        let len = u32::try_from(meta.len).map_err(|_| Error::TooLarge {
+            what: "metadata buffer",
+            len: meta.len as u64,
+            limit: u64::from(u32::MAX),
+            limit_name: "bytes in one passthrough command",
         })?;
         (meta.ptr as u64, len)
     };
