@@ -91,16 +91,14 @@ pub use iface::UpcieCtrl;
 pub use xfer::SglMode;
 
 // The files of this crate moved here whole from `nvmx/src/be/upcie/` and
-// still name their neighbours by the old paths (`crate::be::upcie`,
-// `crate::be::linux`, `crate::error`, `crate::platform::DEV_ID`); these
+// still name their neighbours by the old paths
+// (`crate::be::linux`, `crate::error`, `crate::platform::DEV_ID`); these
 // private aliases keep those paths valid while branches that edit the
 // same files are merged. Rewriting them to the direct paths is a
 // mechanical follow-up.
 use nvmx_core::{buf, caps, error, ident, opts, uri};
 
 mod be {
-    #[cfg(any(test, target_os = "linux"))]
-    pub use crate as upcie;
     pub use nvmx_core::be::*;
     #[cfg(target_os = "linux")]
     pub use nvmx_os::linux;

@@ -111,7 +111,7 @@ impl std::fmt::Debug for Pooled {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::be::upcie::emu::EmuBacking;
+    use crate::emu::EmuBacking;
 
     /// A backing that rounds every allocation up to a 2 MiB hugepage, as
     /// uio and vfio do: its regions must still be found again.

@@ -165,7 +165,7 @@ mod tests {
 #[cfg(test)]
 mod translate_tests {
     use super::*;
-    use crate::be::upcie::emu::EmuBacking;
+    use crate::emu::EmuBacking;
 
     #[test]
     fn page_addrs_follow_the_backing_page_by_page() {
@@ -181,7 +181,7 @@ mod translate_tests {
         );
         let heap = [0u8; 64];
         assert!(page_addrs(&emu, heap.as_ptr() as usize, 64).is_none());
-        let runs = crate::be::upcie::sgl::runs(&emu, base + 100, 2 * 4096).unwrap();
+        let runs = crate::sgl::runs(&emu, base + 100, 2 * 4096).unwrap();
         assert_eq!(
             runs,
             vec![(r.iova() + 100, 2 * 4096)],

@@ -244,7 +244,7 @@ impl FileNs {
     fn compare(&self, off: u64, expect: &[u8]) -> Result<Completion> {
         // A page-aligned buffer of our own: a file opened with O_DIRECT
         // refuses (EINVAL) a read into an unaligned heap Vec.
-        let mut have = crate::buf::Buffer::new(expect.len())?;
+        let mut have = nvmx_core::buf::Buffer::new(expect.len())?;
         os::read_exact_at(&self.file, &mut have, off)
             .map_err(|e| Error::io("pread", &self.path, e))?;
         Ok(if have[..] == *expect {

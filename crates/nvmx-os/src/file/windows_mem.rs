@@ -84,6 +84,6 @@ mod tests {
             // SAFETY: from this interface, not used after.
             unsafe { m.free(a) };
         }
-        assert!(matches!(m.alloc(0), Err(crate::Error::Invalid { .. })));
+        assert!(matches!(m.alloc(0), Err(nvmx_core::Error::Invalid { .. })));
     }
 }

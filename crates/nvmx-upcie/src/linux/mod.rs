@@ -133,11 +133,11 @@ mod configs {
     use crate::caps::Caps;
 
     fn open_vfio_backend(uri: &Uri, opts: &Options) -> Result<Backend> {
-        crate::be::upcie::open_backing(open_vfio(uri, opts)?, uri, opts)
+        crate::open_backing(open_vfio(uri, opts)?, uri, opts)
     }
 
     fn open_uio_backend(uri: &Uri, opts: &Options) -> Result<Backend> {
-        crate::be::upcie::open_backing(open_uio(uri, opts)?, uri, opts)
+        crate::open_backing(open_uio(uri, opts)?, uri, opts)
     }
 
     /// The `vfio` configuration: the user-space NVMe driver over vfio-pci.
@@ -151,7 +151,7 @@ mod configs {
         dev_id: crate::platform::DEV_ID,
         mem_id: "upcie",
         open: open_vfio_backend,
-        new_engine: crate::be::upcie::new_engine,
+        new_engine: crate::new_engine,
     };
 
     /// The `uio` configuration: the user-space NVMe driver over
@@ -166,7 +166,7 @@ mod configs {
         dev_id: crate::platform::DEV_ID,
         mem_id: "upcie",
         open: open_uio_backend,
-        new_engine: crate::be::upcie::new_engine,
+        new_engine: crate::new_engine,
     };
 }
 pub use configs::{UIO, VFIO};

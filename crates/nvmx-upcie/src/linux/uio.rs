@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use super::mmio::{HUGEPAGE_SIZE, Mapping, PAGE_SIZE};
 use super::pci::{Driver, Missing, PciSys};
 use super::{DmaMem, RegionOwner, RegionTable, hugepage, pagemap, round_up};
-use crate::be::upcie::backing::{DeviceBacking, DmaRegion};
+use crate::backing::{DeviceBacking, DmaRegion};
 use crate::error::{Error, Result};
 use crate::uri::PciAddr;
 

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use super::mmio::{self, HUGEPAGE_SIZE, Mapping, PAGE_SIZE, VfioArg};
 use super::pci::{self, Driver, Missing, PciSys};
 use super::{DmaMem, RegionOwner, RegionTable, hugepage, make_region, round_up};
-use crate::be::upcie::backing::{DeviceBacking, DmaRegion};
+use crate::backing::{DeviceBacking, DmaRegion};
 use crate::error::{Error, Result};
 use crate::uri::PciAddr;
 
