@@ -25,7 +25,7 @@ list=$(mktemp "$vm_dir/suite.XXXXXX")
 trap 'rm -f "$list"' EXIT
 cargo build -q -p nvmx-cli
 cargo test -q -p nvmx --no-run --message-format=json \
-    --test conformance --test linux_block --test linux_uring --test aio --test controller --test copy --test mdts --test fdp --test zoned --test pi 2>/dev/null |
+    --test device 2>/dev/null |
     python3 -c '
 import json, sys
 for line in sys.stdin:

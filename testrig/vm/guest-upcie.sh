@@ -16,7 +16,7 @@ failed=()
 while read -r bin; do
     name=$(basename "$bin")
     echo "=== guest: $name (IOMMU ${NVMX_GUEST_IOMMU:-0})"
-    "$bin" --test-threads=1 --nocapture || failed+=("$name")
+    "$bin" upcie_linux:: --test-threads=1 --nocapture || failed+=("$name")
 done <"$list"
 
 echo "=== guest: nvmx driver / nvmx enum"
@@ -48,13 +48,13 @@ if [[ -n $pci && -n $conformance ]] && "$nvmx" driver --help >/dev/null 2>&1; th
     kernel_line=""
     if [[ -n $bench && -n ${NVMX_DEV_NVM4K_CDEV:-} ]]; then
         kernel_line=$(NVMX_BENCH_URI=$NVMX_DEV_NVM4K_CDEV NVMX_BENCH_BE=io_uring_cmd \
-            "$bench" --ignored --nocapture 2>&1 | grep '^bench:')
+            "$bench" bench_device:: --ignored --nocapture 2>&1 | grep '^bench:')
         echo "$kernel_line"
     fi
     if "$nvmx" driver bind "$pci" --to "$to"; then
         if [[ -n $kernel_line ]]; then
             user_line=$(NVMX_BENCH_URI=$pci NVMX_BENCH_BE=$be NVMX_BENCH_NSID=1 \
-                "$bench" --ignored --nocapture 2>&1 | grep '^bench:')
+                "$bench" bench_device:: --ignored --nocapture 2>&1 | grep '^bench:')
             echo "$user_line"
             python3 - "$kernel_line" "$user_line" <<'PY' || true
 import re, sys
@@ -80,7 +80,7 @@ PY
             failed+=("$be as an unprivileged user: no permission error")
         fi
         NVMX_UPCIE_URI=$pci NVMX_UPCIE_META_URI=$meta NVMX_UPCIE_BE=$be \
-            "$conformance" --test-threads=1 || failed+=("conformance through $be")
+            "$conformance" conformance:: --test-threads=1 || failed+=("conformance through $be")
         # The command sets on their controllers bound to the driver: zoned,
         # FDP, PI types 1-3 with both guards, separate and extended metadata.
         bound=()
@@ -100,7 +100,7 @@ PY
             while read -r bin; do
                 name=$(basename "$bin")
                 echo "=== guest: $name through $be (${upcie_env[*]})"
-                env "${upcie_env[@]}" "$bin" guest --test-threads=1 --nocapture ||
+                env "${upcie_env[@]}" "$bin" zoned::guest fdp::guest pi::guest --test-threads=1 --nocapture ||
                     failed+=("$name through $be")
             done <"$sets"
         fi

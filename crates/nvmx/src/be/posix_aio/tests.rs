@@ -1,5 +1,5 @@
 //! Engine-level tests of `posix`, on files opened by the file backend,
-//! without a `Device` or a `Queue` (those are covered by `tests/aio.rs`).
+//! without a `Device` or a `Queue` (those are covered by `tests/device/aio.rs`).
 
 use std::sync::Arc;
 

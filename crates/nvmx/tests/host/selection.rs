@@ -1,7 +1,7 @@
 //! Backend selection: which configuration a URI and options pick, and what
 //! the error says when none fits.
 
-mod common;
+use crate::common;
 
 use nvmx::{Caps, Device, Error, Options};
 

@@ -7,7 +7,7 @@
 //! Physical drives are only ever opened read-only here, and only read.
 #![cfg(windows)]
 
-mod common;
+use crate::common;
 
 use nvmx::be::Backend;
 use nvmx::be::config::{BackendConfig, select_from};

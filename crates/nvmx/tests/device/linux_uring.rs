@@ -1096,7 +1096,7 @@ fn decode_a_passthrough_cqe() {
 // --- a rough number ---------------------------------------------------------
 
 /// 4 KiB random reads on a 1 GiB tmpfs file at queue depth 32 for ~3 s.
-/// Run with `cargo test --release --test linux_uring -- --ignored --nocapture`.
+/// Run with `cargo test --release --test device linux_uring::bench -- --ignored --nocapture`.
 #[test]
 #[ignore]
 fn bench_randread_4k_qd32_tmpfs() {

@@ -13,7 +13,7 @@ use nvmx::spec::{Command, Status};
 use nvmx::zoned::ZoneGeometry;
 use nvmx::{Device, Error, Options};
 
-mod common;
+use crate::common;
 
 /// A ramdisk with 16 zones of 256 blocks (capacity 192), 4 open and 6
 /// active resources, 128-byte extensions and a 16-block ZRWA.

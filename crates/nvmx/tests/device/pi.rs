@@ -14,7 +14,7 @@ use nvmx::pi::{self, PiField, PiLayout, PiTags};
 use nvmx::spec::status::{sc_cmd, sc_media, sct};
 use nvmx::{Device, Error, FormatNvm, Options, PiIo, Prchk, Sanitize, SanitizeAction};
 
-mod common;
+use crate::common;
 
 fn open(uri: &str) -> Device {
     Device::open(uri, &Options::default()).unwrap_or_else(|e| panic!("{uri}: {e}"))

@@ -6,7 +6,7 @@
 //! mean anything under an emulated controller.
 //!
 //!   NVMX_BENCH_URI=/dev/ng0n1 NVMX_BENCH_BE=io_uring_cmd [NVMX_BENCH_NSID=1]
-//!   [NVMX_BENCH_SECS=5] cargo test --test bench_device -- --ignored --nocapture
+//!   [NVMX_BENCH_SECS=5] cargo test -p nvmx --test device bench_device:: -- --ignored --nocapture
 
 // CPU time comes from getrusage: Unix only.
 #![cfg(unix)]

@@ -9,7 +9,7 @@ use nvmx::spec::feature::FdpMode;
 use nvmx::spec::status::{sc, sc_cmd, sct};
 use nvmx::{Device, Error, Options};
 
-mod common;
+use crate::common;
 
 /// Opens a ramdisk URI with the default configuration.
 fn ram(uri: &str) -> Device {

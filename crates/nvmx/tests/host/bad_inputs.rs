@@ -2,7 +2,7 @@
 //! covers: each bad input gets an error naming the problem, no panic, and
 //! leaves the data it would have touched as it was.
 
-mod common;
+use crate::common;
 
 use nvmx::{Device, Error, Options};
 
