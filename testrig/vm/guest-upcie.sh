@@ -12,11 +12,16 @@ conformance=${3:-}
 bench=${4:-}
 sets=${5:-}
 export RUST_BACKTRACE=1
+# Environment-bound tests (crates/nvmx/tests/common/env.rs) run with
+# --include-ignored; those of this boot, and those that need a controller
+# bound to the driver, fail when their environment is missing.
+if [[ ${NVMX_GUEST_IOMMU:-0} == 1 ]]; then boot_env=vfio; else boot_env=uio; fi
+export NVMX_REQUIRE_ENV=upcie,$boot_env
 failed=()
 while read -r bin; do
     name=$(basename "$bin")
     echo "=== guest: $name (IOMMU ${NVMX_GUEST_IOMMU:-0})"
-    "$bin" upcie_linux:: --test-threads=1 --nocapture || failed+=("$name")
+    "$bin" upcie_linux:: --include-ignored --test-threads=1 --nocapture || failed+=("$name")
 done <"$list"
 
 echo "=== guest: nvmx driver / nvmx enum"
@@ -100,7 +105,7 @@ PY
             while read -r bin; do
                 name=$(basename "$bin")
                 echo "=== guest: $name through $be (${upcie_env[*]})"
-                env "${upcie_env[@]}" "$bin" zoned::guest fdp::guest pi::guest --test-threads=1 --nocapture ||
+                env "${upcie_env[@]}" "$bin" zoned::guest fdp::guest pi::guest --include-ignored --test-threads=1 --nocapture ||
                     failed+=("$name through $be")
             done <"$sets"
         fi

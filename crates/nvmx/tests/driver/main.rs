@@ -3,5 +3,8 @@
 //! controllers to uio_pci_generic or vfio-pci in the guest boots of
 //! testrig/vm/guest-suite-upcie.sh.
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod upcie;
 mod upcie_linux;
