@@ -43,21 +43,29 @@ expect() { # N LABEL CMD...
     fi
 }
 
-# The executable of one test target (`lib` or an integration test).
+# The executable of one test target (`lib` or an integration test), built
+# as `cargo test --workspace` builds it (the same features, so nothing is
+# built twice).
 exe() { # PACKAGE TARGET
     local sel=(--test "$2")
     [[ $2 == lib ]] && sel=(--lib)
-    cargo test -q -p "$1" "${sel[@]}" --no-run --message-format=json 2>/dev/null |
+    cargo test -q --workspace "${sel[@]}" --no-run --message-format=json 2>/dev/null |
         python3 -c '
 import json, sys
+package, target = sys.argv[1:3]
 for line in sys.stdin:
     try:
         m = json.loads(line)
     except ValueError:
         continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+    if m.get("reason") != "compiler-artifact" or not m.get("executable") or not m["profile"]["test"]:
+        continue
+    t = m["target"]
+    kind = "lib" if target == "lib" else "test"
+    name = package.replace("-", "_") if target == "lib" else target
+    if kind in t["kind"] and t["name"] == name:
         print(m["executable"])
-'
+' "$1" "$2"
 }
 
 echo "=== host-env-tests: as root (loop devices)"
@@ -66,12 +74,12 @@ while read -r package target names; do
     sel=(--test "$target")
     [[ $target == lib ]] && sel=(--lib)
     NVMX_REQUIRE_ENV=root expect "${#n[@]}" "$package $target" \
-        cargo test -p "$package" "${sel[@]}" -- --ignored --exact "${n[@]}"
+        cargo test --workspace "${sel[@]}" -- --ignored --exact "${n[@]}"
 done < <(testrig/env-tests.py 'needs root and loop devices')
 # The conformance suite with its loop-device targets required.
-conformance=$(cargo test -q -p nvmx --test device -- --list conformance:: 2>/dev/null | grep -c ': test$')
+conformance=$(cargo test -q --workspace --test device -- --list conformance:: 2>/dev/null | grep -c ': test$')
 NVMX_REQUIRE_ENV=root expect "$conformance" "conformance on loop devices" \
-    cargo test -p nvmx --test device -- conformance::
+    cargo test --workspace --test device -- conformance::
 
 echo "=== host-env-tests: as nobody (file permissions)"
 while read -r package target names; do
