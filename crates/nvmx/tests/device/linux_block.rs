@@ -971,7 +971,7 @@ fn io_uring_cmd_refuses_a_controller_node_naming_the_generic_node() {
     assert_eq!(back, data);
     // With several namespaces the kernel has no single one to send I/O
     // to from the controller node: refused, naming the nodes to open.
-    if let Ok(multi) = std::env::var("NVMX_DEV_MULTINS_CTRL") {
+    if let Some(multi) = common::env_var(common::GUEST, "NVMX_DEV_MULTINS_CTRL") {
         let opts = Options {
             nsid: 1,
             ..Default::default()
