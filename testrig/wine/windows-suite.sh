@@ -84,7 +84,8 @@ while read -r package target names; do
     sel=(--test "$target")
     [ "$target" = lib ] && sel=(--lib)
     rc=0
-    NVMX_REQUIRE_ENV=wine cargo test -p "$package" "${sel[@]}" --locked --target "$TARGET" \
+    # --workspace as above: the same features, nothing built again.
+    NVMX_REQUIRE_ENV=wine cargo test --workspace "${sel[@]}" --locked --target "$TARGET" \
         -- --ignored --exact "${n[@]}" >"$out" 2>&1 || rc=$?
     grep -E '^test |^test result' "$out" || true
     passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$out" | awk '{s += $4} END {print s + 0}')
