@@ -12,16 +12,26 @@ conformance=${3:-}
 bench=${4:-}
 sets=${5:-}
 export RUST_BACKTRACE=1
-# Environment-bound tests (crates/nvmx/tests/common/env.rs) run with
-# --include-ignored; those of this boot, and those that need a controller
-# bound to the driver, fail when their environment is missing.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Environment-bound tests (crates/nvmx/tests/common/env.rs): those of this
+# boot, and those that need a controller bound to the driver, fail when
+# their environment is missing.
 if [[ ${NVMX_GUEST_IOMMU:-0} == 1 ]]; then boot_env=vfio; else boot_env=uio; fi
 export NVMX_REQUIRE_ENV=upcie,$boot_env
 failed=()
+# The driver binary's tests for this boot (testrig/env-tests.py, by their
+# ignore reason): each must run and pass.
+read -ra boot_tests < <("$here/../env-tests.py" "($boot_env)" "user-space driver suite" |
+    awk '$2 == "driver" { $1 = $2 = ""; print }')
 while read -r bin; do
     name=$(basename "$bin")
-    echo "=== guest: $name (IOMMU ${NVMX_GUEST_IOMMU:-0})"
-    "$bin" upcie_linux:: --include-ignored --test-threads=1 --nocapture || failed+=("$name")
+    echo "=== guest: $name (IOMMU ${NVMX_GUEST_IOMMU:-0}): ${#boot_tests[@]} tests of this boot"
+    "$bin" --ignored --exact --test-threads=1 --nocapture "${boot_tests[@]}" 2>&1 | tee /tmp/upcie-boot.out
+    rc=${PIPESTATUS[0]}
+    passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' /tmp/upcie-boot.out | awk '{s += $4} END {print s + 0}')
+    if ((rc != 0 || ${#boot_tests[@]} == 0 || passed != ${#boot_tests[@]})); then
+        failed+=("$name: exit $rc, $passed of ${#boot_tests[@]} passed")
+    fi
 done <"$list"
 
 echo "=== guest: nvmx driver / nvmx enum"
