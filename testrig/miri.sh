@@ -12,7 +12,7 @@
 #   (prop_decode) with PROPTEST_CASES=8 arbitrary inputs per property
 #   (decoded, not rendered: Debug and JSON output is safe code that costs
 #   Miri minutes);
-# - nvmx tests/queue_memory.rs: a Queue on small ramdisks through the nil,
+# - nvmx tests/host/queue_memory.rs: a Queue on small ramdisks through the nil,
 #   emu and thrpool engines (submit, reap, a full queue, queues and devices
 #   dropped with commands in flight, PI, a zoned namespace, commands held
 #   by the stall_after fault and released by a reset);
@@ -79,7 +79,7 @@ run() {
 
 start=$SECONDS
 PROPTEST_CASES=8 run -p nvmx-spec --lib --test prop_decode
-run -p nvmx --test queue_memory
+run -p nvmx --test host -- queue_memory::
 run -p nvmx-ramdisk --lib -- fault::tests:: regs::tests::
 run -p nvmx-core --lib -- pi::tests buf::tests::zero_length buf::tests::fill_patterns
 

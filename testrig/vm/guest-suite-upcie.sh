@@ -49,18 +49,17 @@ for line in sys.stdin:
         print(m["executable"])
 '
 }
-bins upcie_linux >"$list"
+bins driver >"$list"
 [[ -s $list ]] || { echo "guest-suite-upcie: no test binaries were built" >&2; exit 1; }
 # The conformance suite, run through the user-space driver on a bound
 # controller (guest-upcie.sh sets NVMX_UPCIE_URI/NVMX_UPCIE_BE).
-conformance=$(bins conformance)
+conformance=$(bins device)
 [[ -n $conformance ]] || { echo "guest-suite-upcie: no conformance binary" >&2; exit 1; }
-bench=$(bins bench_device)
+bench=$conformance
 # The command-set tests (zoned, FDP, PI) on controllers bound to the driver.
 sets=$(mktemp "$vm_dir/upcie-sets.XXXXXX")
 trap 'rm -f "$list" "$sets"' EXIT
-bins zoned fdp pi >"$sets"
-[[ $(wc -l <"$sets") -eq 3 ]] || { echo "guest-suite-upcie: command-set binaries missing" >&2; exit 1; }
+echo "$conformance" >"$sets"
 
 rc=0
 boot() { # NAME RUN.SH-OPTIONS...

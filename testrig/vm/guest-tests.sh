@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Runs inside the guest (see guest-suite.sh): every test binary listed in
-# $1, then the cross-checks with the nvmx CLI at $2. Fails if any fails.
+# $1, then the environment-bound tests listed in $3 (lines of an
+# executable and test names: each must run and pass), then the
+# cross-checks with the nvmx CLI at $2. Fails if any fails.
+#
+# NVMX_REQUIRE_ENV=guest,root: a test that needs the guest's NVMe devices
+# or a loop device fails here when it does not find them, instead of
+# returning early (crates/nvmx/tests/common/env.rs).
 set -uo pipefail
 list=$1
 nvmx=$2
+envlist=${3:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export RUST_BACKTRACE=1
+export NVMX_REQUIRE_ENV=guest,root
 failed=()
 echo "=== guest: NVMe/TCP target on loopback"
 if tcp_env=$(bash "$here/guest-tcp.sh"); then
@@ -20,6 +28,25 @@ while read -r bin; do
         failed+=("$name")
     fi
 done <"$list"
+envtests=0
+if [[ -n $envlist ]]; then
+    while read -r bin names; do
+        read -ra n <<<"$names"
+        name=$(basename "$bin")
+        echo "=== guest: $name: ${#n[@]} environment-bound tests (--ignored --exact)"
+        "$bin" --ignored --exact --test-threads=1 "${n[@]}" 2>&1 | tee /tmp/envtests.out
+        rc=${PIPESTATUS[0]}
+        passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' /tmp/envtests.out | awk '{s += $4} END {print s + 0}')
+        if ((rc != 0 || passed != ${#n[@]})); then
+            failed+=("$name: environment-bound tests: exit $rc, $passed of ${#n[@]} passed")
+        else
+            envtests=$((envtests + passed))
+        fi
+    done <"$envlist"
+    echo "guest: $envtests environment-bound tests passed"
+else
+    failed+=("no list of environment-bound tests")
+fi
 echo "=== guest: nvmx perf verify through every NVMe configuration"
 # Every block stamped, written and read back in random order; zero
 # mismatches is the only pass. Fixed (registered) buffers included.

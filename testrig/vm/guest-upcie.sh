@@ -13,11 +13,26 @@ conformance=${3:-}
 bench=${4:-}
 sets=${5:-}
 export RUST_BACKTRACE=1
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Environment-bound tests (crates/nvmx/tests/common/env.rs): those of this
+# boot, and those that need a controller bound to the driver, fail when
+# their environment is missing.
+if [[ ${NVMX_GUEST_IOMMU:-0} == 1 ]]; then boot_env=vfio; else boot_env=uio; fi
+export NVMX_REQUIRE_ENV=upcie,$boot_env
 failed=()
+# The driver binary's tests for this boot (testrig/env-tests.py, by their
+# ignore reason): each must run and pass.
+read -ra boot_tests < <("$here/../env-tests.py" "($boot_env)" "user-space driver suite" |
+    awk '$2 == "driver" { $1 = $2 = ""; print }')
 while read -r bin; do
     name=$(basename "$bin")
-    echo "=== guest: $name (IOMMU ${NVMX_GUEST_IOMMU:-0})"
-    "$bin" --test-threads=1 --nocapture || failed+=("$name")
+    echo "=== guest: $name (IOMMU ${NVMX_GUEST_IOMMU:-0}): ${#boot_tests[@]} tests of this boot"
+    "$bin" --ignored --exact --test-threads=1 --nocapture "${boot_tests[@]}" 2>&1 | tee /tmp/upcie-boot.out
+    rc=${PIPESTATUS[0]}
+    passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' /tmp/upcie-boot.out | awk '{s += $4} END {print s + 0}')
+    if ((rc != 0 || ${#boot_tests[@]} == 0 || passed != ${#boot_tests[@]})); then
+        failed+=("$name: exit $rc, $passed of ${#boot_tests[@]} passed")
+    fi
 done <"$list"
 
 echo "=== guest: nvmx driver / nvmx enum"
@@ -49,13 +64,13 @@ if [[ -n $pci && -n $conformance ]] && "$nvmx" driver --help >/dev/null 2>&1; th
     kernel_line=""
     if [[ -n $bench && -n ${NVMX_DEV_NVM4K_CDEV:-} ]]; then
         kernel_line=$(NVMX_BENCH_URI=$NVMX_DEV_NVM4K_CDEV NVMX_BENCH_BE=io_uring_cmd \
-            "$bench" --ignored --nocapture 2>&1 | grep '^bench:')
+            "$bench" bench_device:: --ignored --nocapture 2>&1 | grep '^bench:')
         echo "$kernel_line"
     fi
     if "$nvmx" driver bind "$pci" --to "$to"; then
         if [[ -n $kernel_line ]]; then
             user_line=$(NVMX_BENCH_URI=$pci NVMX_BENCH_BE=$be NVMX_BENCH_NSID=1 \
-                "$bench" --ignored --nocapture 2>&1 | grep '^bench:')
+                "$bench" bench_device:: --ignored --nocapture 2>&1 | grep '^bench:')
             echo "$user_line"
             python3 - "$kernel_line" "$user_line" <<'PY' || true
 import re, sys
@@ -81,7 +96,7 @@ PY
             failed+=("$be as an unprivileged user: no permission error")
         fi
         NVMX_UPCIE_URI=$pci NVMX_UPCIE_META_URI=$meta NVMX_UPCIE_BE=$be \
-            "$conformance" --test-threads=1 || failed+=("conformance through $be")
+            "$conformance" conformance:: --test-threads=1 || failed+=("conformance through $be")
         # The command sets on their controllers bound to the driver: zoned,
         # FDP, PI types 1-3 with both guards, separate and extended metadata.
         bound=()
@@ -101,7 +116,7 @@ PY
             while read -r bin; do
                 name=$(basename "$bin")
                 echo "=== guest: $name through $be (${upcie_env[*]})"
-                env "${upcie_env[@]}" "$bin" guest --test-threads=1 --nocapture ||
+                env "${upcie_env[@]}" "$bin" zoned::guest fdp::guest pi::guest --include-ignored --test-threads=1 --nocapture ||
                     failed+=("$name through $be")
             done <"$sets"
         fi

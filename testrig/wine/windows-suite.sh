@@ -8,7 +8,8 @@
 # bcryptprimitives.dll that Wine 8 lacks and Rust's std needs, and keeps a
 # Wine prefix under the target directory. Tests that need Windows 10/11
 # itself (StorNVMe on a real NVMe drive, IoRing) check there that their
-# paths fail cleanly instead.
+# paths fail cleanly instead. The tests ignored elsewhere because they
+# need Wine's drive 0 run after the others, each required to run.
 #
 # Usage: testrig/wine/windows-suite.sh [extra cargo test args]
 set -euo pipefail
@@ -71,6 +72,32 @@ export WINE
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=$repo/testrig/wine/run-test.sh
 status=0
 cargo test --workspace --locked --no-fail-fast --target "$TARGET" "$@" || status=$?
+
+phase "environment-bound tests under Wine (--ignored --exact, NVMX_REQUIRE_ENV=wine)"
+# Tests that need a Windows drive 0 without StorNVMe, which Wine has: a
+# plain run lists them as ignored (crates/nvmx/tests/common/env.rs); here
+# each must run and pass, and fails if it finds no such drive.
+out=$work/env-tests.out
+envtests=0
+while read -r package target names; do
+    read -ra n <<<"$names"
+    sel=(--test "$target")
+    [ "$target" = lib ] && sel=(--lib)
+    rc=0
+    # --workspace as above: the same features, nothing built again.
+    NVMX_REQUIRE_ENV=wine cargo test --workspace "${sel[@]}" --locked --target "$TARGET" \
+        -- --ignored --exact "${n[@]}" >"$out" 2>&1 || rc=$?
+    grep -E '^test |^test result' "$out" || true
+    passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$out" | awk '{s += $4} END {print s + 0}')
+    if [ "$rc" -ne 0 ] || [ "$passed" -ne ${#n[@]} ]; then
+        tail -n 60 "$out"
+        echo "windows suite: $package $target: exit $rc, $passed of ${#n[@]} environment-bound tests passed"
+        status=1
+    else
+        envtests=$((envtests + passed))
+    fi
+done < <(testrig/env-tests.py 'Wine has one')
+echo "windows suite: $envtests environment-bound tests passed under Wine"
 
 phase "verify workload: nvmx.exe perf run --iopattern verify under Wine"
 # nvmx.exe from the test build (same feature set: nothing is rebuilt).

@@ -6,6 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Environment-bound tests: the same helpers as the library's tests.
+#[path = "../../../nvmx/tests/common/env.rs"]
+pub mod env;
+
 /// The configuration files open with by default: `iocp_file` on Windows
 /// (xNVMe's order there), `emu_file` elsewhere.
 pub const FILE_DEFAULT_BE: &str = if cfg!(windows) {

@@ -7,6 +7,9 @@ use std::path::PathBuf;
 
 use nvmx::{Device, Options};
 
+mod env;
+pub use env::*;
+
 /// A configuration and the URI it is tested on.
 pub struct Target {
     /// The configuration name (`--be`).
@@ -55,12 +58,8 @@ impl Drop for LoopDev {
 /// Attaches a loop device with `sector` byte sectors over a new file, or
 /// says why it cannot (not root, no losetup).
 pub fn loop_dev(nbytes: u64, sector: u32) -> Result<LoopDev, String> {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            return Err("loop devices need root".into());
-        }
+    if cfg!(target_os = "linux") && !is_root() {
+        return Err("loop devices need root".into());
     }
     let f = temp_file(&format!("loop{sector}"), nbytes);
     let out = std::process::Command::new("losetup")
@@ -224,21 +223,17 @@ pub fn targets() -> Vec<Target> {
                     if !c.caps.intersects(cap) {
                         continue;
                     }
-                    match std::env::var(format!("NVMX_DEV_{label}_{key}")) {
-                        Ok(uri) if !uri.is_empty() => {
-                            if label == "NVM4K" && is_uring(c.name) {
-                                v.push(Target {
-                                    opts: DEFER_TASKRUN,
-                                    ..Target::new(c.name, uri.clone())
-                                });
-                            }
-                            v.push(Target::new(c.name, uri))
-                        }
-                        _ => eprintln!(
-                            "skipped: {} on {label} {key}: the guest has no such device",
-                            c.name
-                        ),
+                    let var = format!("NVMX_DEV_{label}_{key}");
+                    let Some(uri) = env_var(GUEST, &var) else {
+                        continue;
+                    };
+                    if label == "NVM4K" && is_uring(c.name) {
+                        v.push(Target {
+                            opts: DEFER_TASKRUN,
+                            ..Target::new(c.name, uri.clone())
+                        });
                     }
+                    v.push(Target::new(c.name, uri))
                 }
                 // The controller node (/dev/nvmeX with --dev-nsid) of the
                 // single-namespace controllers, for every configuration that
@@ -273,18 +268,16 @@ pub fn targets() -> Vec<Target> {
                 &[&[]]
             };
             for &opts in variants {
-                match loop_dev(8 << 20, sector) {
-                    Ok(l) => v.push(Target {
-                        uri: l.path.clone(),
-                        opts,
-                        _loop: Some(l),
-                        ..Target::new(be, "")
-                    }),
-                    Err(why) => {
-                        eprintln!("skipped: {be} on a loop device: {why}");
-                        continue 'sectors;
-                    }
-                }
+                let found = loop_dev(8 << 20, sector).map_err(|why| format!("{be}: {why}"));
+                let Some(l) = require_env(ROOT, found) else {
+                    continue 'sectors;
+                };
+                v.push(Target {
+                    uri: l.path.clone(),
+                    opts,
+                    _loop: Some(l),
+                    ..Target::new(be, "")
+                });
             }
         }
     }
@@ -383,12 +376,10 @@ pub fn upcie_be() -> Option<&'static str> {
 /// The guest controller labelled `label` (ZNS, FDP, PI2, ...) bound to
 /// the user-space driver: `NVMX_UPCIE_<LABEL>` holds its PCI address,
 /// namespace 1 is opened through [`upcie_be`]. `None` when it is not
-/// bound (the kernel's nodes of the others are tested instead).
+/// bound (see [`require_env`]).
 pub fn upcie_open(label: &str) -> Option<Device> {
     let be = upcie_be()?;
-    let pci = std::env::var(format!("NVMX_UPCIE_{label}"))
-        .ok()
-        .filter(|v| !v.is_empty())?;
+    let pci = env_var(UPCIE, &format!("NVMX_UPCIE_{label}"))?;
     let opts = Options {
         be: Some(be.into()),
         nsid: 1,

@@ -1,5 +1,5 @@
 //! Host-side unit tests of the `block` interface that need no block
-//! device; the device round trips are in `tests/linux_block.rs`.
+//! device; the device round trips are in `tests/device/linux_block.rs`.
 
 use super::*;
 

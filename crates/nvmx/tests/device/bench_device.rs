@@ -6,7 +6,7 @@
 //! mean anything under an emulated controller.
 //!
 //!   NVMX_BENCH_URI=/dev/ng0n1 NVMX_BENCH_BE=io_uring_cmd [NVMX_BENCH_NSID=1]
-//!   [NVMX_BENCH_SECS=5] cargo test --test bench_device -- --ignored --nocapture
+//!   [NVMX_BENCH_SECS=5] cargo test -p nvmx --test device bench_device:: -- --ignored --nocapture
 
 // CPU time comes from getrusage: Unix only.
 #![cfg(unix)]
@@ -14,6 +14,8 @@
 use std::time::{Duration, Instant};
 
 use nvmx::{Device, Options};
+
+use crate::common;
 
 /// User plus system CPU time of this process.
 fn cpu_time() -> Duration {
@@ -30,10 +32,9 @@ fn cpu_time() -> Duration {
 }
 
 #[test]
-#[ignore = "a measurement: run with --ignored and NVMX_BENCH_URI set"]
+#[ignore = "needs a device to measure (NVMX_BENCH_URI), a measurement: run by testrig/vm/guest-suite-upcie.sh"]
 fn randread_4k_qd32() {
-    let Ok(uri) = std::env::var("NVMX_BENCH_URI") else {
-        println!("skipped: NVMX_BENCH_URI is not set");
+    let Some(uri) = common::env_var(common::BENCH, "NVMX_BENCH_URI") else {
         return;
     };
     let mut opts = Options {

@@ -12,7 +12,11 @@
 //!   panic; every zone's write pointer stays within
 //!   `[zslba, zslba + zcap]` (where it is valid: not Full, Read Only or
 //!   Offline), a successful write moves it by the blocks
-//!   written, an append lands at it, and written data reads back.
+//!   written, an append lands at it, and written data reads back. Every
+//!   operation is held to the zone state model: an in-bounds write or
+//!   append at the write pointer of a writable zone, a read within a zone,
+//!   Finish and Reset must succeed (and land in Full, Empty); Open and
+//!   Close succeed exactly in the states that allow them.
 //!
 //! Failing sequences are kept beside this file in
 //! `prop_ramdisk.proptest-regressions` (commit it) and replayed first on
@@ -325,6 +329,18 @@ fn run_zoned(ops: &[ZoneOp]) -> Result<(), TestCaseError> {
     // What each written block holds, where the model knows.
     let mut model: Vec<Option<Vec<u8>>> = vec![None; g.nsect as usize];
     let mut zones = check_zones(&dev, zg.zsze, nzones)?;
+    // A zone takes writes, appends and Open in these states (the
+    // ramdisk's 4 zones never run out of open or active resources: 4 and
+    // 6), Close in the open ones and Finish and Reset in all of them.
+    let writable = |st: ZoneState| {
+        matches!(
+            st,
+            ZoneState::EMPTY
+                | ZoneState::IMPLICIT_OPEN
+                | ZoneState::EXPLICIT_OPEN
+                | ZoneState::CLOSED
+        )
+    };
     for op in ops {
         match *op {
             ZoneOp::Write {
@@ -333,58 +349,135 @@ fn run_zoned(ops: &[ZoneOp]) -> Result<(), TestCaseError> {
                 nlb,
                 seed,
             } => {
-                let (wp, _) = zones[zone as usize];
+                let (wp, st) = zones[zone as usize];
+                let zslba = u64::from(zone) * zg.zsze;
+                let zcap = dev.zone_descriptor(zslba).unwrap().zcap;
                 let slba = wp.saturating_add_signed(i64::from(off));
                 let data = pattern(seed, slba, (usize::from(nlb) + 1) * bs);
-                if dev.write(slba, nlb, &data, None).is_ok() {
-                    prop_assert_eq!(
-                        slba,
-                        wp,
-                        "{:?}: a write off the write pointer succeeded",
-                        op
-                    );
-                    let after = dev.zone_descriptor(slba).map(|d| d.wp);
-                    let full = dev.zone_descriptor(slba).unwrap().state() == ZoneState::FULL;
-                    prop_assert!(
-                        full || after.as_ref().ok() == Some(&(wp + u64::from(nlb) + 1)),
-                        "{op:?}: wp {after:?} after a write at {wp}"
-                    );
-                    for (i, b) in data.chunks(bs).enumerate() {
-                        model[slba as usize + i] = Some(b.to_vec());
+                // A Full zone's write pointer is all ones.
+                let fits = wp
+                    .checked_add(u64::from(nlb))
+                    .is_some_and(|last| last < zslba + zcap);
+                match dev.write(slba, nlb, &data, None) {
+                    Ok(_) => {
+                        prop_assert!(
+                            writable(st),
+                            "{:?}: a write to a {:?} zone succeeded",
+                            op,
+                            st
+                        );
+                        prop_assert_eq!(
+                            slba,
+                            wp,
+                            "{:?}: a write off the write pointer succeeded",
+                            op
+                        );
+                        prop_assert!(fits, "{:?}: a write past the zone capacity succeeded", op);
+                        let after = dev.zone_descriptor(slba).map(|d| d.wp);
+                        let full = dev.zone_descriptor(slba).unwrap().state() == ZoneState::FULL;
+                        prop_assert!(
+                            full || after.as_ref().ok() == Some(&(wp + u64::from(nlb) + 1)),
+                            "{op:?}: wp {after:?} after a write at {wp}"
+                        );
+                        for (i, b) in data.chunks(bs).enumerate() {
+                            model[slba as usize + i] = Some(b.to_vec());
+                        }
                     }
+                    Err(e) => prop_assert!(
+                        !(writable(st) && off == 0 && fits),
+                        "{:?}: an in-bounds write at the write pointer of a {:?} zone failed: {}",
+                        op,
+                        st,
+                        e
+                    ),
                 }
             }
             ZoneOp::Append { zone, nlb, seed } => {
                 let zslba = u64::from(zone) * zg.zsze;
-                let (wp, _) = zones[zone as usize];
+                let (wp, st) = zones[zone as usize];
+                let zcap = dev.zone_descriptor(zslba).unwrap().zcap;
+                // A Full zone's write pointer is all ones.
+                let fits = wp
+                    .checked_add(u64::from(nlb))
+                    .is_some_and(|last| last < zslba + zcap);
                 let data = pattern(seed, wp, (usize::from(nlb) + 1) * bs);
-                if let Ok(at) = dev.zone_append(zslba, nlb, &data, None) {
-                    prop_assert_eq!(at, wp, "{:?}: appended away from the write pointer", op);
-                    for (i, b) in data.chunks(bs).enumerate() {
-                        model[at as usize + i] = Some(b.to_vec());
+                match dev.zone_append(zslba, nlb, &data, None) {
+                    Ok(at) => {
+                        prop_assert!(
+                            writable(st) && fits,
+                            "{:?}: append to a {:?} zone at {} succeeded",
+                            op,
+                            st,
+                            wp
+                        );
+                        prop_assert_eq!(at, wp, "{:?}: appended away from the write pointer", op);
+                        for (i, b) in data.chunks(bs).enumerate() {
+                            model[at as usize + i] = Some(b.to_vec());
+                        }
                     }
+                    Err(e) => prop_assert!(
+                        !(writable(st) && fits),
+                        "{:?}: an append that fits a {:?} zone failed: {}",
+                        op,
+                        st,
+                        e
+                    ),
                 }
             }
             ZoneOp::Open { zone } => {
-                let _ = dev.zone_open(u64::from(zone) * zg.zsze);
+                let zslba = u64::from(zone) * zg.zsze;
+                let (_, st) = zones[zone as usize];
+                let r = dev.zone_open(zslba);
+                prop_assert_eq!(
+                    r.is_ok(),
+                    writable(st),
+                    "{:?} of a {:?} zone: {:?}",
+                    op,
+                    st,
+                    r
+                );
+                if r.is_ok() {
+                    let now = dev.zone_descriptor(zslba).unwrap().state();
+                    prop_assert_eq!(now, ZoneState::EXPLICIT_OPEN, "{:?}", op);
+                }
             }
             ZoneOp::Close { zone } => {
-                let _ = dev.zone_close(u64::from(zone) * zg.zsze);
+                let zslba = u64::from(zone) * zg.zsze;
+                let (_, st) = zones[zone as usize];
+                let closable = matches!(
+                    st,
+                    ZoneState::IMPLICIT_OPEN | ZoneState::EXPLICIT_OPEN | ZoneState::CLOSED
+                );
+                let r = dev.zone_close(zslba);
+                prop_assert_eq!(r.is_ok(), closable, "{:?} of a {:?} zone: {:?}", op, st, r);
+                if r.is_ok() {
+                    let now = dev.zone_descriptor(zslba).unwrap().state();
+                    prop_assert_eq!(now, ZoneState::CLOSED, "{:?}", op);
+                }
             }
             ZoneOp::Finish { zone } => {
-                let _ = dev.zone_finish(u64::from(zone) * zg.zsze);
+                let zslba = u64::from(zone) * zg.zsze;
+                let r = dev.zone_finish(zslba);
+                prop_assert!(r.is_ok(), "{:?}: {:?}", op, r);
+                let now = dev.zone_descriptor(zslba).unwrap().state();
+                prop_assert_eq!(now, ZoneState::FULL, "{:?}", op);
             }
             ZoneOp::Reset { zone } => {
                 let zslba = u64::from(zone) * zg.zsze;
-                if dev.zone_reset(zslba).is_ok() {
-                    for m in &mut model[zslba as usize..(zslba + zg.zsze) as usize] {
-                        *m = None;
-                    }
+                let r = dev.zone_reset(zslba);
+                prop_assert!(r.is_ok(), "{:?}: {:?}", op, r);
+                let d = dev.zone_descriptor(zslba).unwrap();
+                prop_assert_eq!((d.state(), d.wp), (ZoneState::EMPTY, zslba), "{:?}", op);
+                for m in &mut model[zslba as usize..(zslba + zg.zsze) as usize] {
+                    *m = None;
                 }
             }
             ZoneOp::Read { zone, off, nlb } => {
                 let slba = u64::from(zone) * zg.zsze + u64::from(off);
                 let mut back = vec![0u8; (usize::from(nlb) + 1) * bs];
+                // Within one zone a read always works; across a zone
+                // boundary or past the namespace it may be refused.
+                let within = u64::from(off) + u64::from(nlb) < zg.zsze;
                 match dev.read(slba, nlb, &mut back, None) {
                     Ok(_) => {
                         for (i, b) in back.chunks(bs).enumerate() {
@@ -398,7 +491,7 @@ fn run_zoned(ops: &[ZoneOp]) -> Result<(), TestCaseError> {
                         }
                     }
                     Err(e) => prop_assert!(
-                        matches!(e, Error::Status { .. } | Error::OutOfRange { .. }),
+                        !within && matches!(e, Error::Status { .. } | Error::OutOfRange { .. }),
                         "{op:?}: {e}"
                     ),
                 }

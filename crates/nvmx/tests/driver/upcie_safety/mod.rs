@@ -14,9 +14,9 @@ use nvmx::be::upcie::emu::{EMULATED, EmuBacking};
 use nvmx::be::upcie::open_backing;
 use nvmx::{Device, Options, Uri};
 
-pub(crate) const BDF: &str = "0000:00:04.0";
+pub(super) const BDF: &str = "0000:00:04.0";
 
-pub(crate) fn opts(timeout_ms: u64) -> Options {
+pub(super) fn opts(timeout_ms: u64) -> Options {
     Options {
         command_timeout: Duration::from_millis(timeout_ms),
         admin_timeout: Duration::from_millis(timeout_ms),
@@ -24,13 +24,13 @@ pub(crate) fn opts(timeout_ms: u64) -> Options {
     }
 }
 
-pub(crate) fn open_with(emu: &Arc<EmuBacking>, dev_uri: &str, o: &Options) -> Device {
+pub(super) fn open_with(emu: &Arc<EmuBacking>, dev_uri: &str, o: &Options) -> Device {
     let uri = Uri::parse(dev_uri).unwrap();
     let be = open_backing(emu.clone(), &uri, o).expect("open over the emulated controller");
     Device::from_backend(be, &EMULATED, o)
 }
 
-pub(crate) fn emu(ram: &str) -> Arc<EmuBacking> {
+pub(super) fn emu(ram: &str) -> Arc<EmuBacking> {
     Arc::new(
         EmuBacking::new(ram)
             .expect("emulated controller")
@@ -38,7 +38,7 @@ pub(crate) fn emu(ram: &str) -> Arc<EmuBacking> {
     )
 }
 
-pub(crate) fn pattern(len: usize, seed: u64) -> Vec<u8> {
+pub(super) fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut v = vec![0u8; len];
     nvmx::buf::fill_random(&mut v, seed);
     v

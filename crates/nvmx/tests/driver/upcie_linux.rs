@@ -5,7 +5,8 @@
 //! controller up far enough for an Identify by DMA with a minimal admin
 //! queue written here (so that the backings are proven without the driver
 //! core), and give it back to nvme. Plus the setups that must fail with a
-//! named reason. Outside the guest every test says it skipped.
+//! named reason. Outside the guest the tests are ignored (each names the
+//! boot it needs).
 
 #![cfg(target_os = "linux")]
 
@@ -21,6 +22,8 @@ use nvmx::be::upcie::linux::vfio::{IOVA_BASE, VfioBacking};
 use nvmx::be::upcie::linux::{DmaMem, hugepage};
 use nvmx::uri::PciAddr;
 
+use crate::common;
+
 /// Tests move devices between drivers: one at a time.
 static DEVICES: Mutex<()> = Mutex::new(());
 
@@ -28,12 +31,21 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     DEVICES.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn in_guest(test: &str) -> bool {
-    if std::env::var("NVMX_GUEST").as_deref() == Ok("1") {
-        return true;
-    }
-    eprintln!("{test}: skipped: not in the nvmx QEMU guest (testrig/vm/guest-suite-upcie.sh)");
-    false
+/// Whether this is the guest boot `env` of testrig/vm/guest-suite-upcie.sh:
+/// [`common::UIO`] (no IOMMU, uio_pci_generic loaded), [`common::VFIO`]
+/// (`--iommu`) or either ([`common::UPCIE`]); see [`common::require_env`]
+/// when it is not.
+fn in_boot(env: &str) -> bool {
+    let found = if std::env::var("NVMX_GUEST").as_deref() != Ok("1") {
+        Err("not in the nvmx QEMU guest")
+    } else if env == common::UIO && iommu() {
+        Err("this guest boot has an IOMMU")
+    } else if env == common::VFIO && !iommu() {
+        Err("this guest boot has no IOMMU")
+    } else {
+        Ok(())
+    };
+    common::require_env(env, found).is_some()
 }
 
 fn iommu() -> bool {
@@ -245,12 +257,9 @@ fn run_user_space(driver: Driver) {
 }
 
 #[test]
+#[ignore = "needs the QEMU guest boot without IOMMU (uio): run by testrig/vm/guest-suite-upcie.sh"]
 fn uio_identify_by_dma_then_rebind_to_nvme() {
-    if !in_guest("uio_identify_by_dma_then_rebind_to_nvme") {
-        return;
-    }
-    if iommu() {
-        eprintln!("skipped: this boot has an IOMMU (uio runs in the boot without)");
+    if !in_boot(common::UIO) {
         return;
     }
     let _g = lock();
@@ -258,12 +267,9 @@ fn uio_identify_by_dma_then_rebind_to_nvme() {
 }
 
 #[test]
+#[ignore = "needs the QEMU guest boot with IOMMU (vfio): run by testrig/vm/guest-suite-upcie.sh"]
 fn vfio_identify_by_dma_then_rebind_to_nvme() {
-    if !in_guest("vfio_identify_by_dma_then_rebind_to_nvme") {
-        return;
-    }
-    if !iommu() {
-        eprintln!("skipped: this boot has no IOMMU (vfio runs in the --iommu boot)");
+    if !in_boot(common::VFIO) {
         return;
     }
     let _g = lock();
@@ -271,12 +277,9 @@ fn vfio_identify_by_dma_then_rebind_to_nvme() {
 }
 
 #[test]
+#[ignore = "needs the QEMU guest boot without IOMMU (uio): run by testrig/vm/guest-suite-upcie.sh"]
 fn vfio_without_iommu_is_refused_naming_it() {
-    if !in_guest("vfio_without_iommu_is_refused_naming_it") {
-        return;
-    }
-    if iommu() {
-        eprintln!("skipped: this boot has an IOMMU");
+    if !in_boot(common::UIO) {
         return;
     }
     let _g = lock();
@@ -295,15 +298,16 @@ fn vfio_without_iommu_is_refused_naming_it() {
 }
 
 #[test]
+#[ignore = "needs the QEMU guest boot with IOMMU (vfio): run by testrig/vm/guest-suite-upcie.sh"]
 fn uio_without_its_module_is_refused_naming_it() {
-    if !in_guest("uio_without_its_module_is_refused_naming_it") {
+    if !in_boot(common::VFIO) {
         return;
     }
     let pci = PciSys::new();
-    if pci.module_loaded("uio_pci_generic") {
-        eprintln!("skipped: uio_pci_generic is loaded in this boot");
-        return;
-    }
+    assert!(
+        !pci.module_loaded("uio_pci_generic"),
+        "the --iommu boot loads no uio_pci_generic"
+    );
     let _g = lock();
     let (addr, _, _) = controller(&["NVM4K", "SMALLMDTS", "NVM512"]).expect("a controller");
     let e = pci.bind(addr, Driver::UioPciGeneric).unwrap_err();
@@ -319,12 +323,12 @@ fn uio_without_its_module_is_refused_naming_it() {
 }
 
 #[test]
+#[ignore = "needs a QEMU guest boot of the user-space driver suite: run by testrig/vm/guest-suite-upcie.sh"]
 fn a_controller_whose_namespace_is_in_use_is_refused() {
-    if !in_guest("a_controller_whose_namespace_is_in_use_is_refused") {
+    if !in_boot(common::UPCIE) {
         return;
     }
-    let Ok(bdev) = std::env::var("NVMX_DEV_NVM512_BDEV") else {
-        eprintln!("skipped: no NVM512 controller in this boot");
+    let Some(bdev) = common::env_var(common::UPCIE, "NVMX_DEV_NVM512_BDEV") else {
         return;
     };
     let _g = lock();
@@ -359,8 +363,9 @@ fn a_controller_whose_namespace_is_in_use_is_refused() {
 /// caught by a reset fails as lost (never with data from elsewhere), the
 /// queues come back, and a final pass reads every block back.
 #[test]
+#[ignore = "needs a QEMU guest boot of the user-space driver suite: run by testrig/vm/guest-suite-upcie.sh"]
 fn reset_during_io_through_the_driver() {
-    if !in_guest("reset_during_io_through_the_driver") {
+    if !in_boot(common::UPCIE) {
         return;
     }
     let _g = lock();

@@ -7,13 +7,15 @@ use nvmx::be::DataBuf;
 use nvmx::spec::cmd::NvmRw;
 use nvmx::{Device, Error, Options};
 
+use crate::common;
+
 #[test]
+#[ignore = "needs the QEMU guest's NVMe devices: run by testrig/vm/guest-suite.sh"]
 fn small_mdts_is_enforced_by_name_through_every_nvme_path() {
-    let (Ok(cdev), Ok(bdev)) = (
-        std::env::var("NVMX_DEV_SMALLMDTS_CDEV"),
-        std::env::var("NVMX_DEV_SMALLMDTS_BDEV"),
+    let (Some(cdev), Some(bdev)) = (
+        common::env_var(common::GUEST, "NVMX_DEV_SMALLMDTS_CDEV"),
+        common::env_var(common::GUEST, "NVMX_DEV_SMALLMDTS_BDEV"),
     ) else {
-        println!("skipped: no SMALLMDTS controller (runs in the QEMU guest)");
         return;
     };
     for (uri, be) in [

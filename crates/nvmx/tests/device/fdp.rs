@@ -9,7 +9,7 @@ use nvmx::spec::feature::FdpMode;
 use nvmx::spec::status::{sc, sc_cmd, sct};
 use nvmx::{Device, Error, Options};
 
-mod common;
+use crate::common;
 
 /// Opens a ramdisk URI with the default configuration.
 fn ram(uri: &str) -> Device {
@@ -412,7 +412,7 @@ fn directives_identify_and_streams() {
 }
 
 /// The QEMU guest's FDP namespace, through `be`; `None` (after saying
-/// why) outside the guest.
+/// why, see `common::require_env`) outside the guest.
 fn guest_fdp(be: &str) -> Option<Device> {
     if common::upcie_be().is_some() {
         // The user-space driver's boots: the controller bound to it, once.
@@ -423,12 +423,7 @@ fn guest_fdp(be: &str) -> Option<Device> {
     } else {
         "NVMX_DEV_FDP_BDEV"
     };
-    let Ok(uri) = std::env::var(key) else {
-        eprintln!(
-            "skipped: {key} is not set (run in the QEMU guest: testrig/vm/run.sh --devices FDP)"
-        );
-        return None;
-    };
+    let uri = common::env_var(common::GUEST, key)?;
     let opts = Options {
         be: Some(be.into()),
         ..Default::default()
@@ -445,6 +440,7 @@ fn guest_env(key: &str) -> Option<String> {
 /// with placement identifiers moving the available media writes and the
 /// statistics, and a Reclaim Unit Not Fully Written event after an update.
 #[test]
+#[ignore = "needs the QEMU guest's NVMe devices (or, through the user-space driver, guest-suite-upcie.sh): run by testrig/vm/guest-suite.sh"]
 fn guest_fdp_subsystem() {
     for be in ["emu", "io_uring_cmd"] {
         let Some(dev) = guest_fdp(be) else {

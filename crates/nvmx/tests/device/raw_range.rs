@@ -6,7 +6,7 @@
 //! `slba << ssw` turns SLBA 2^(64 - ssw) + k into block k: the pattern
 //! written there first must read back unchanged.
 
-mod common;
+use crate::common;
 
 use nvmx::buf::{fill_random, first_difference};
 use nvmx::spec::cmd::NvmRw;

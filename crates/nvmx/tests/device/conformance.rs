@@ -1,7 +1,7 @@
 //! The conformance suite: the same behaviour asserted on every backend
 //! configuration that runs here (ramdisk and files, each async engine).
 
-mod common;
+use crate::common;
 
 use std::io::{IoSlice, IoSliceMut};
 
@@ -722,7 +722,7 @@ fn needs_windows_drive(c: &nvmx::be::config::BackendConfig) -> bool {
 /// to vfio-pci or uio_pci_generic, which testrig/vm/guest-upcie.sh does
 /// before running this suite with NVMX_UPCIE_URI/NVMX_UPCIE_BE set; the
 /// driver core also runs its own suite on the emulated controller
-/// (tests/upcie.rs).
+/// (tests/driver/upcie.rs).
 const USERSPACE_DRIVER: &[&str] = &["vfio", "uio"];
 
 #[test]

@@ -1,8 +1,9 @@
 //! The `block` interface on real block devices: loop devices over sparse
 //! files, with 512-byte and 4 KiB logical blocks.
 //!
-//! Needs root and `losetup`; without them every test prints
-//! `skipped: <reason>` and passes. The interface is tested directly (its
+//! Needs root and `losetup`: these tests are ignored elsewhere (see
+//! `common::env`); testrig/host-env-tests.sh and the guest suite run
+//! them. The interface is tested directly (its
 //! `open` with a parsed URI) and, once the platform lists the `emu_bdev`
 //! and `thrpool_bdev` configurations, through `Device::open`.
 #![cfg(target_os = "linux")]
@@ -21,6 +22,8 @@ use nvmx::spec::status::{sc, sc_media, sct};
 use nvmx::spec::{Command, Completion};
 use nvmx::{Buffer, DevType, Device, Error, Options, Uri};
 use zerocopy::FromBytes;
+
+use crate::common;
 
 const SIZE: u64 = 64 << 20;
 
@@ -43,8 +46,7 @@ static ATTACH: Mutex<()> = Mutex::new(());
 
 /// A loop device with `sector` logical blocks, or why there is none.
 fn attach(tag: &str, sector: u32) -> Result<Loop, String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !common::is_root() {
         return Err("not root (loop devices need CAP_SYS_ADMIN)".into());
     }
     let file = std::env::temp_dir().join(format!("nvmx-lblk-{}-{tag}.img", std::process::id()));
@@ -75,14 +77,12 @@ fn attach(tag: &str, sector: u32) -> Result<Loop, String> {
     Ok(Loop { dev, file })
 }
 
+/// A loop device, or the test returns (see `common::require_env`).
 macro_rules! loop_or_skip {
     ($tag:expr, $sector:expr) => {
-        match attach($tag, $sector) {
-            Ok(l) => l,
-            Err(why) => {
-                println!("skipped: {why}");
-                return;
-            }
+        match common::require_env(common::ROOT, attach($tag, $sector)) {
+            Some(l) => l,
+            None => return,
         }
     };
 }
@@ -366,16 +366,19 @@ fn interface_round_trip(sector: u32) {
 }
 
 #[test]
+#[ignore = "needs root and loop devices: run by testrig/host-env-tests.sh and testrig/vm/guest-suite.sh"]
 fn interface_round_trip_512() {
     interface_round_trip(512);
 }
 
 #[test]
+#[ignore = "needs root and loop devices: run by testrig/host-env-tests.sh and testrig/vm/guest-suite.sh"]
 fn interface_round_trip_4096() {
     interface_round_trip(4096);
 }
 
 #[test]
+#[ignore = "needs root and loop devices: run by testrig/host-env-tests.sh and testrig/vm/guest-suite.sh"]
 fn direct_io_checks_alignment_and_works_with_aligned_buffers() {
     let lp = loop_or_skip!("direct", 4096);
     let opts = Options {
@@ -441,6 +444,7 @@ fn direct_io_checks_alignment_and_works_with_aligned_buffers() {
 }
 
 #[test]
+#[ignore = "needs root and loop devices: run by testrig/host-env-tests.sh and testrig/vm/guest-suite.sh"]
 fn geometry_ioctls_and_read_only_opens() {
     let lp = loop_or_skip!("geo", 4096);
     let dev = BlockDev::open(&lp.dev, &Options::default()).unwrap();
@@ -450,7 +454,18 @@ fn geometry_ioctls_and_read_only_opens() {
     assert_eq!(dev.queue_attrs().max_hw_sectors_kb, Some(1280));
     assert!(dev.zoned().is_none());
     assert_eq!(dev.nr_zones().unwrap(), 0, "a loop device is not zoned");
-    assert!(dev.report_zones(0, 4).is_err() || dev.report_zones(0, 4).unwrap().is_empty());
+    // The kernel refuses BLKREPORTZONE on a device that is not zoned.
+    let e = dev.report_zones(0, 4).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Io {
+                op: "BLKREPORTZONE",
+                ..
+            }
+        ),
+        "report zones of a loop device: {e:?}"
+    );
     let ro = Options {
         rdonly: true,
         ..Default::default()
@@ -466,6 +481,7 @@ fn geometry_ioctls_and_read_only_opens() {
 }
 
 #[test]
+#[ignore = "needs root and loop devices: run by testrig/host-env-tests.sh and testrig/vm/guest-suite.sh"]
 fn nvme_interface_refuses_a_block_device_that_is_not_nvme() {
     let lp = loop_or_skip!("notnvme", 512);
     let uri = Uri::parse(&lp.dev).unwrap();
@@ -487,12 +503,10 @@ fn wired(be: &str) -> bool {
 }
 
 #[test]
+#[ignore = "needs root and loop devices: run by testrig/host-env-tests.sh and testrig/vm/guest-suite.sh"]
 fn device_open_through_the_bdev_configurations() {
     for be in ["emu_bdev", "thrpool_bdev"] {
-        if !wired(be) {
-            println!("skipped: {be} is not in this platform's configurations yet");
-            continue;
-        }
+        assert!(wired(be), "{be} is one of Linux's configurations");
         for sector in [512u32, 4096] {
             let lp = loop_or_skip!(&format!("dev-{be}-{sector}"), sector);
             if be == "emu_bdev" {
@@ -549,7 +563,7 @@ fn device_open_through_the_bdev_configurations() {
 // --- NVMe nodes ------------------------------------------------------------
 //
 // These run where the kernel's NVMe driver has devices (the QEMU guest rig);
-// on a host without NVMe they print `skipped:`. Reads and status checks run
+// elsewhere they are ignored. Reads and status checks run
 // on every namespace; writes only on QEMU's emulated controllers, or
 // anywhere when NVMX_TEST_NVME_WRITE is set.
 
@@ -560,8 +574,7 @@ use nvmx::spec::zoned::{
 };
 
 fn nvme_entries() -> Result<Vec<EnumEntry>, String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !common::is_root() {
         return Err("not root (NVMe passthrough needs CAP_SYS_ADMIN)".into());
     }
     let v: Vec<EnumEntry> = enumerate()
@@ -618,13 +631,10 @@ fn zone_send(be: &Backend, nsid: u32, slba: u64, zsa: ZoneSendAction) {
 }
 
 #[test]
+#[ignore = "needs the QEMU guest's NVMe devices: run by testrig/vm/guest-suite.sh"]
 fn nvme_controllers_and_namespaces_open_and_answer() {
-    let entries = match nvme_entries() {
-        Ok(v) => v,
-        Err(why) => {
-            println!("skipped: {why}");
-            return;
-        }
+    let Some(entries) = common::require_env(common::GUEST, nvme_entries()) else {
+        return;
     };
     for e in &entries {
         let uri = Uri::parse(&e.uri).unwrap();
@@ -762,13 +772,10 @@ fn nvme_controllers_and_namespaces_open_and_answer() {
 }
 
 #[test]
+#[ignore = "needs the QEMU guest's NVMe devices: run by testrig/vm/guest-suite.sh"]
 fn nvme_block_namespaces_through_the_block_interface() {
-    let entries = match nvme_entries() {
-        Ok(v) => v,
-        Err(why) => {
-            println!("skipped: {why}");
-            return;
-        }
+    let Some(entries) = common::require_env(common::GUEST, nvme_entries()) else {
+        return;
     };
     for e in entries
         .iter()
@@ -845,12 +852,12 @@ fn nvme_block_namespaces_through_the_block_interface() {
 /// reads back after it. Uses the MULTINS controller, which no other test
 /// writes to.
 #[test]
+#[ignore = "needs the QEMU guest's NVMe devices: run by testrig/vm/guest-suite.sh"]
 fn controller_reset_and_rescan_keep_the_namespace_usable() {
-    let (Ok(ctrl), Ok(ns)) = (
-        std::env::var("NVMX_DEV_MULTINS_CTRL"),
-        std::env::var("NVMX_DEV_MULTINS_NS1_BDEV"),
+    let (Some(ctrl), Some(ns)) = (
+        common::env_var(common::GUEST, "NVMX_DEV_MULTINS_CTRL"),
+        common::env_var(common::GUEST, "NVMX_DEV_MULTINS_NS1_BDEV"),
     ) else {
-        println!("skipped: no MULTINS controller (runs in the QEMU guest)");
         return;
     };
     let dev = Device::open(&ns, &Options::default()).unwrap();
@@ -885,12 +892,12 @@ fn controller_reset_and_rescan_keep_the_namespace_usable() {
 /// what runs in CI. Uses the SMALLMDTS controller, which no test writes
 /// data to that it reads back later.
 #[test]
+#[ignore = "needs the QEMU guest's NVMe devices: run by testrig/vm/guest-suite.sh"]
 fn subsystem_reset_resets_or_is_refused_naming_nssrs() {
-    let (Ok(ctrl), Ok(ns)) = (
-        std::env::var("NVMX_DEV_SMALLMDTS_CTRL"),
-        std::env::var("NVMX_DEV_SMALLMDTS_BDEV"),
+    let (Some(ctrl), Some(ns)) = (
+        common::env_var(common::GUEST, "NVMX_DEV_SMALLMDTS_CTRL"),
+        common::env_var(common::GUEST, "NVMX_DEV_SMALLMDTS_BDEV"),
     ) else {
-        println!("skipped: no SMALLMDTS controller (runs in the QEMU guest)");
         return;
     };
     let c = NvmeDev::open(&ctrl, &Options::default()).unwrap();
@@ -937,9 +944,9 @@ fn subsystem_reset_resets_or_is_refused_naming_nssrs() {
 /// open instead: the kernel takes only admin commands through io_uring
 /// there.
 #[test]
+#[ignore = "needs the QEMU guest's NVMe devices: run by testrig/vm/guest-suite.sh"]
 fn io_uring_cmd_refuses_a_controller_node_naming_the_generic_node() {
-    let Ok(ctrl) = std::env::var("NVMX_DEV_NVM4K_CTRL") else {
-        println!("skipped: no NVM4K controller (runs in the QEMU guest)");
+    let Some(ctrl) = common::env_var(common::GUEST, "NVMX_DEV_NVM4K_CTRL") else {
         return;
     };
     let opts = Options {
@@ -964,7 +971,7 @@ fn io_uring_cmd_refuses_a_controller_node_naming_the_generic_node() {
     assert_eq!(back, data);
     // With several namespaces the kernel has no single one to send I/O
     // to from the controller node: refused, naming the nodes to open.
-    if let Ok(multi) = std::env::var("NVMX_DEV_MULTINS_CTRL") {
+    if let Some(multi) = common::env_var(common::GUEST, "NVMX_DEV_MULTINS_CTRL") {
         let opts = Options {
             nsid: 1,
             ..Default::default()
