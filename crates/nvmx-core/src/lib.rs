@@ -5,14 +5,17 @@
 //! [`geo`], [`caps`]), options ([`opts`]) and URIs ([`uri`], with
 //! [`uri::classify`] for paths), the backend interface traits an engine or
 //! device implements ([`be`]: `SyncIo`, `Admin`, `AsyncEngine`) with the
-//! configuration type and its selection ([`be::config`]), the async
-//! queue's slot table ([`slots`]) and end-to-end protection information
-//! computed on the host ([`pi`]).
+//! configuration type and its selection ([`be::config`]), the one checked
+//! planner of plain reads and writes ([`be::plan`]) and the check of a raw
+//! command against its buffers ([`be::xfer_check`]), the async queue's
+//! slot table ([`slots`]) and end-to-end protection information computed
+//! on the host ([`pi`]).
 //!
 //! It must not depend on any backend (`nvmx-os`, `nvmx-ramdisk`,
 //! `nvmx-upcie`) nor on the `nvmx` facade: they depend on it. It knows no
-//! platform's list of configurations, opens no device and does no I/O
-//! beyond classifying a path.
+//! platform's list of configurations and opens no device; its own system
+//! calls only classify a path (the transfer check asks an [`be::Admin`]
+//! interface it is handed for Identify data).
 #![deny(missing_docs)]
 
 pub mod be;

@@ -9,7 +9,7 @@
 //! `nil`), device enumeration ([`enumerate()`]) and this platform's dev
 //! interface id and in-use check ([`DEV_ID`], [`in_use`]). Platform
 //! modules compile on every host where their decoding can be tested; the
-//! system calls sit behind `cfg` as before.
+//! system calls sit behind `cfg`.
 //!
 //! It depends on `nvmx-core` (and `nvmx-spec`) only. It must not depend
 //! on the ramdisk (except in tests), the user-space driver or the `nvmx`

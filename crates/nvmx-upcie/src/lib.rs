@@ -42,7 +42,7 @@
 //!   it, the controller is failed by name ([`crate::Error::ControllerFailed`])
 //!   and that memory is leaked on purpose.
 //! - Every raw command is checked against its buffers before anything is
-//!   mapped (the rules of `be/xfer_check.rs`: NLB for reads and writes
+//!   mapped (the rules of `nvmx_core::be::xfer_check`: NLB for reads and writes
 //!   with their metadata, NUMD, Identify's 4 KiB, feature data), and PRP
 //!   lists and SGLs describe the transfer, no more.
 //!
