@@ -82,7 +82,7 @@ step_host-env() {
     bash testrig/host-env-tests.sh
 }
 
-# Type-checks and lints the FreeBSD backend (be/freebsd: nvme passthrough,
+# Type-checks and lints the FreeBSD backend (nvmx-os/src/freebsd: nvme passthrough,
 # kqueue aio, /dev enumeration), the CLI and the tests for FreeBSD; clippy
 # does not link, so no FreeBSD sysroot is needed. The library's rlib is
 # built too. The FreeBSD-independent parts (ioctl numbers, layouts,

@@ -164,7 +164,7 @@ pub enum Error {
     /// Data failed a protection information check on the host (see
     /// [`crate::pi::verify`]): the block, the field, expected and found.
     #[error(transparent)]
-    PiMismatch(crate::pi::PiMismatch),
+    PiMismatch(crate::pi_mismatch::PiMismatch),
     /// The controller is failed and will take no more commands: a reset
     /// did not complete, CSTS.CFS is set, or memory it may still write was
     /// withheld on purpose.
@@ -358,5 +358,12 @@ impl Error {
 impl From<Box<Error>> for Error {
     fn from(e: Box<Error>) -> Error {
         *e
+    }
+}
+
+/// A failed host-side PI check is an error of its own kind.
+impl From<crate::pi_mismatch::PiMismatch> for Error {
+    fn from(m: crate::pi_mismatch::PiMismatch) -> Error {
+        Error::PiMismatch(m)
     }
 }

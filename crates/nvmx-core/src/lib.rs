@@ -26,6 +26,7 @@ pub mod geo;
 pub mod ident;
 pub mod opts;
 pub mod pi;
+pub mod pi_mismatch;
 pub mod slots;
 pub mod uri;
 

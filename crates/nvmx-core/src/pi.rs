@@ -32,6 +32,7 @@ use zerocopy::{FromBytes, IntoBytes};
 
 use crate::error::{Error, Result};
 use crate::geo::Geometry;
+pub use crate::pi_mismatch::{PiField, PiMismatch};
 
 /// Where the protection information of each block sits and what it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,51 +288,6 @@ impl core::ops::BitOr for Prchk {
     type Output = Self;
     fn bitor(self, rhs: Self) -> Self {
         Self(self.0 | rhs.0)
-    }
-}
-
-/// The field of a tuple that failed a check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PiField {
-    /// The guard (a CRC of the data).
-    Guard,
-    /// The application tag.
-    AppTag,
-    /// The reference tag.
-    RefTag,
-}
-
-impl std::fmt::Display for PiField {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PiField::Guard => "guard",
-            PiField::AppTag => "application tag",
-            PiField::RefTag => "reference tag",
-        })
-    }
-}
-
-/// A block whose protection information does not match.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "protection information mismatch in block {block} (LBA {lba:#x}): {field} expected {expected:#x}, found {found:#x}"
-)]
-pub struct PiMismatch {
-    /// Index of the block in the transfer (0 is the first).
-    pub block: u64,
-    /// Its LBA.
-    pub lba: u64,
-    /// The field that failed.
-    pub field: PiField,
-    /// The value the check expected (masked, for the application tag).
-    pub expected: u64,
-    /// The value found (masked, for the application tag).
-    pub found: u64,
-}
-
-impl From<PiMismatch> for Error {
-    fn from(m: PiMismatch) -> Error {
-        Error::PiMismatch(m)
     }
 }
 

@@ -22,7 +22,7 @@ pub struct Completed {
     /// `Completed` moves several times per command, and with the 56-byte
     /// [`Error`] inline the compiler copied it in odd-sized pieces and
     /// read them back whole, which stalled the CPU on every command
-    /// (ARCHITECTURE.md and BENCHMARKS.md have the measurements).
+    /// (BENCHMARKS.md has the measurements).
     /// Only a failing command allocates.
     pub result: Result<Completion, Box<Error>>,
     /// The data buffer, back to its owner.
