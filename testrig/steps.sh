@@ -139,6 +139,8 @@ step_upcie() { NVMX_VM_TIMEOUT=${NVMX_VM_TIMEOUT:-1500} testrig/vm/guest-suite-u
 _ci_done=()   # "name|status|seconds"
 _ci_t0=0
 _ci_load0=""
+_ci_cur=""    # the step running now (shown as interrupted)
+_ci_cur_t=0
 
 _ci_load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?"; }
 
@@ -160,6 +162,10 @@ ci_table() {
             total=$((total + secs))
             printf '%-10s %-11s %6ss %6ss  %s\n' "$name" "$st" "$secs" "$budget" "$(ci_field "$name" 3)"
             ((secs > budget)) && warn+=("WARNING: step $name took $secs s, over its budget of $budget s")
+        elif [[ $name == "${_ci_cur:-}" ]]; then
+            secs=$((SECONDS - _ci_cur_t))
+            total=$((total + secs))
+            printf '%-10s %-11s %6ss %6ss  %s\n' "$name" interrupted "$secs" "$budget" "$(ci_field "$name" 3)"
         else
             printf '%-10s %-11s %7s %6ss  %s\n' "$name" "not run" "-" "$budget" "$(ci_field "$name" 3)"
         fi
@@ -192,6 +198,8 @@ ci_run() {
     for name in "$@"; do
         printf '\n=== %s: %s (%ss)\n' "$name" "$(ci_field "$name" 3)" "$((SECONDS - _ci_t0))"
         local t=$SECONDS
+        _ci_cur=$name
+        _ci_cur_t=$t
         set +e
         (
             set -euo pipefail
@@ -199,6 +207,7 @@ ci_run() {
         )
         rc=$?
         set -e
+        _ci_cur=""
         case $rc in
         0) _ci_done+=("$name|ok|$((SECONDS - t))") ;;
         77) _ci_done+=("$name|skipped|$((SECONDS - t))") ;;
