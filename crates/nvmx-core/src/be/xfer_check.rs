@@ -24,6 +24,7 @@ use std::sync::{Mutex, PoisonError};
 use nvmx_spec::Command;
 use nvmx_spec::identify::{Cns, IdentifyNamespace, IdentifyNvmNamespace, NsIdDescriptorIter};
 use nvmx_spec::opcode::{AdminOpcode, NvmOpcode};
+use nvmx_spec::pi::PiType;
 use zerocopy::FromBytes;
 
 use super::{Admin, DataBuf};
@@ -78,7 +79,7 @@ impl NsFormat {
             lba_nbytes: data + if extended { ms } else { 0 },
             meta_nbytes: Some(if extended { 0 } else { ms }),
             ext_meta_nbytes: if extended { ms } else { 0 },
-            pi_meta_only: id.dps & 0x7 != 0 && ms > 0 && ms == pi_tuple,
+            pi_meta_only: id.pi_type() != PiType::NONE && ms > 0 && ms == pi_tuple,
             csi,
         })
     }
@@ -326,7 +327,7 @@ fn lookup(nsid: u32, admin: &dyn Admin) -> Option<NsFormat> {
     // The PI tuple size of the active format: 16 bytes for the 32b and
     // 64b guard formats of the NVM command set's extended LBA formats.
     let mut pi_tuple = 8;
-    if id.dps & 0x7 != 0 {
+    if id.pi_type() != PiType::NONE {
         let mut nvm = vec![0u8; 4096];
         let mut cmd = Command::new(AdminOpcode::IDENTIFY.0, nsid);
         cmd.cdw10 = u32::from(Cns::CSI_NAMESPACE.0);
