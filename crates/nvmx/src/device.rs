@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use nvmx_spec::identify::{IdentifyController, IdentifyNamespace};
-use nvmx_spec::opcode::Csi;
+use nvmx_spec::opcode::{Csi, KvOpcode, NvmOpcode};
 use nvmx_spec::pi::{PiFormat, PiType};
 use nvmx_spec::{Command, Completion};
 use serde::Serialize;
@@ -478,5 +478,9 @@ impl Device {
 /// Uncorrectable, Write Zeroes, Copy, Zone Management Send, KV Delete).
 pub fn writes_media(opc: u8) -> bool {
     crate::be::Direction::of_opcode(opc) == crate::be::Direction::ToDevice
-        || matches!(opc, 0x04 | 0x08 | 0x19 | 0x10)
+        || matches!(
+            NvmOpcode(opc),
+            NvmOpcode::WRITE_UNCORRECTABLE | NvmOpcode::WRITE_ZEROES | NvmOpcode::COPY
+        )
+        || opc == KvOpcode::DELETE.0
 }
