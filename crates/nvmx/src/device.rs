@@ -22,7 +22,7 @@ use crate::buf::{Buffer, HeapMemory, Memory};
 use crate::error::{Error, Result};
 use crate::geo::{GeoInputs, Geometry};
 use crate::ident::{DevType, Ident};
-use crate::opts::Options;
+use crate::opts::{OpenMode, Options};
 use crate::uri::Uri;
 
 /// Identify data read once per device.
@@ -320,7 +320,7 @@ impl Device {
     /// interface agree, and gives one message.
     pub(crate) fn check_access(&self, opc: u8) -> Result<()> {
         let o = &self.inner.opts;
-        if o.rdonly && writes_media(opc) {
+        if o.mode == OpenMode::ReadOnly && writes_media(opc) {
             return Err(Error::conflict(
                 "command",
                 format!(
@@ -328,7 +328,9 @@ impl Device {
                 ),
             ));
         }
-        if o.wronly && crate::be::Direction::of_opcode(opc) == crate::be::Direction::FromDevice {
+        if o.mode == OpenMode::WriteOnly
+            && crate::be::Direction::of_opcode(opc) == crate::be::Direction::FromDevice
+        {
             return Err(Error::conflict(
                 "command",
                 format!(
