@@ -157,11 +157,6 @@ impl DevArgs {
                 o.set(name, "1")?;
             }
         }
-        // `--rdonly` or `--wronly` alone means that mode, not that mode
-        // together with the default read-write.
-        if (self.rdonly || self.wronly) && !self.rdwr {
-            o.rdwr = false;
-        }
         Ok(o)
     }
 
@@ -291,7 +286,7 @@ mod tests {
         assert_eq!(o.be.as_deref(), Some("ramdisk"));
         assert_eq!(o.async_.as_deref(), Some("thrpool"));
         assert_eq!(o.nsid, 2);
-        assert!(o.rdonly && !o.rdwr && o.poll_io);
+        assert!(o.mode == nvmx::OpenMode::ReadOnly && o.poll_io);
         assert_eq!(o.create_mode, 0o644);
         let bad = DevArgs {
             dev_nsid: Some("one".into()),

@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use clap::{Args, Subcommand};
 use nvmx::uri::Target;
-use nvmx::{Buffer, DevType, Device, Queue, Rejected, Uri};
+use nvmx::{Buffer, DevType, Device, OpenMode, Queue, Rejected, Uri};
 use serde::Serialize;
 
 use crate::args::{DevArgs, num_u32};
@@ -185,20 +185,24 @@ impl End {
                 "{flag} {uri}: no such file or device"
             )));
         }
-        let mut o = args.to_options()?;
+        // The role sets the mode, so mode flags in `args` (even conflicting
+        // ones) are not applied.
+        let mut o = DevArgs {
+            rdonly: false,
+            wronly: false,
+            rdwr: false,
+            ..args.clone()
+        }
+        .to_options()?;
         match role {
             Role::Input => {
-                o.rdonly = true;
-                o.wronly = false;
-                o.rdwr = false;
+                o.mode = OpenMode::ReadOnly;
                 o.create = false;
                 o.truncate = false;
             }
             Role::Output => {
                 args.check_not_in_use(uri)?;
-                o.rdonly = false;
-                o.wronly = false;
-                o.rdwr = true;
+                o.mode = OpenMode::ReadWrite;
                 o.create = matches!(parsed.target, Target::File { .. });
             }
         }

@@ -241,6 +241,30 @@ fn xdd_with_ramdisks() {
     assert_same(&s.read("zeroes"), &[0; 5000], "ramdisk to file");
 }
 
+/// Each end's role sets its access mode: `--rdonly`, `--wronly` (even
+/// both) do not stop the output from being written.
+#[test]
+fn xdd_ends_take_their_mode_from_their_role() {
+    let s = Scratch::new("mode");
+    let input = s.file("in", &data(5000, 9));
+    for flags in [&["--rdonly"][..], &["--wronly"], &["--rdonly", "--wronly"]] {
+        let out = s.path("out");
+        let mut args = vec![
+            "xdd",
+            "sync",
+            "--data-input",
+            &input,
+            "--data-output",
+            &out,
+            "--data-nbytes",
+            "5000",
+        ];
+        args.extend_from_slice(flags);
+        ok(&args);
+        assert_same(&s.read("out"), &data(5000, 9), &format!("{flags:?}"));
+    }
+}
+
 #[test]
 fn xdd_direct_io() {
     let mut ran = 0;

@@ -1,6 +1,8 @@
 //! Device geometry: the numbers a program needs to address a namespace,
 //! derived from Identify data by xNVMe's rules.
 
+use nvmx_spec::opcode::Csi;
+use nvmx_spec::pi::{PiFormat, PiType};
 use serde::Serialize;
 
 /// What kind of addressing the namespace has.
@@ -49,19 +51,22 @@ pub struct Geometry {
     pub lba_extended: bool,
     /// log2 of `nbytes`: shift from LBAs to bytes.
     pub ssw: u32,
-    /// Protection information type (0 = none, 1-3).
-    pub pi_type: u8,
+    /// Protection information type ([`PiType::NONE`] or types 1-3); prints
+    /// as its number.
+    pub pi_type: PiType,
     /// Protection information location: 1 = first bytes of metadata.
     pub pi_loc: u8,
-    /// Protection information format (0 = 16-bit guard, 2 = 64-bit guard).
-    pub pi_format: u8,
+    /// Protection information format ([`PiFormat::GUARD16`],
+    /// [`PiFormat::GUARD64`], ...); prints as its number.
+    pub pi_format: PiFormat,
 }
 
 /// The Identify fields geometry is derived from.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GeoInputs {
-    /// Command set of the namespace (0 NVM, 1 KV, 2 Zoned, 0x1f file).
-    pub csi: u8,
+    /// Command set of the namespace (NVM, KV, Zoned, or the file pseudo
+    /// command set).
+    pub csi: Csi,
     /// Identify Namespace NSZE.
     pub nsze: u64,
     /// LBADS of the active format (log2 of the data size).
@@ -70,10 +75,13 @@ pub struct GeoInputs {
     pub ms: u16,
     /// FLBAS bit 4: metadata at the end of each block's data.
     pub flbas_extended: bool,
-    /// Identify Namespace DPS.
-    pub dps: u8,
+    /// Protection information type (Identify Namespace DPS bits 2:0).
+    pub pi_type: PiType,
+    /// Protection information in the first bytes of the metadata
+    /// (Identify Namespace DPS bit 3).
+    pub pi_first: bool,
     /// Extended LBA format PIF (NVM command set Identify Namespace).
-    pub pif: u8,
+    pub pif: PiFormat,
     /// Identify Controller MDTS (a power of two of the minimum page size).
     pub mdts: u8,
     /// Minimum memory page size in bytes (CAP.MPSMIN; 4096 when unknown).
@@ -106,9 +114,9 @@ impl Geometry {
             (u64::from(mps) << i.mdts.min(20)).min(u64::from(u32::MAX)) as u32
         };
         let geo_type = match i.csi {
-            0x02 => GeoType::Zoned,
-            0x01 => GeoType::Kv,
-            0x00 | 0x1f => GeoType::Conventional,
+            Csi::ZONED => GeoType::Zoned,
+            Csi::KV => GeoType::Kv,
+            Csi::NVM | Csi::FS => GeoType::Conventional,
             _ => GeoType::Unknown,
         };
         Geometry {
@@ -124,8 +132,8 @@ impl Geometry {
             lba_nbytes: nbytes + if lba_extended { nbytes_oob } else { 0 },
             lba_extended,
             ssw,
-            pi_type: i.dps & 0x7,
-            pi_loc: (i.dps >> 3) & 1,
+            pi_type: i.pi_type,
+            pi_loc: u8::from(i.pi_first),
             pi_format: i.pif,
         }
     }
@@ -142,7 +150,8 @@ mod tests {
             lbads: 12,
             ms: 8,
             flbas_extended: true,
-            dps: 0b1001,
+            pi_type: PiType::TYPE1,
+            pi_first: true,
             mdts: 5,
             ..Default::default()
         });
@@ -152,7 +161,24 @@ mod tests {
         assert_eq!(g.tbytes, 4096 * 1000);
         assert_eq!(g.ssw, 12);
         assert_eq!(g.mdts_nbytes, 4096 << 5);
-        assert_eq!((g.pi_type, g.pi_loc), (1, 1));
+        assert_eq!((g.pi_type, g.pi_loc), (PiType::TYPE1, 1));
+    }
+
+    #[test]
+    fn pi_fields_print_as_numbers() {
+        let g = Geometry::derive(&GeoInputs {
+            lbads: 9,
+            ms: 16,
+            pi_type: PiType::TYPE2,
+            pi_first: true,
+            pif: PiFormat::GUARD64,
+            ..Default::default()
+        });
+        let v = serde_json::to_value(&g).unwrap();
+        assert_eq!(
+            (&v["pi_type"], &v["pi_loc"], &v["pi_format"]),
+            (&2.into(), &1.into(), &2.into())
+        );
     }
 
     #[test]
@@ -171,14 +197,14 @@ mod tests {
     #[test]
     fn zoned_and_kv_types() {
         let z = Geometry::derive(&GeoInputs {
-            csi: 2,
+            csi: Csi::ZONED,
             lbads: 12,
             nzone: 16,
             ..Default::default()
         });
         assert_eq!((z.geo_type, z.nzone), (GeoType::Zoned, 16));
         let k = Geometry::derive(&GeoInputs {
-            csi: 1,
+            csi: Csi::KV,
             lbads: 12,
             ..Default::default()
         });

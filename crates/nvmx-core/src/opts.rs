@@ -8,8 +8,50 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use serde::ser::SerializeStruct;
 
 use crate::error::{Error, Result};
+
+/// How the device is opened: for reads and writes, reads only or writes
+/// only (`--rdwr`, `--rdonly`, `--wronly`).
+///
+/// Files and devices are opened with the matching access; for every
+/// interface the device also refuses the commands the mode forbids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Reads and writes (`--rdwr`, the default).
+    #[default]
+    ReadWrite,
+    /// Reads only (`--rdonly`): commands that change data are refused.
+    ReadOnly,
+    /// Writes only (`--wronly`): commands that read data are refused.
+    WriteOnly,
+}
+
+impl OpenMode {
+    /// Whether commands that read data are allowed.
+    pub const fn readable(self) -> bool {
+        !matches!(self, OpenMode::WriteOnly)
+    }
+
+    /// Whether commands that change data are allowed.
+    pub const fn writable(self) -> bool {
+        !matches!(self, OpenMode::ReadOnly)
+    }
+}
+
+/// Serialized as the three flags xNVMe's options have (`rdonly`, `wronly`,
+/// `rdwr`), which is how [`Options`] printed the mode before it was one
+/// field.
+impl Serialize for OpenMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("OpenMode", 3)?;
+        st.serialize_field("rdonly", &(*self == OpenMode::ReadOnly))?;
+        st.serialize_field("wronly", &(*self == OpenMode::WriteOnly))?;
+        st.serialize_field("rdwr", &(*self == OpenMode::ReadWrite))?;
+        st.end()
+    }
+}
 
 /// How a device is to be opened and which interfaces to use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,12 +69,10 @@ pub struct Options {
     pub mem: Option<String>,
     /// Namespace to open on a controller or PCIe device (`--dev-nsid`).
     pub nsid: u32,
-    /// Open read-only (`--rdonly`).
-    pub rdonly: bool,
-    /// Open write-only (`--wronly`).
-    pub wronly: bool,
-    /// Open read-write (`--rdwr`, the default).
-    pub rdwr: bool,
+    /// Access mode (`--rdonly`, `--wronly`, `--rdwr`; read-write by
+    /// default).
+    #[serde(flatten)]
+    pub mode: OpenMode,
     /// Create the file if missing (`--create`).
     pub create: bool,
     /// Truncate the file on open (`--truncate`).
@@ -85,9 +125,7 @@ impl Default for Options {
             admin: None,
             mem: None,
             nsid: 1,
-            rdonly: false,
-            wronly: false,
-            rdwr: true,
+            mode: OpenMode::ReadWrite,
             create: false,
             truncate: false,
             direct: false,
@@ -147,9 +185,13 @@ impl Options {
             "admin" => self.admin = Some(non_empty("admin", value)?),
             "mem" => self.mem = Some(non_empty("mem", value)?),
             "dev-nsid" => self.nsid = parse_u32("dev-nsid", value)?,
-            "rdonly" => self.rdonly = parse_flag("rdonly", value)?,
-            "wronly" => self.wronly = parse_flag("wronly", value)?,
-            "rdwr" => self.rdwr = parse_flag("rdwr", value)?,
+            "rdonly" => self.set_mode(OpenMode::ReadOnly, parse_flag("rdonly", value)?)?,
+            "wronly" => self.set_mode(OpenMode::WriteOnly, parse_flag("wronly", value)?)?,
+            // Read-write is the mode when neither of the others is set;
+            // the flag is accepted but does not undo `rdonly` or `wronly`.
+            "rdwr" => {
+                parse_flag("rdwr", value)?;
+            }
             "create" => self.create = parse_flag("create", value)?,
             "truncate" => self.truncate = parse_flag("truncate", value)?,
             "direct" => self.direct = parse_flag("direct", value)?,
@@ -189,11 +231,23 @@ impl Options {
         Ok(())
     }
 
-    /// Checks that the access-mode flags agree.
-    pub fn validate(&self) -> Result<()> {
-        if self.rdonly && self.wronly {
-            return Err(Error::conflict("options", "rdonly and wronly both set"));
+    /// Turns the `rdonly` or `wronly` flag (`mode`) on or off. Turning one
+    /// on while the other is on is a conflict, and changes nothing.
+    fn set_mode(&mut self, mode: OpenMode, on: bool) -> Result<()> {
+        if on {
+            if self.mode != OpenMode::ReadWrite && self.mode != mode {
+                return Err(Error::conflict("options", "rdonly and wronly both set"));
+            }
+            self.mode = mode;
+        } else if self.mode == mode {
+            self.mode = OpenMode::ReadWrite;
         }
+        Ok(())
+    }
+
+    /// Checks the options that [`Options::set`] cannot check alone: the
+    /// namespace identifier. (`rdonly` with `wronly` is refused by `set`.)
+    pub fn validate(&self) -> Result<()> {
         if self.nsid == 0 || self.nsid == u32::MAX {
             return Err(Error::out_of_range(
                 "dev-nsid",
@@ -206,14 +260,14 @@ impl Options {
         Ok(())
     }
 
-    /// Whether writes are allowed by the access-mode flags.
+    /// Whether writes are allowed by the access mode.
     pub fn writable(&self) -> bool {
-        !self.rdonly
+        self.mode.writable()
     }
 
-    /// Whether reads are allowed by the access-mode flags.
+    /// Whether reads are allowed by the access mode.
     pub fn readable(&self) -> bool {
-        !self.wronly
+        self.mode.readable()
     }
 }
 
@@ -279,7 +333,7 @@ mod tests {
     #[test]
     fn defaults_match_xnvme() {
         let o = Options::default();
-        assert!(o.rdwr);
+        assert_eq!(o.mode, OpenMode::ReadWrite);
         assert_eq!(o.nsid, 1);
         assert_eq!(o.create_mode, 0o600);
         assert_eq!(o.admin_timeout, Duration::from_secs(60));
@@ -348,17 +402,57 @@ mod tests {
     }
 
     #[test]
-    fn validate_rejects_conflicting_modes_and_reserved_nsids() {
-        let mut o = Options {
-            rdonly: true,
-            wronly: true,
-            ..Default::default()
-        };
+    fn open_mode_flags_set_one_mode_and_conflict_in_either_order() {
+        for (first, second, kept) in [
+            ("rdonly", "wronly", OpenMode::ReadOnly),
+            ("wronly", "rdonly", OpenMode::WriteOnly),
+        ] {
+            let mut o = Options::default();
+            o.set(first, "1").unwrap();
+            assert_eq!(o.mode, kept);
+            let e = o.set(second, "").unwrap_err();
+            assert!(
+                matches!(&e, Error::Conflict { what: "options", why } if why == "rdonly and wronly both set"),
+                "{e}"
+            );
+            assert_eq!(o.mode, kept, "a refused flag changes nothing");
+            o.set(first, "0").unwrap();
+            assert_eq!(o.mode, OpenMode::ReadWrite);
+            o.set(second, "true").unwrap();
+            assert_ne!(o.mode, kept);
+            assert!(o.validate().is_ok());
+        }
+        // Turning off the flag that is not set, and `rdwr` either way,
+        // leave the mode as it is.
+        let mut o = Options::default();
+        o.set("rdonly", "1").unwrap();
+        for (name, v) in [("wronly", "0"), ("rdwr", "1"), ("rdwr", "0")] {
+            o.set(name, v).unwrap();
+            assert_eq!(o.mode, OpenMode::ReadOnly, "{name}={v}");
+        }
+        assert!(!o.writable() && o.readable());
         assert!(matches!(
-            o.validate(),
-            Err(Error::Conflict { why, .. }) if why.contains("rdonly and wronly")
+            o.set("rdwr", "maybe"),
+            Err(Error::Invalid { what: "rdwr", .. })
         ));
-        o.wronly = false;
+    }
+
+    #[test]
+    fn the_open_mode_serializes_as_the_three_flags() {
+        let mut o = Options::default();
+        let flags = |o: &Options| {
+            let v = serde_json::to_value(o).unwrap();
+            (v["rdonly"].clone(), v["wronly"].clone(), v["rdwr"].clone())
+        };
+        assert_eq!(flags(&o), (false.into(), false.into(), true.into()));
+        o.set("wronly", "1").unwrap();
+        assert_eq!(flags(&o), (false.into(), true.into(), false.into()));
+    }
+
+    #[test]
+    fn validate_rejects_reserved_nsids() {
+        let mut o = Options::default();
+        assert!(o.validate().is_ok());
         o.nsid = 0;
         assert!(matches!(
             o.validate(),

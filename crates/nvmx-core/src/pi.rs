@@ -58,8 +58,8 @@ impl PiLayout {
     /// nvmx does not handle (32b guard, metadata too short for the tuple).
     pub fn from_geometry(g: &Geometry) -> Result<PiLayout> {
         let l = PiLayout {
-            pi_type: PiType(g.pi_type),
-            format: PiFormat(g.pi_format),
+            pi_type: g.pi_type,
+            format: g.pi_format,
             first: g.pi_loc != 0,
             ds: g.nbytes as usize,
             ms: g.nbytes_oob as usize,

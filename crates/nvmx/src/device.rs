@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use nvmx_spec::identify::{IdentifyController, IdentifyNamespace};
+use nvmx_spec::opcode::{Csi, KvOpcode, NvmOpcode};
+use nvmx_spec::pi::{PiFormat, PiType};
 use nvmx_spec::{Command, Completion};
 use serde::Serialize;
 use zerocopy::FromBytes;
@@ -20,7 +22,7 @@ use crate::buf::{Buffer, HeapMemory, Memory};
 use crate::error::{Error, Result};
 use crate::geo::{GeoInputs, Geometry};
 use crate::ident::{DevType, Ident};
-use crate::opts::Options;
+use crate::opts::{OpenMode, Options};
 use crate::uri::Uri;
 
 /// Identify data read once per device.
@@ -239,21 +241,22 @@ impl Device {
             None
         };
         let mut inputs = GeoInputs {
-            csi: self.inner.ident.csi,
+            csi: Csi(self.inner.ident.csi),
             mdts: ctrlr.mdts,
             ..Default::default()
         };
         if let Some(ns) = &ns {
-            let idx = usize::from(ns.flbas & 0xf) | (usize::from((ns.flbas >> 5) & 0x3) << 4);
-            let lbaf = ns.lbaf.get(idx).copied().unwrap_or_default();
+            let idx = ns.flbas_index();
+            let lbaf = ns.active_lbaf();
             inputs.nsze = ns.nsze;
             inputs.lbads = lbaf.lbads;
             inputs.ms = lbaf.ms;
-            inputs.flbas_extended = ns.flbas & 0x10 != 0;
-            inputs.dps = ns.dps;
+            inputs.flbas_extended = ns.extended_lba();
+            inputs.pi_type = ns.pi_type();
+            inputs.pi_first = ns.pi_first();
             inputs.pif = self.read_pif(ns, idx);
         }
-        if let (Some(ns), true) = (&ns, inputs.csi == nvmx_spec::opcode::Csi::ZONED.0) {
+        if let (Some(ns), true) = (&ns, inputs.csi == Csi::ZONED) {
             inputs.nzone = self.nzone(ns);
         }
         let geo = Geometry::derive(&inputs);
@@ -262,19 +265,19 @@ impl Device {
 
     /// The protection information format of LBA format `idx`, from the
     /// NVM command set's Identify Namespace (CNS 5, CSI 0), for namespaces
-    /// formatted with PI; 0 (16b guard) when there is none or the device
+    /// formatted with PI; 16b guard when there is none or the device
     /// does not answer CNS 5, as controllers before NVMe 2.0 do not.
-    fn read_pif(&self, ns: &IdentifyNamespace, idx: usize) -> u8 {
-        if ns.dps & 0x7 == 0 || self.inner.ident.csi != 0 {
-            return 0;
+    fn read_pif(&self, ns: &IdentifyNamespace, idx: usize) -> PiFormat {
+        if ns.pi_type() == PiType::NONE || Csi(self.inner.ident.csi) != Csi::NVM {
+            return PiFormat::GUARD16;
         }
         let mut buf = vec![0u8; 4096];
         let cns = nvmx_spec::identify::Cns::CSI_NAMESPACE.0;
         if self.identify(cns, self.nsid(), 0, &mut buf).is_err() {
-            return 0;
+            return PiFormat::GUARD16;
         }
         nvmx_spec::identify::IdentifyNvmNamespace::read_from_bytes(&buf[..])
-            .map_or(0, |n| n.elba_format(idx).pif().0)
+            .map_or(PiFormat::GUARD16, |n| n.elba_format(idx).pif())
     }
 
     /// The namespace geometry (reads Identify on first use).
@@ -317,7 +320,7 @@ impl Device {
     /// interface agree, and gives one message.
     pub(crate) fn check_access(&self, opc: u8) -> Result<()> {
         let o = &self.inner.opts;
-        if o.rdonly && writes_media(opc) {
+        if o.mode == OpenMode::ReadOnly && writes_media(opc) {
             return Err(Error::conflict(
                 "command",
                 format!(
@@ -325,7 +328,9 @@ impl Device {
                 ),
             ));
         }
-        if o.wronly && crate::be::Direction::of_opcode(opc) == crate::be::Direction::FromDevice {
+        if o.mode == OpenMode::WriteOnly
+            && crate::be::Direction::of_opcode(opc) == crate::be::Direction::FromDevice
+        {
             return Err(Error::conflict(
                 "command",
                 format!(
@@ -475,5 +480,9 @@ impl Device {
 /// Uncorrectable, Write Zeroes, Copy, Zone Management Send, KV Delete).
 pub fn writes_media(opc: u8) -> bool {
     crate::be::Direction::of_opcode(opc) == crate::be::Direction::ToDevice
-        || matches!(opc, 0x04 | 0x08 | 0x19 | 0x10)
+        || matches!(
+            NvmOpcode(opc),
+            NvmOpcode::WRITE_UNCORRECTABLE | NvmOpcode::WRITE_ZEROES | NvmOpcode::COPY
+        )
+        || opc == KvOpcode::DELETE.0
 }

@@ -76,7 +76,7 @@ pub use error::{Error, Result};
 pub use format::{FormatNvm, Sanitize, SanitizeAction, SecureErase};
 pub use geo::Geometry;
 pub use ident::{DevType, Ident};
-pub use opts::Options;
+pub use opts::{OpenMode, Options};
 pub use pi::{PiIo, PiLayout, PiTags, Prchk};
 pub use platform::in_use;
 pub use queue::{Completed, Queue, Rejected};

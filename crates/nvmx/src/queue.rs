@@ -34,6 +34,7 @@ use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf};
 use crate::buf::Buffer;
 use crate::device::Device;
 use crate::error::{Error, Result};
+use crate::opts::OpenMode;
 pub use nvmx_core::slots::{Completed, Rejected};
 use nvmx_core::slots::{ReadyRing, Reaper, Slot, SlotTable, take_slot};
 
@@ -79,8 +80,7 @@ struct RwFast {
     nsect: u64,
     lba_nbytes: u64,
     mdts_nbytes: u64,
-    rdonly: bool,
-    wronly: bool,
+    mode: OpenMode,
 }
 
 impl RwFast {
@@ -97,16 +97,14 @@ impl RwFast {
                     nsect: g.nsect,
                     lba_nbytes: u64::from(g.lba_nbytes),
                     mdts_nbytes: u64::from(g.mdts_nbytes),
-                    rdonly: o.rdonly,
-                    wronly: o.wronly,
+                    mode: o.mode,
                 }
             }
             _ => RwFast {
                 nsect: 0,
                 lba_nbytes: 0,
                 mdts_nbytes: 0,
-                rdonly: false,
-                wronly: false,
+                mode: OpenMode::ReadWrite,
             },
         }
     }
@@ -121,7 +119,11 @@ impl RwFast {
             && n <= self.nsect - slba
             && data_len as u64 >= need
             && need <= self.mdts_nbytes
-            && !(if write { self.rdonly } else { self.wronly })
+            && (if write {
+                self.mode.writable()
+            } else {
+                self.mode.readable()
+            })
     }
 }
 

@@ -15,7 +15,9 @@
 //! [`Device::zone_mgmt_send`] and [`Device::zone_mgmt_recv`] directly.
 
 use nvmx_spec::cmd::{IoFlags, NvmRw};
-use nvmx_spec::identify::{Cns, IdentifyZonedController, IdentifyZonedNamespace};
+use nvmx_spec::identify::{
+    Cns, IdentifyNamespace, IdentifyZonedController, IdentifyZonedNamespace,
+};
 use nvmx_spec::log::{ChangedZoneList, LogPageId};
 use nvmx_spec::opcode::{Csi, NvmOpcode};
 use nvmx_spec::zoned::{
@@ -54,10 +56,10 @@ pub struct ZoneGeometry {
 }
 
 impl ZoneGeometry {
-    /// Derives the geometry from Identify Namespace (`nsze`, `flbas`) and
-    /// the zoned Identify Namespace.
-    pub fn from_identify(nsze: u64, flbas: u8, zns: &IdentifyZonedNamespace) -> Result<Self> {
-        let idx = usize::from(flbas & 0xf) | (usize::from((flbas >> 5) & 0x3) << 4);
+    /// Derives the geometry from Identify Namespace (`nsze` and the
+    /// active format) and the zoned Identify Namespace.
+    pub fn from_identify(ns: &IdentifyNamespace, zns: &IdentifyZonedNamespace) -> Result<Self> {
+        let (nsze, idx) = (ns.nsze, ns.flbas_index());
         let lbafe = zns.lbafe.get(idx).copied().unwrap_or_default();
         if lbafe.zsze == 0 {
             return Err(Error::bad_reply(
@@ -158,9 +160,9 @@ impl Device {
     /// the zoned Identify data cannot be read. The device asks this when it
     /// reads its identity, through the `Device` method rather than an
     /// import, so `device.rs` does not depend on this module.
-    pub(crate) fn nzone(&self, ns: &nvmx_spec::identify::IdentifyNamespace) -> u32 {
+    pub(crate) fn nzone(&self, ns: &IdentifyNamespace) -> u32 {
         self.identify_zoned_namespace()
-            .and_then(|z| ZoneGeometry::from_identify(ns.nsze, ns.flbas, &z))
+            .and_then(|z| ZoneGeometry::from_identify(ns, &z))
             .map_or(0, |g| u32::try_from(g.nzones).unwrap_or(u32::MAX))
     }
 }
@@ -205,8 +207,7 @@ impl Device {
     /// The namespace's zone geometry (one zoned Identify Namespace command).
     pub fn zone_geometry(&self) -> Result<ZoneGeometry> {
         let ns = self.identify_namespace()?;
-        let (nsze, flbas) = (ns.nsze, ns.flbas);
-        ZoneGeometry::from_identify(nsze, flbas, &*self.identify_zoned_namespace()?)
+        ZoneGeometry::from_identify(ns, &*self.identify_zoned_namespace()?)
     }
 
     /// Zone Management Send as given, without checks beyond the buffer:

@@ -23,14 +23,12 @@ use std::sync::{Mutex, PoisonError};
 
 use nvmx_spec::Command;
 use nvmx_spec::identify::{Cns, IdentifyNamespace, IdentifyNvmNamespace, NsIdDescriptorIter};
-use nvmx_spec::opcode::{AdminOpcode, NvmOpcode};
+use nvmx_spec::opcode::{AdminOpcode, Csi, KvOpcode, NvmOpcode};
+use nvmx_spec::pi::PiType;
 use zerocopy::FromBytes;
 
 use super::{Admin, DataBuf};
 use crate::error::{Error, Result};
-
-/// Command set identifier of the key-value command set.
-const CSI_KV: u8 = 0x01;
 
 /// What the transfer lengths of a namespace's I/O commands follow from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,7 +76,7 @@ impl NsFormat {
             lba_nbytes: data + if extended { ms } else { 0 },
             meta_nbytes: Some(if extended { 0 } else { ms }),
             ext_meta_nbytes: if extended { ms } else { 0 },
-            pi_meta_only: id.dps & 0x7 != 0 && ms > 0 && ms == pi_tuple,
+            pi_meta_only: id.pi_type() != PiType::NONE && ms > 0 && ms == pi_tuple,
             csi,
         })
     }
@@ -100,10 +98,10 @@ fn dwords(numd0: u32) -> u64 {
 
 /// What an I/O command moves on a namespace of format `fmt`.
 pub fn io_need(cmd: &Command, fmt: &NsFormat) -> Need {
-    if fmt.csi == CSI_KV {
+    if fmt.csi == Csi::KV.0 {
         // Store: value size; Retrieve and List: the host buffer size.
-        return match cmd.opc {
-            0x01 | 0x02 | 0x06 => Need {
+        return match KvOpcode(cmd.opc) {
+            KvOpcode::STORE | KvOpcode::RETRIEVE | KvOpcode::LIST => Need {
                 data: Some(u64::from(cmd.cdw10)),
                 meta: None,
             },
@@ -326,7 +324,7 @@ fn lookup(nsid: u32, admin: &dyn Admin) -> Option<NsFormat> {
     // The PI tuple size of the active format: 16 bytes for the 32b and
     // 64b guard formats of the NVM command set's extended LBA formats.
     let mut pi_tuple = 8;
-    if id.dps & 0x7 != 0 {
+    if id.pi_type() != PiType::NONE {
         let mut nvm = vec![0u8; 4096];
         let mut cmd = Command::new(AdminOpcode::IDENTIFY.0, nsid);
         cmd.cdw10 = u32::from(Cns::CSI_NAMESPACE.0);
@@ -464,7 +462,10 @@ mod tests {
             "vendor"
         );
         // Key-value: the value or host buffer size in CDW10.
-        let kv = NsFormat { csi: CSI_KV, ..f };
+        let kv = NsFormat {
+            csi: Csi::KV.0,
+            ..f
+        };
         let mut store = Command::new(0x01, 1);
         store.cdw10 = 100;
         store.cdw12 = 0xffff;

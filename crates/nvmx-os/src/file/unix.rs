@@ -10,7 +10,7 @@ use crate::opts::Options;
 /// Opens `path` as the options say.
 pub fn open(path: &str, opts: &Options) -> io::Result<File> {
     let mut oo = OpenOptions::new();
-    oo.read(!opts.wronly).write(!opts.rdonly);
+    oo.read(opts.mode.readable()).write(opts.mode.writable());
     if opts.create {
         oo.create(true).mode(opts.create_mode);
     }

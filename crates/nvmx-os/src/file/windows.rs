@@ -12,7 +12,7 @@ const FILE_FLAG_NO_BUFFERING: u32 = 0x2000_0000;
 /// Opens `path` as the options say.
 pub fn open(path: &str, opts: &Options) -> io::Result<File> {
     let mut oo = OpenOptions::new();
-    oo.read(!opts.wronly).write(!opts.rdonly);
+    oo.read(opts.mode.readable()).write(opts.mode.writable());
     if opts.create {
         oo.create(true);
     }

@@ -53,7 +53,7 @@ fn status(sct: u8, sc: u8) -> Completion {
 /// Opens a drive handle: read-write unless `--rdonly`.
 fn open_handle(path: &str, opts: &Options) -> Result<File> {
     let mut oo = OpenOptions::new();
-    oo.read(true).write(!opts.rdonly);
+    oo.read(true).write(opts.mode.writable());
     if opts.direct {
         oo.custom_flags(windows_sys::Win32::Storage::FileSystem::FILE_FLAG_NO_BUFFERING);
     }
@@ -481,7 +481,7 @@ mod tests {
     #[ignore = "needs a drive 0 without StorNVMe (Wine has one): run by testrig/wine/windows-suite.sh"]
     fn every_stornvme_path_fails_cleanly_where_the_driver_does_not_answer() {
         let opts = Options {
-            rdonly: true,
+            mode: nvmx_core::opts::OpenMode::ReadOnly,
             ..Default::default()
         };
         let uri = Uri::parse(r"\\.\PhysicalDrive0").unwrap();

@@ -2,6 +2,9 @@
 
 use std::sync::atomic::Ordering;
 
+use nvmx_spec::feature::FeatureId;
+use nvmx_spec::identify::Cns;
+use nvmx_spec::opcode::{AdminOpcode, NvmOpcode};
 use nvmx_spec::status::{sc, sct};
 use nvmx_spec::{Command, Completion, Status};
 use zerocopy::{FromBytes, IntoBytes};
@@ -133,9 +136,9 @@ impl EmuBacking {
         let bad_qid = Self::status(sct::COMMAND_SPECIFIC, 0x01);
         let bad_size = Self::status(sct::COMMAND_SPECIFIC, 0x02);
         let field = Self::status(sct::GENERIC, sc::INVALID_FIELD);
-        match cmd.opc {
-            0x05 | 0x01 => {
-                let create_cq = cmd.opc == 0x05;
+        match AdminOpcode(cmd.opc) {
+            AdminOpcode::CREATE_IO_CQ | AdminOpcode::CREATE_IO_SQ => {
+                let create_cq = cmd.opc == AdminOpcode::CREATE_IO_CQ.0;
                 let exists = if create_cq {
                     st.cqs.contains_key(&qid)
                 } else {
@@ -190,13 +193,13 @@ impl EmuBacking {
                 }
                 (0, 0)
             }
-            0x00 => {
+            AdminOpcode::DELETE_IO_SQ => {
                 if qid == 0 || st.sqs.remove(&qid).is_none() {
                     return (0, bad_qid);
                 }
                 (0, 0)
             }
-            0x04 => {
+            AdminOpcode::DELETE_IO_CQ => {
                 if qid == 0 || !st.cqs.contains_key(&qid) {
                     return (0, bad_qid);
                 }
@@ -206,21 +209,24 @@ impl EmuBacking {
                 st.cqs.remove(&qid);
                 (0, 0)
             }
-            0x09 | 0x0a if cmd.cdw10 & 0xff == 0x07 => {
+            AdminOpcode::SET_FEATURES | AdminOpcode::GET_FEATURES
+                if cmd.cdw10 & 0xff == u32::from(FeatureId::NUM_QUEUES.0) =>
+            {
                 let n = u32::from(MAX_QUEUES - 1);
                 (n | (n << 16), 0)
             }
             _ => {
-                let len = match cmd.opc {
-                    0x06 => Some(4096),
-                    0x02 => {
+                let len = match AdminOpcode(cmd.opc) {
+                    AdminOpcode::IDENTIFY => Some(4096),
+                    AdminOpcode::GET_LOG_PAGE => {
                         let numd = ((cmd.cdw11 & 0xffff) << 16) | (cmd.cdw10 >> 16);
                         Some((numd as usize + 1) * 4)
                     }
                     _ => None,
                 };
                 let ram: &dyn Admin = &*self.ram;
-                let identify_ctrl = cmd.opc == 0x06 && cmd.cdw10 & 0xff == 0x01;
+                let identify_ctrl = cmd.opc == AdminOpcode::IDENTIFY.0
+                    && cmd.cdw10 & 0xff == u32::from(Cns::CONTROLLER.0);
                 // SGLs for data (no alignment rule) and SGLs in MPTR.
                 let sgls: u32 = if st.faults.refuse_sgl {
                     0
@@ -236,7 +242,11 @@ impl EmuBacking {
                     }
                     r
                 });
-                if cmd.opc == 0x80 || cmd.opc == 0x84 || cmd.opc == 0x0d {
+                // A new format or namespace changes the transfer shape.
+                if matches!(
+                    AdminOpcode(cmd.opc),
+                    AdminOpcode::FORMAT_NVM | AdminOpcode::SANITIZE | AdminOpcode::NS_MGMT
+                ) {
                     st.shape = None;
                 }
                 r
@@ -247,15 +257,17 @@ impl EmuBacking {
     fn io(&self, st: &mut State, cmd: &mut Command) -> (u32, u16) {
         let (block, ms) = *st.shape.get_or_insert_with(|| self.ram.xfer_shape());
         let nlb = u64::from(cmd.cdw12 & 0xffff) + 1;
-        let (len, mlen) = match cmd.opc {
-            0x01 | 0x02 | 0x05 | 0x7d => (Some((nlb * block) as usize), (nlb * ms) as usize),
-            0x09 => (Some(((cmd.cdw10 & 0xff) as usize + 1) * 16), 0),
-            0x19 => {
+        let (len, mlen) = match NvmOpcode(cmd.opc) {
+            NvmOpcode::WRITE | NvmOpcode::READ | NvmOpcode::COMPARE | NvmOpcode::ZONE_APPEND => {
+                (Some((nlb * block) as usize), (nlb * ms) as usize)
+            }
+            NvmOpcode::DSM => (Some(((cmd.cdw10 & 0xff) as usize + 1) * 16), 0),
+            NvmOpcode::COPY => {
                 let nr = (cmd.cdw12 & 0xff) as usize + 1;
                 let desc = if (cmd.cdw12 >> 8) & 1 == 1 { 40 } else { 32 };
                 (Some(nr * desc), 0)
             }
-            0x7a => (Some((cmd.cdw12 as usize + 1) * 4), 0),
+            NvmOpcode::ZONE_MGMT_RECV => (Some((cmd.cdw12 as usize + 1) * 4), 0),
             _ => (None, 0),
         };
         let meta = (mlen > 0 && cmd.mptr != 0).then_some(mlen);

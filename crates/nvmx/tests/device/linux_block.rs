@@ -20,7 +20,7 @@ use nvmx::spec::identify::{IdentifyController, IdentifyNamespace, oncs};
 use nvmx::spec::opcode::NvmOpcode;
 use nvmx::spec::status::{sc, sc_media, sct};
 use nvmx::spec::{Command, Completion};
-use nvmx::{Buffer, DevType, Device, Error, Options, Uri};
+use nvmx::{Buffer, DevType, Device, Error, OpenMode, Options, Uri};
 use zerocopy::FromBytes;
 
 use crate::common;
@@ -467,7 +467,7 @@ fn geometry_ioctls_and_read_only_opens() {
         "report zones of a loop device: {e:?}"
     );
     let ro = Options {
-        rdonly: true,
+        mode: OpenMode::ReadOnly,
         ..Default::default()
     };
     let be = open_iface(&lp.dev, &ro);

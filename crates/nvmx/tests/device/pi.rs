@@ -11,6 +11,7 @@
 //! ignored (see `common::env`).
 
 use nvmx::pi::{self, PiField, PiLayout, PiTags};
+use nvmx::spec::pi::{PiFormat, PiType};
 use nvmx::spec::status::{sc_cmd, sc_media, sct};
 use nvmx::{Device, Error, FormatNvm, Options, PiIo, Prchk, Sanitize, SanitizeAction};
 
@@ -269,8 +270,8 @@ fn pi_round_trips_on_the_ramdisk_for_every_type_guard_and_layout() {
                     let uri = format!("2MiB?lbaf={lbaf}&pi={pi}&ext={ext}&pil={pil}");
                     let dev = open(&uri);
                     let g = dev.geometry().unwrap();
-                    assert_eq!((g.pi_type, g.pi_loc), (pi, pil), "{uri}");
-                    assert_eq!(g.pi_format, if lbaf == 5 { 2 } else { 0 }, "{uri}");
+                    assert_eq!((g.pi_type, g.pi_loc), (PiType(pi), pil), "{uri}");
+                    assert_eq!(g.pi_format.0, if lbaf == 5 { 2 } else { 0 }, "{uri}");
                     roundtrip(&dev, 8, 4, &uri);
                     corruption(&dev, 40, &uri);
                     queue_roundtrip(&dev, 60, 3, &uri);
@@ -430,7 +431,10 @@ fn format_changes_geometry_erases_data_and_stales_the_old_handle() {
         (g.nbytes, g.nbytes_oob, g.nsect, g.lba_extended),
         (4096, 8, 2048, true)
     );
-    assert_eq!((g.pi_type, g.pi_loc, g.pi_format), (1, 1, 0));
+    assert_eq!(
+        (g.pi_type, g.pi_loc, g.pi_format),
+        (PiType::TYPE1, 1, PiFormat::GUARD16)
+    );
     let ns = dev2.identify_namespace().unwrap();
     assert_eq!((ns.flbas & 0xf, ns.dps), (3, 0x9));
     let e = dev.geometry().unwrap_err();
@@ -549,7 +553,7 @@ fn format_and_sanitize_on_key_value_and_fdp_ramdisks() {
         ..Default::default()
     };
     let dev = dev.format(&pi).unwrap();
-    assert_eq!(dev.geometry().unwrap().pi_type, 1);
+    assert_eq!(dev.geometry().unwrap().pi_type, PiType::TYPE1);
     assert_eq!(
         status(dev.format(&FormatNvm::default())),
         (sct::COMMAND_SPECIFIC, sc_cmd::INVALID_FORMAT)
@@ -640,8 +644,8 @@ fn guest_pi_round_trips_on_qemu_namespaces() {
             let g = dev.geometry().unwrap().clone();
             assert_eq!(g.nbytes, env_num(label, "LBS"), "{label}");
             assert_eq!(g.nbytes_oob, env_num(label, "MS"), "{label}");
-            assert_eq!(u32::from(g.pi_type), env_num(label, "PI"), "{label}");
-            assert_eq!(u32::from(g.pi_format), env_num(label, "PIF"), "{label}");
+            assert_eq!(u32::from(g.pi_type.0), env_num(label, "PI"), "{label}");
+            assert_eq!(u32::from(g.pi_format.0), env_num(label, "PIF"), "{label}");
             assert_eq!(u32::from(g.lba_extended), env_num(label, "MSET"), "{label}");
             let what = format!("{label} via {}", dev.config().name);
             roundtrip(&dev, 16, 4, &what);
@@ -659,7 +663,7 @@ fn guest_format_on_a_qemu_pi_namespace() {
         return;
     };
     let ns = *dev.identify_namespace().unwrap();
-    let orig = usize::from(ns.flbas & 0xf) | usize::from((ns.flbas >> 5) & 0x3) << 4;
+    let orig = ns.flbas_index();
     let want = ns
         .lbafs()
         .iter()
@@ -672,7 +676,10 @@ fn guest_format_on_a_qemu_pi_namespace() {
     };
     let dev = dev.format(&f).unwrap_or_else(|e| panic!("format: {e}"));
     let g = dev.geometry().unwrap().clone();
-    assert_eq!((g.nbytes, g.nbytes_oob, g.pi_type), (4096, 8, 2));
+    assert_eq!(
+        (g.nbytes, g.nbytes_oob, g.pi_type),
+        (4096, 8, PiType::TYPE2)
+    );
     roundtrip(&dev, 0, 2, "PI1 formatted 4096+8 type 2");
     let back = FormatNvm {
         lbaf: orig as u8,

@@ -13,14 +13,14 @@ use nvmx::be::Backend;
 use nvmx::be::config::{BackendConfig, select_from};
 use nvmx::be::windows::ioring;
 use nvmx::enumerate::EnumKind;
-use nvmx::{Caps, Device, Error, Options, Uri};
+use nvmx::{Caps, Device, Error, OpenMode, Options, Uri};
 
 const DRIVE: &str = r"\\.\PhysicalDrive0";
 
 fn read_only(be: &str) -> Options {
     Options {
         be: Some(be.into()),
-        rdonly: true,
+        mode: OpenMode::ReadOnly,
         ..Default::default()
     }
 }

@@ -60,8 +60,8 @@ pub struct NvmeDev {
 
 fn open_node(path: &str, opts: &Options) -> io::Result<File> {
     std::fs::OpenOptions::new()
-        .read(!opts.wronly)
-        .write(!opts.rdonly)
+        .read(opts.mode.readable())
+        .write(opts.mode.writable())
         .open(path)
 }
 

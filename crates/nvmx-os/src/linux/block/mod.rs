@@ -254,8 +254,8 @@ impl BlockDev {
 
     fn open_at(sys: &Path, path: &str, opts: &Options) -> Result<BlockDev> {
         let file = std::fs::OpenOptions::new()
-            .read(!opts.wronly)
-            .write(!opts.rdonly)
+            .read(opts.mode.readable())
+            .write(opts.mode.writable())
             .custom_flags(open_flags(opts))
             .open(path)
             .map_err(|e| Error::io("open", path, e))?;

@@ -373,8 +373,8 @@ fn open_node(path: &str, opts: &Options) -> io::Result<File> {
         flags |= libc::O_DIRECT;
     }
     std::fs::OpenOptions::new()
-        .read(!opts.wronly)
-        .write(!opts.rdonly)
+        .read(opts.mode.readable())
+        .write(opts.mode.writable())
         .custom_flags(flags)
         .open(path)
 }
