@@ -7,15 +7,14 @@ use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{sc, sc_cmd, sct};
 use nvmx_spec::zoned::{ZoneState, za};
 
+use super::mgmt::mgmt_send;
+use super::report::mgmt_recv;
+use super::state::{Zones, unwritable};
 use crate::be::DataBuf;
 use crate::ctrl::{Fail, RamCtrl, field};
 use crate::error::Result;
 use crate::ns::Namespace;
 use crate::nvm;
-
-use super::mgmt::mgmt_send;
-use super::report::mgmt_recv;
-use super::state::{Zones, unwritable};
 
 pub(super) fn zones_of(ns: &Namespace) -> Result<&Zones, Fail> {
     ns.zones

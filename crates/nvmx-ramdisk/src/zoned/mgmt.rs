@@ -5,13 +5,12 @@ use nvmx_spec::Command;
 use nvmx_spec::status::{sc_cmd, sct};
 use nvmx_spec::zoned::{ZoneMgmtSend, ZoneSendAction, ZoneState, za};
 
+use super::io::out_of_range;
+use super::state::{ZoneSet, Zones};
 use crate::admin::in_buf;
 use crate::be::DataBuf;
 use crate::ctrl::{Exec, Fail, field};
 use crate::error::Result;
-
-use super::io::out_of_range;
-use super::state::{ZoneSet, Zones};
 
 pub(super) fn invalid_transition() -> Fail {
     Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_ZONE_STATE_TRANSITION)

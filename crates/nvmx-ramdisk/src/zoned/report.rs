@@ -6,12 +6,11 @@ use nvmx_spec::zoned::{
 };
 use zerocopy::IntoBytes;
 
+use super::io::out_of_range;
+use super::state::Zones;
 use crate::admin::out_buf;
 use crate::be::DataBuf;
 use crate::ctrl::{Exec, Fail, field};
-
-use super::io::out_of_range;
-use super::state::Zones;
 
 /// Whether a zone in `state` passes the report filter.
 pub(super) fn matches(filter: ZrasFilter, state: ZoneState) -> bool {

@@ -6,12 +6,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use nvmx_spec::status::{sc_cmd, sct};
 use nvmx_spec::zoned::{ZoneDescriptor, ZoneState, ZoneType, za};
 
+use super::{CHANGED_ZONES_MAX, ZoneParams};
 use crate::ctrl::Fail;
 use crate::error::{Error, Result};
 use crate::ns::{Namespace, NsKind};
 use crate::params::Params;
-
-use super::{CHANGED_ZONES_MAX, ZoneParams};
 
 /// One zone's changing state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
