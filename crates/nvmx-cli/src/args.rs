@@ -242,9 +242,46 @@ pub fn num_u8(s: &str) -> Result<u8, String> {
     parse_num(s, u8::MAX.into()).map(|v| v as u8)
 }
 
+/// clap parser for byte counts: decimal or `0x` hex, or a decimal number
+/// with a binary unit (`K`, `KiB`, `KB`, `M`, `MiB`, `MB`, `G`, `GiB`, `GB`).
+pub fn nbytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let (num, unit) = t.split_at(digits);
+    if unit.is_empty() || t.starts_with("0x") || t.starts_with("0X") {
+        return crate::args::num_u64(t);
+    }
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?} (use K, M, G or KiB, MiB, GiB; all binary)"
+            ));
+        }
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of bytes"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s} does not fit in 64 bits"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_counts_take_binary_units() {
+        assert_eq!(nbytes("4096"), Ok(4096));
+        assert_eq!(nbytes("0x1000"), Ok(4096));
+        assert_eq!(nbytes("4K"), Ok(4096));
+        assert_eq!(nbytes("1MiB"), Ok(1 << 20));
+        assert_eq!(nbytes("2GB"), Ok(2 << 30));
+        assert!(nbytes("1TB").unwrap_err().contains("unknown unit"));
+        assert!(nbytes("x").is_err());
+    }
 
     #[test]
     fn numbers_in_decimal_and_hex() {

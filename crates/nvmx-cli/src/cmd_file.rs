@@ -18,19 +18,17 @@
 //! - `load-*` read a whole file and print its size and an FNV-1a checksum.
 //! - `copy-*` copy a whole file to another (created, and cut to size).
 //!
-//! The transfers themselves are the ones `xdd` runs ([`crate::cmd_xdd`]).
+//! The transfers themselves are the ones `xdd` runs ([`crate::transfer`]).
 
 use std::collections::BTreeMap;
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use crate::args::{DevArgs, num_u32};
-use crate::cmd_xdd::{
-    DEFAULT_QDEPTH, End, Outcome, Role, Sink, Source, Transfer, mb_per_sec, nbytes,
-};
+use crate::args::{DevArgs, nbytes, num_u32};
 use crate::error::{CliError, CliResult};
 use crate::output::{Hex, Printer};
+use crate::transfer::{DEFAULT_QDEPTH, End, Outcome, Role, Sink, Source, Transfer, mb_per_sec};
 
 /// The pattern the `file` subcommands write.
 const PATTERN: &str = "anum";

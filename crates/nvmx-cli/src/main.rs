@@ -27,6 +27,7 @@ mod cmd_zoned;
 mod error;
 mod output;
 mod perf;
+mod transfer;
 
 use std::process::ExitCode;
 
