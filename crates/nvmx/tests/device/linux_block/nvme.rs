@@ -151,9 +151,12 @@ fn nvme_controllers_and_namespaces_open_and_answer() {
         // Fabrics controllers report limits of gigabytes: provoking the
         // refusal there would need a buffer that large, so it is checked
         // on limits up to 64 MiB only.
-        if (limit.nbytes as usize) <= 64 << 20 {
-            let mut big = vec![0u8; limit.nbytes as usize + lbs];
-            let mut cmd = rw(NvmOpcode::READ, 0, 0);
+        // The command moves the whole buffer (the passthrough cuts a longer
+        // buffer to what the command moves), and NLB must fit 16 bits.
+        let nblocks = limit.nbytes as usize / lbs + 1;
+        if (limit.nbytes as usize) <= 64 << 20 && nblocks <= 1 << 16 {
+            let mut big = vec![0u8; nblocks * lbs];
+            let mut cmd = rw(NvmOpcode::READ, 0, (nblocks - 1) as u16);
             cmd.nsid = e.nsid;
             let err = be
                 .sync
