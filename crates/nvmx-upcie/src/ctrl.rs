@@ -208,7 +208,7 @@ impl Controller {
         Error::check(cmd.opc, cpl)?;
         let id = IdentifyController::read_from_bytes(&buf[..])
             .map(Box::new)
-            .map_err(|_| Error::invalid("Identify Controller", "short data"))?;
+            .map_err(|_| Error::bad_reply("Identify Controller", "short data"))?;
         let sgl = SglCaps::from_sgls(id.sgls);
         *lock(&self.info) = Arc::new(CtrlInfo { id, sgl });
         Ok(())
@@ -591,17 +591,19 @@ impl crate::be::Admin for AdminPort<'_> {
 }
 
 fn fatal(backing: &dyn DeviceBacking, what: &str) -> Error {
-    Error::QueueFailed(format!(
-        "{}: controller fatal status (CSTS.CFS) while waiting for {what}; the driver resets the controller",
-        backing.name()
-    ))
+    Error::controller_failed(
+        backing.name(),
+        format!(
+            "fatal status (CSTS.CFS) while waiting for {what}; the driver resets the controller"
+        ),
+    )
 }
 
 fn gone(backing: &dyn DeviceBacking, what: &str) -> Error {
-    Error::QueueFailed(format!(
-        "{}: the device does not answer (registers read all ones) while {what}",
-        backing.name()
-    ))
+    Error::controller_failed(
+        backing.name(),
+        format!("the device does not answer (registers read all ones) while {what}"),
+    )
 }
 
 /// Submits `cmd` on `qp` and polls for its completion (by cid), checking

@@ -143,7 +143,7 @@ pub fn open_backing(
         let active = active_nsids(&*up)?;
         if !active.contains(&opts.nsid) {
             let list: Vec<String> = active.iter().map(u32::to_string).collect();
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "dev-nsid",
                 format!(
                     "{} is not an active namespace of {}; active: {}",

@@ -96,7 +96,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         ));
     }
     if opts.nsid != 1 {
-        return Err(Error::invalid(
+        return Err(Error::out_of_range(
             "dev-nsid",
             format!("{}: a file is a single namespace, nsid 1", opts.nsid),
         ));
@@ -184,7 +184,7 @@ impl FileNs {
             && (!(ptr as usize).is_multiple_of(FILE_LBA_NBYTES as usize)
                 || !len.is_multiple_of(FILE_LBA_NBYTES as usize))
         {
-            return Err(Error::invalid(
+            return Err(Error::misaligned(
                 "data buffer",
                 format!(
                     "direct I/O on {} needs an address and length aligned to {FILE_LBA_NBYTES} bytes (got address {ptr:p}, length {len}); use a buffer from Device::alloc",
@@ -257,12 +257,10 @@ impl FileNs {
     fn dsm(&self, cmd: &Command, ranges: &[u8]) -> Result<Completion> {
         let nr = (cmd.cdw10 & 0xff) as usize + 1;
         if ranges.len() < nr * 16 {
-            return Err(Error::invalid(
-                "DSM buffer",
-                format!(
-                    "{} bytes holds fewer than the {nr} ranges the command names",
-                    ranges.len()
-                ),
+            return Err(Error::short_buffer(
+                "DSM range",
+                ranges.len() as u64,
+                nr as u64 * 16,
             ));
         }
         // Only deallocate (AD) changes data; the hints need no action.
@@ -397,7 +395,11 @@ impl SyncIo for FileNs {
             Ok(r) => r,
             Err(c) => return Ok(c),
         };
-        if (total as u64) != len {
+        if (total as u64) < len {
+            return Err(Error::short_buffer("data vector", total as u64, len));
+        }
+        if (total as u64) > len {
+            // Longer than the command is a malformed request, not a short one.
             return Err(Error::invalid(
                 "data vector",
                 format!("{total} bytes in the vector, the command moves {len}"),
@@ -426,10 +428,7 @@ impl SyncIo for FileNs {
 }
 
 fn short(have: usize, need: u64) -> Error {
-    Error::invalid(
-        "data buffer",
-        format!("{have} bytes is shorter than the {need} bytes the command moves"),
-    )
+    Error::short_buffer("data", have as u64, need)
 }
 
 fn short_check(buf: &mut [u8], len: u64) -> Result<&mut [u8]> {

@@ -421,7 +421,7 @@ unsafe impl AsyncEngine for PosixAio {
         meta: RawBuf,
     ) -> Result<()> {
         if slot as usize >= self.cbs.len() {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "queue slot",
                 format!("{slot} is beyond the engine's {} slots", self.cbs.len()),
             ));

@@ -12,7 +12,7 @@
 //! - **Read** and **Write** become `aio_read` / `aio_write` of
 //!   `(nlb + 1) * lba_nbytes` bytes at byte offset `slba << ssw`. A data
 //!   buffer shorter than that completes the command with
-//!   [`nvmx_core::Error::Invalid`] naming both sizes; a separate metadata
+//!   [`nvmx_core::Error::ShortBuffer`] naming both sizes; a separate metadata
 //!   buffer has no place in them and the queue refuses one.
 //! - **Flush** becomes `aio_fsync(O_DSYNC)`. Where the C library refuses
 //!   that (`EINVAL`, e.g. FreeBSD before 13.0), the command runs through

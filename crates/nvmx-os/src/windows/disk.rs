@@ -136,13 +136,10 @@ impl Disk {
     fn check_aligned(&self, ptr: *const u8, len: usize, need: usize) -> Result<()> {
         let sector = 1usize << self.ssw;
         if len < need {
-            return Err(Error::invalid(
-                "data buffer",
-                format!("{len} bytes is shorter than the {need} bytes the command moves"),
-            ));
+            return Err(Error::short_buffer("data", len as u64, need as u64));
         }
         if !(ptr as usize).is_multiple_of(sector) {
-            return Err(Error::invalid(
+            return Err(Error::misaligned(
                 "data buffer",
                 format!(
                     "{} needs buffers aligned to its {sector}-byte sectors (got address {ptr:p}); use a buffer from Device::alloc",
@@ -267,7 +264,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         cdw10: u32::from(Cns::CONTROLLER.0),
         ..Default::default()
     })
-    .ok_or_else(|| Error::invalid("Identify", "no protocol query for Identify"))?;
+    .ok_or_else(|| Error::unsupported("nvme", "Identify as a StorNVMe protocol query"))?;
     query(h, &uri.base, &probe, &mut DataBuf::In(&mut idfy)).map_err(|e| {
         Error::unsupported(
             "nvme",

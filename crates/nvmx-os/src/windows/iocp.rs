@@ -477,7 +477,7 @@ unsafe impl AsyncEngine for Iocp {
         meta: RawBuf,
     ) -> Result<()> {
         if slot as usize >= self.slots.len() {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "slot",
                 format!("{slot} is beyond the engine's {} slots", self.slots.len()),
             ));

@@ -342,7 +342,7 @@ unsafe impl AsyncEngine for IoRing {
         meta: RawBuf,
     ) -> Result<()> {
         if slot as usize >= self.lens.len() {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "slot",
                 format!("{slot} is beyond the engine's {} slots", self.lens.len()),
             ));

@@ -102,12 +102,8 @@ fn get32(buf: &[u8], off: usize) -> u32 {
 }
 
 fn u32_len(what: &'static str, n: usize) -> Result<u32> {
-    u32::try_from(n).map_err(|_| {
-        Error::invalid(
-            what,
-            format!("{n} bytes is more than one Windows storage IOCTL can carry"),
-        )
-    })
+    u32::try_from(n)
+        .map_err(|_| Error::too_large(what, n as u64, u32::MAX.into(), "bytes per storage IOCTL"))
 }
 
 /// What an Identify, Get Log Page or Get Features query asks for, in the
@@ -223,7 +219,7 @@ pub struct QueryReply {
 /// Parses the reply of a protocol-specific query, checking what the
 /// driver wrote against the buffer it was given.
 pub fn parse_query_reply(reply: &[u8], returned: usize) -> Result<QueryReply> {
-    let bad = |why: String| Error::invalid("StorNVMe reply", why);
+    let bad = |why: String| Error::bad_reply("StorNVMe", why);
     if reply.len() < PROTOCOL_DATA_DESCRIPTOR_LEN || returned < PROTOCOL_DATA_DESCRIPTOR_LEN {
         return Err(bad(format!(
             "{returned} bytes returned, shorter than the {PROTOCOL_DATA_DESCRIPTOR_LEN}-byte data descriptor"
@@ -378,8 +374,8 @@ pub fn parse_protocol_command_reply(
     layout: &ProtocolCommandLayout,
 ) -> Result<Completion> {
     if buf.len() < layout.total {
-        return Err(Error::invalid(
-            "StorNVMe reply",
+        return Err(Error::bad_reply(
+            "StorNVMe",
             format!(
                 "{} bytes, the command buffer was {}",
                 buf.len(),

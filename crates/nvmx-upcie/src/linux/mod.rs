@@ -327,6 +327,21 @@ impl std::fmt::Debug for DmaMem {
 
 /// Rounds `len` up to a multiple of `unit` (a power of two); `None` on
 /// overflow or for 0.
+/// The error for a DMA length [`round_up`] refused: 0 bytes is a malformed
+/// request, anything else rounds past the address space.
+pub(crate) fn bad_dma_len(len: usize, unit: usize) -> Error {
+    if len == 0 {
+        Error::invalid("DMA length", "0 bytes")
+    } else {
+        Error::too_large(
+            "DMA length",
+            len as u64,
+            (usize::MAX & !(unit - 1)) as u64,
+            "bytes the address space holds",
+        )
+    }
+}
+
 pub(crate) fn round_up(len: usize, unit: usize) -> Option<usize> {
     if len == 0 {
         return None;

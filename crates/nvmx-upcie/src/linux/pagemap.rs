@@ -70,8 +70,8 @@ pub fn phys_from_entry(entry: u64, vaddr: usize) -> Result<u64> {
             "physical addresses: /proc/self/pagemap hides frame numbers without CAP_SYS_ADMIN \
              (run as root)",
         )),
-        PageEntry::Swapped | PageEntry::Absent => Err(Error::invalid(
-            "DMA memory",
+        PageEntry::Swapped | PageEntry::Absent => Err(Error::bad_reply(
+            "/proc/self/pagemap",
             format!("page at {vaddr:#x} is not resident (not locked in memory?)"),
         )),
     }

@@ -178,9 +178,21 @@ impl fmt::Display for Missing {
 
 impl Missing {
     /// The library error for this, found while setting up `interface`
-    /// (`vfio`, `uio`, or `pci` for moving functions between drivers):
-    /// `invalid vfio setup: IOMMU off: ...`.
+    /// (`vfio`, `uio`, or `pci` for moving functions between drivers).
+    /// What the machine lacks (an IOMMU, a module, hugepages) is
+    /// [`Error::Unsupported`] by `interface`; a wrong address, function or
+    /// binding, a missing permission or a function in use stays
+    /// [`Error::Invalid`]: `invalid vfio setup: ...`.
     pub fn error(self, interface: &'static str) -> Error {
+        if matches!(
+            self,
+            Missing::IommuOff
+                | Missing::ModuleNotLoaded(_)
+                | Missing::NoGroupNode(_)
+                | Missing::NoHugepages(_)
+        ) {
+            return Error::unsupported(interface, self.to_string());
+        }
         let what = match interface {
             "vfio" => "vfio setup",
             "uio" => "uio setup",

@@ -177,9 +177,11 @@ pub fn pt_buf(data: &mut DataBuf<'_>, opc: u8) -> Result<PtBuf> {
         }
     };
     let len = u32::try_from(len).map_err(|_| {
-        Error::invalid(
+        Error::too_large(
             "data buffer",
-            format!("{len} bytes is more than one command can move (4 GiB)"),
+            len as u64,
+            u32::MAX.into(),
+            "bytes per command",
         )
     })?;
     Ok(PtBuf {

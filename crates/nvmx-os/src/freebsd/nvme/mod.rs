@@ -156,12 +156,11 @@ pub fn cam_error_hint(cam: bool, errno: Option<i32>, eio: i32) -> Option<&'stati
 /// known, naming the limit and where it came from.
 pub fn check_transfer(max: Option<u64>, nbytes: u64) -> crate::error::Result<()> {
     match max {
-        Some(m) if nbytes > m => Err(crate::error::Error::invalid(
-            "data buffer",
-            format!(
-                "{nbytes} bytes is more than the driver moves in one command ({m} bytes, \
-                 NVME_GET_MAX_XFER_SIZE); split the transfer"
-            ),
+        Some(m) if nbytes > m => Err(crate::error::Error::too_large(
+            "transfer",
+            nbytes,
+            m,
+            "NVME_GET_MAX_XFER_SIZE, bytes per command",
         )),
         _ => Ok(()),
     }

@@ -8,7 +8,7 @@
 //! - **Read** and **Write** become `IOCB_CMD_PREAD` / `IOCB_CMD_PWRITE` of
 //!   `(nlb + 1) * lba_nbytes` bytes at byte offset `slba << ssw`. A data
 //!   buffer shorter than that completes the command with
-//!   [`Error::Invalid`] naming both sizes. A separate metadata buffer has
+//!   [`Error::ShortBuffer`] naming both sizes. A separate metadata buffer has
 //!   no place in them: the queue refuses one (`carries_metadata`).
 //! - **Flush** becomes `IOCB_CMD_FDSYNC`. Where the kernel refuses that for
 //!   the descriptor (`EINVAL`: kernels before 4.18, or files without an
@@ -453,7 +453,7 @@ unsafe impl AsyncEngine for LibAio {
         meta: RawBuf,
     ) -> Result<()> {
         if slot as usize >= self.slots.len() {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "queue slot",
                 format!("{slot} is beyond the engine's {} slots", self.slots.len()),
             ));

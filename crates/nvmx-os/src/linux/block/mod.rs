@@ -225,10 +225,7 @@ fn status(sct: u8, sc: u8) -> Completion {
 }
 
 fn short(have: usize, need: u64) -> Error {
-    Error::invalid(
-        "data buffer",
-        format!("{have} bytes is shorter than the {need} bytes the command moves"),
-    )
+    Error::short_buffer("data", have as u64, need)
 }
 
 fn open_flags(opts: &Options) -> i32 {
@@ -269,8 +266,8 @@ impl BlockDev {
         let nbytes = ioctl::get_size64(&file).map_err(|e| Error::io("BLKGETSIZE64", path, e))?;
         let lbs = ioctl::get_ssz(&file).map_err(|e| Error::io("BLKSSZGET", path, e))?;
         if !lbs.is_power_of_two() || !(512..=1 << 16).contains(&lbs) {
-            return Err(Error::invalid(
-                "block device",
+            return Err(Error::bad_reply(
+                "BLKSSZGET",
                 format!(
                     "{path}: logical block size {lbs} is not a power of two from 512 to 64 KiB"
                 ),
@@ -389,7 +386,7 @@ impl BlockDev {
     fn check_direct(&self, ptr: *const u8, len: usize) -> Result<()> {
         let a = self.lbs as usize;
         if self.direct && (!(ptr as usize).is_multiple_of(a) || !len.is_multiple_of(a)) {
-            return Err(Error::invalid(
+            return Err(Error::misaligned(
                 "data buffer",
                 format!(
                     "direct I/O on {} needs an address and length aligned to the {a}-byte logical \
@@ -438,12 +435,10 @@ impl BlockDev {
         }
         let nr = (cmd.cdw10 & 0xff) as usize + 1;
         if ranges.len() < nr * 16 {
-            return Err(Error::invalid(
-                "DSM buffer",
-                format!(
-                    "{} bytes holds fewer than the {nr} ranges the command names",
-                    ranges.len()
-                ),
+            return Err(Error::short_buffer(
+                "DSM range",
+                ranges.len() as u64,
+                nr as u64 * 16,
             ));
         }
         // Only deallocate changes data; the hints need no action.
@@ -579,7 +574,11 @@ impl SyncIo for BlockDev {
             Err(c) => return Ok(c),
         };
         let total = data.len() as u64;
-        if total != len {
+        if total < len {
+            return Err(Error::short_buffer("data vector", total, len));
+        }
+        if total > len {
+            // Longer than the command is a malformed request, not a short one.
             return Err(Error::invalid(
                 "data vector",
                 format!("{total} bytes in the vector, the command moves {len}"),

@@ -138,15 +138,12 @@ impl TransferLimit {
     /// Refuses a transfer of `nbytes` above the limit, naming the limit.
     pub fn check(&self, nbytes: u64) -> Result<()> {
         if nbytes > self.nbytes {
-            return Err(Error::invalid(
-                "transfer size",
-                format!(
-                    "{nbytes} bytes exceeds the kernel's limit of {} bytes for one passthrough \
-                     command ({} = {}); split the I/O",
-                    self.nbytes,
-                    self.source.display(),
-                    self.nbytes / 1024
-                ),
+            // The limit's name is the sysfs attribute it came from.
+            return Err(Error::too_large(
+                "transfer",
+                nbytes,
+                self.nbytes,
+                "max_hw_sectors_kb, bytes per passthrough command",
             ));
         }
         Ok(())
@@ -289,12 +286,8 @@ fn user_buf(buf: &mut DataBuf<'_>, opc: u8, what: &'static str) -> Result<(u64, 
         DataBuf::In([]) => return Ok((0, 0)),
         DataBuf::In(b) => (b.as_mut_ptr() as u64, b.len()),
     };
-    let len = u32::try_from(len).map_err(|_| {
-        Error::invalid(
-            what,
-            format!("{len} bytes is more than one command can move (4 GiB)"),
-        )
-    })?;
+    let len = u32::try_from(len)
+        .map_err(|_| Error::too_large(what, len as u64, u32::MAX.into(), "bytes per command"))?;
     Ok((addr, len))
 }
 
@@ -702,9 +695,11 @@ impl SyncIo for NvmeDev {
             return crate::be::gather_iov(self, cmd, data, meta);
         }
         let count = u32::try_from(count).map_err(|_| {
-            Error::invalid(
+            Error::too_large(
                 "data vector",
-                format!("{count} buffers is more than one command takes"),
+                count as u64,
+                u32::MAX.into(),
+                "buffers per command",
             )
         })?;
         let m = user_buf(&mut meta, cmd.opc, "metadata buffer")?;

@@ -163,7 +163,7 @@ unsafe impl AsyncEngine for UringCmd {
         meta: RawBuf,
     ) -> Result<()> {
         if slot >= self.slots {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "slot",
                 format!("{slot} is beyond the engine's {} slots", self.slots),
             ));

@@ -20,7 +20,7 @@
 //! # `io_uring`
 //! - NVM Read and Write are `IORING_OP_READ`/`IORING_OP_WRITE` of
 //!   `(nlb + 1) * lba_nbytes` bytes at byte `slba << ssw`. A data buffer
-//!   shorter than that completes the command with [`Error::Invalid`]
+//!   shorter than that completes the command with [`Error::ShortBuffer`]
 //!   naming both sizes; nothing is read or written past a buffer.
 //! - Flush is `IORING_OP_FSYNC` with `IORING_FSYNC_DATASYNC`.
 //! - Every other opcode (Compare, Write Zeroes, Dataset Management, ...)
@@ -90,7 +90,7 @@
 //! pages the kernel keeps referenced until its requests are gone, so
 //! dropping it needs no special care.
 //!
-//! [`Error::Invalid`]: nvmx_core::Error::Invalid
+//! [`Error::ShortBuffer`]: nvmx_core::Error::ShortBuffer
 //! [`Error::Io`]: nvmx_core::Error::Io
 //! [`Error::Unsupported`]: nvmx_core::Error::Unsupported
 

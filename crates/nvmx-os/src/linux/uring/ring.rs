@@ -114,7 +114,7 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
         }
         if opts.defer_taskrun {
             if opts.poll_sq {
-                return Err(Error::invalid(
+                return Err(Error::conflict(
                     "options",
                     "defer_taskrun with poll_sq: deferred completion work runs in the submitting \
                      thread's io_uring_enter, which a submission-polling ring does not make",

@@ -266,7 +266,7 @@ fn finish(
             && (!(s.buf as usize).is_multiple_of(ALIGN_HINT)
                 || !s.len.is_multiple_of(ALIGN_HINT as u32));
         if file.direct && errno == libc::EINVAL && misaligned {
-            return Some(Err(Error::invalid(
+            return Some(Err(Error::misaligned(
                 "data buffer",
                 format!(
                     "direct I/O on {label} needs an address and length aligned to the logical block size \
@@ -345,7 +345,7 @@ unsafe impl AsyncEngine for UringRw {
         meta: RawBuf,
     ) -> Result<()> {
         if slot as usize >= self.slots.len() {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "slot",
                 format!("{slot} is beyond the engine's {} slots", self.slots.len()),
             ));
