@@ -68,9 +68,9 @@ use super::ctrl::{Exec, Fail, RamCtrl, field};
 use super::ns::{Namespace, NsKind};
 use super::nvm;
 use super::params::{LBA_FORMATS, Params};
-use crate::be::DataBuf;
-use crate::error::{Error, Result};
-use crate::uri::{Uri, parse_size};
+use nvmx_core::be::DataBuf;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::uri::{Uri, parse_size};
 
 /// The URI parameter names this module reads.
 pub(super) const PARAM_KEYS: &[&str] = &[

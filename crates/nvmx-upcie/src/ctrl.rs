@@ -33,9 +33,9 @@ use super::health::Health;
 use super::pool::DmaPool;
 use super::qpair::QueuePair;
 use super::xfer::{HostBuf, SglCaps, SglMode, Xfer};
-use crate::be::DataBuf;
-use crate::be::xfer_check::{self, FormatCache};
-use crate::error::{Error, Result};
+use nvmx_core::be::DataBuf;
+use nvmx_core::be::xfer_check::{self, FormatCache};
+use nvmx_core::error::{Error, Result};
 
 /// Admin queue entries.
 const ADMIN_ENTRIES: u16 = 32;
@@ -576,11 +576,11 @@ impl Reset {
     }
 }
 
-/// The controller's admin queue as an [`crate::be::Admin`], for the
+/// The controller's admin queue as an [`nvmx_core::be::Admin`], for the
 /// format lookups of the transfer check.
 struct AdminPort<'a>(&'a Controller);
 
-impl crate::be::Admin for AdminPort<'_> {
+impl nvmx_core::be::Admin for AdminPort<'_> {
     fn id(&self) -> &'static str {
         "upcie"
     }

@@ -23,9 +23,9 @@ use super::dma;
 use super::iface::UpcieCtrl;
 use super::ioq::IoQueue;
 use super::xfer::{HostBuf, Xfer};
-use crate::be::xfer_check::{self, NsFormat};
-use crate::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
-use crate::error::{Error, Result};
+use nvmx_core::be::xfer_check::{self, NsFormat};
+use nvmx_core::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
+use nvmx_core::error::{Error, Result};
 
 struct InFlight {
     xfer: Xfer,

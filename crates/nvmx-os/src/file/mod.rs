@@ -33,12 +33,12 @@ use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{Status, sc, sc_media, sct};
 use nvmx_spec::{Command, Completion};
 
-use super::plan::{RwGeo, lba_out_of_range, lba_range};
-use super::{Backend, DataBuf, DataVec, SyncIo};
-use crate::error::{Error, Result};
-use crate::ident::{DevType, Ident};
-use crate::opts::Options;
-use crate::uri::{Target, Uri};
+use nvmx_core::be::plan::{RwGeo, lba_out_of_range, lba_range};
+use nvmx_core::be::{Backend, DataBuf, DataVec, SyncIo};
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::{DevType, Ident};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::{Target, Uri};
 
 /// The sync interface id of files: `psync` on Unix, `file` on Windows
 /// (xNVMe's names).
@@ -218,7 +218,7 @@ impl FileNs {
 
     /// Makes a Force Unit Access write durable before it completes.
     fn fua(&self, cmd: &Command) -> Result<()> {
-        if crate::be::is_fua(cmd) {
+        if nvmx_core::be::is_fua(cmd) {
             self.file
                 .sync_data()
                 .map_err(|e| Error::io("fdatasync", &self.path, e))?;
@@ -298,7 +298,7 @@ impl SyncIo for FileNs {
     }
 
     #[cfg(windows)]
-    fn memory(&self) -> Option<Arc<dyn crate::buf::Memory>> {
+    fn memory(&self) -> Option<Arc<dyn nvmx_core::buf::Memory>> {
         Some(Arc::new(windows_mem::WindowsMemory))
     }
 
@@ -389,7 +389,7 @@ impl SyncIo for FileNs {
             (DataVec::In(_), NvmOpcode::READ) => (false, data.len()),
             (DataVec::Out(_), NvmOpcode::WRITE) => (true, data.len()),
             // Other opcodes take the gather/scatter path.
-            _ => return crate::be::gather_iov(self, cmd, data, meta),
+            _ => return nvmx_core::be::gather_iov(self, cmd, data, meta),
         };
         let (off, len) = match self.range(cmd, write)? {
             Ok(r) => r,
@@ -458,7 +458,7 @@ mod tests {
             ..Options::default()
         };
         let be = open(&uri, &opts).expect("open with O_DIRECT");
-        let same = crate::buf::Buffer::from_slice(&[0x5au8; 4096]).unwrap();
+        let same = nvmx_core::buf::Buffer::from_slice(&[0x5au8; 4096]).unwrap();
         let mut cmd = Command::new(NvmOpcode::COMPARE.0, 1);
         cmd.set_cdw10_11(8);
         cmd.cdw12 = 7;
@@ -467,7 +467,7 @@ mod tests {
             .cmd_io(&mut cmd, DataBuf::Out(&same), DataBuf::None)
             .expect("compare on a direct file");
         assert!(cpl.is_success(), "{cpl:?}");
-        let mut other = crate::buf::Buffer::from_slice(&[0x5au8; 4096]).unwrap();
+        let mut other = nvmx_core::buf::Buffer::from_slice(&[0x5au8; 4096]).unwrap();
         other[100] = 0;
         let cpl = be
             .sync

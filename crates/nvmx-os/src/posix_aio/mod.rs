@@ -107,10 +107,10 @@ pub mod kqueue;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-use crate::be::config::BackendConfig;
-use crate::be::{AsyncEngine, EngineParams};
-use crate::caps::Caps;
-use crate::error::{Error, Result};
+use nvmx_core::be::config::BackendConfig;
+use nvmx_core::be::{AsyncEngine, EngineParams};
+use nvmx_core::caps::Caps;
+use nvmx_core::error::{Error, Result};
 
 /// The `posix_file` configuration: a file as a namespace, with `psync`
 /// for sync commands, synthesized admin data, and POSIX aio for queues.
@@ -121,9 +121,9 @@ pub static POSIX_FILE: BackendConfig = BackendConfig {
     async_id: "posix",
     sync_id: "psync",
     admin_id: "file_as_ns",
-    dev_id: crate::platform::DEV_ID,
+    dev_id: crate::DEV_ID,
     mem_id: "heap",
-    open: crate::be::file::open,
+    open: crate::file::open,
     new_engine,
 };
 
@@ -147,7 +147,7 @@ fn check_opts(p: &EngineParams<'_>) -> Result<()> {
 
 /// Creates a `posix` engine on the device's file descriptor.
 pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
-    crate::be::refuse_extended_lba("posix", p)?;
+    nvmx_core::be::refuse_extended_lba("posix", p)?;
     check_opts(p)?;
     create(p)
 }

@@ -22,13 +22,13 @@ use zerocopy::IntoBytes;
 use super::diskinfo::{self, DeviceDescriptor, DiskGeometry};
 use super::stornvme::{self, AdminRoute, IoRoute};
 use super::sys;
-use crate::be::plan::{RwGeo, lba_out_of_range, lba_range};
-use crate::be::{Admin, Backend, DataBuf, Direction, SyncIo};
-use crate::buf::Memory;
-use crate::error::{Error, Result};
-use crate::ident::{DevType, Ident};
-use crate::opts::Options;
-use crate::uri::{Target, Uri};
+use nvmx_core::be::plan::{RwGeo, lba_out_of_range, lba_range};
+use nvmx_core::be::{Admin, Backend, DataBuf, Direction, SyncIo};
+use nvmx_core::buf::Memory;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::{DevType, Ident};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::{Target, Uri};
 
 /// `StorageDeviceProperty`.
 const STORAGE_DEVICE_PROPERTY: u32 = 0;
@@ -168,7 +168,7 @@ impl Disk {
                     Error::invalid("data buffer", "Read needs a writable data buffer")
                 })?;
                 self.check_aligned(buf.as_ptr(), buf.len(), len)?;
-                crate::be::file::windows::read_exact_at(&self.file, &mut buf[..len], off)
+                crate::file::windows::read_exact_at(&self.file, &mut buf[..len], off)
                     .map_err(|e| Error::io("ReadFile", &self.path, e))?;
                 Ok(Completion::success(0))
             }
@@ -179,9 +179,9 @@ impl Disk {
                 };
                 let buf = data.as_slice();
                 self.check_aligned(buf.as_ptr(), buf.len(), len)?;
-                crate::be::file::windows::write_all_at(&self.file, &buf[..len], off)
+                crate::file::windows::write_all_at(&self.file, &buf[..len], off)
                     .map_err(|e| Error::io("WriteFile", &self.path, e))?;
-                if crate::be::is_fua(cmd) {
+                if nvmx_core::be::is_fua(cmd) {
                     self.file
                         .sync_data()
                         .map_err(|e| Error::io("FlushFileBuffers", &self.path, e))?;

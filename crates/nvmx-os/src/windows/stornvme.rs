@@ -29,7 +29,7 @@ use nvmx_spec::opcode::{AdminOpcode, NvmOpcode};
 use nvmx_spec::{Command, Completion, Status};
 use zerocopy::IntoBytes;
 
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 /// `IOCTL_STORAGE_QUERY_PROPERTY`.
 pub const IOCTL_STORAGE_QUERY_PROPERTY: u32 = 0x002D_1400;
@@ -516,7 +516,7 @@ pub fn route_io(cmd: &Command) -> Result<IoRoute> {
 /// shared rules of `be/xfer_check.rs`) before StorNVMe sees it: the
 /// driver sizes its transfer from the buffer, the device from the command.
 pub fn check_admin_buffer(cmd: &Command, len: usize) -> Result<()> {
-    crate::be::xfer_check::check_admin("nvme", cmd, len).map(|_| ())
+    nvmx_core::be::xfer_check::check_admin("nvme", cmd, len).map(|_| ())
 }
 
 /// A completion whose status is `st` (for statuses decided on the host).

@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 use super::mmio::PAGE_SIZE;
 

@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::be::linux::dev::sysfs;
-use crate::error::{Error, Result};
-use crate::uri::PciAddr;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::uri::PciAddr;
+use nvmx_os::linux::dev::sysfs;
 
 /// PCI class code of an NVMe controller: mass storage (01h), non-volatile
 /// memory (08h), NVMe programming interface (02h).
@@ -393,7 +393,7 @@ impl PciSys {
         let f = self.function(addr)?;
         for c in &f.nvme_controllers {
             let node = dev.join(c);
-            if let Some(why) = crate::platform::in_use(&node.to_string_lossy()) {
+            if let Some(why) = nvmx_os::in_use(&node.to_string_lossy()) {
                 return Ok(Some(format!("{}: {why}", node.display())));
             }
         }

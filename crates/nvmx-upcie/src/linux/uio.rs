@@ -24,8 +24,8 @@ use super::mmio::{HUGEPAGE_SIZE, Mapping, PAGE_SIZE};
 use super::pci::{Driver, Missing, PciSys};
 use super::{DmaMem, RegionOwner, RegionTable, bad_dma_len, hugepage, pagemap, round_up};
 use crate::backing::{DeviceBacking, DmaRegion};
-use crate::error::{Error, Result};
-use crate::uri::PciAddr;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::uri::PciAddr;
 
 const ID: &str = "uio";
 

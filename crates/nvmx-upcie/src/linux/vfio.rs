@@ -27,8 +27,8 @@ use super::mmio::{self, HUGEPAGE_SIZE, Mapping, PAGE_SIZE, VfioArg};
 use super::pci::{self, Driver, Missing, PciSys};
 use super::{DmaMem, RegionOwner, RegionTable, bad_dma_len, hugepage, make_region, round_up};
 use crate::backing::{DeviceBacking, DmaRegion};
-use crate::error::{Error, Result};
-use crate::uri::PciAddr;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::uri::PciAddr;
 
 const ID: &str = "vfio";
 

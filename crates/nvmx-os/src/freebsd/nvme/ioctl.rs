@@ -13,8 +13,8 @@ use std::mem::{offset_of, size_of};
 
 use nvmx_spec::{Command, Completion};
 
-use crate::be::{DataBuf, Direction};
-use crate::error::{Error, Result};
+use nvmx_core::be::{DataBuf, Direction};
+use nvmx_core::error::{Error, Result};
 
 /// `IOC_VOID` of `sys/sys/ioccom.h`: the request has no argument.
 pub const IOC_VOID: u32 = 0x2000_0000;

@@ -8,7 +8,7 @@ use nvmx_spec::{Command, Completion};
 
 use super::ioctl::*;
 use super::*;
-use crate::be::DataBuf;
+use nvmx_core::be::DataBuf;
 
 #[test]
 fn ioc_encodes_as_ioccom_h() {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use nvmx_spec::regs::ControllerRegisters;
 use zerocopy::FromBytes;
 
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 /// Bytes of the register block read: CAP up to and including CRTO.
 const REGS_NBYTES: usize = std::mem::size_of::<ControllerRegisters>();

@@ -2,7 +2,7 @@
 //! descriptor) and `io_uring_cmd` (NVMe passthrough on `/dev/ngXnY`).
 //!
 //! Both take the file descriptor of the device's sync interface
-//! ([`crate::be::SyncIo::raw_fd`]) and set up one ring per queue with as
+//! ([`nvmx_core::be::SyncIo::raw_fd`]) and set up one ring per queue with as
 //! many submission entries as the queue has slots (the kernel gives the
 //! completion ring twice as many). The slot number is each entry's
 //! `user_data`.
@@ -75,7 +75,7 @@
 //!   `nvmx perf` turns it on. Not with `--poll_sq`.
 //!
 //! # Completion fd
-//! [`AsyncEngine::completion_fd`](crate::be::AsyncEngine::completion_fd)
+//! [`AsyncEngine::completion_fd`](nvmx_core::be::AsyncEngine::completion_fd)
 //! registers an eventfd with the ring (`IORING_REGISTER_EVENTFD`), which
 //! the kernel signals on each completion. The engine also signals it for
 //! the completions it decides itself, and when commands are queued but
@@ -100,9 +100,9 @@ pub mod nvme_uring;
 pub(crate) mod ring;
 pub mod rw;
 
-use crate::be::config::BackendConfig;
-use crate::be::file;
-use crate::caps::Caps;
+use crate::file;
+use nvmx_core::be::config::BackendConfig;
+use nvmx_core::caps::Caps;
 
 /// The `io_uring_file` configuration: a file as a namespace, positional
 /// I/O through `psync` for sync commands and io_uring for queues.
