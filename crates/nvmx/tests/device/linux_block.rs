@@ -742,9 +742,12 @@ fn nvme_controllers_and_namespaces_open_and_answer() {
         // Fabrics controllers report limits of gigabytes: provoking the
         // refusal there would need a buffer that large, so it is checked
         // on limits up to 64 MiB only.
-        if (limit.nbytes as usize) <= 64 << 20 {
-            let mut big = vec![0u8; limit.nbytes as usize + lbs];
-            let mut cmd = rw(NvmOpcode::READ, 0, 0);
+        // The command must move the whole buffer: a longer buffer than
+        // the command moves is cut to the command's length first.
+        let blocks = limit.nbytes as usize / lbs + 1;
+        if (limit.nbytes as usize) <= 64 << 20 && blocks <= 1 << 16 {
+            let mut big = vec![0u8; blocks * lbs];
+            let mut cmd = rw(NvmOpcode::READ, 0, (blocks - 1) as u16);
             cmd.nsid = e.nsid;
             let err = be
                 .sync
@@ -754,7 +757,7 @@ fn nvme_controllers_and_namespaces_open_and_answer() {
             assert!(
                 matches!(
                     err,
-                    Error::TooLarge { len, limit: l, .. } if l == want && len == want + lbs as u64
+                    Error::TooLarge { len, limit: l, .. } if l == want && len == (blocks * lbs) as u64
                 ),
                 "{err}"
             );
