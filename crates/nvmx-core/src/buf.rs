@@ -76,8 +76,14 @@ unsafe impl Memory for HeapMemory {
     }
 
     fn alloc(&self, len: usize) -> Result<RawAlloc> {
+        // Layout refuses sizes that round up past isize::MAX.
         let layout = Layout::from_size_align(len, BUF_ALIGN).map_err(|_| {
-            Error::invalid("buffer size", format!("{len} bytes cannot be allocated"))
+            Error::too_large(
+                "buffer",
+                len as u64,
+                (isize::MAX as usize - (BUF_ALIGN - 1)) as u64,
+                "bytes one allocation holds",
+            )
         })?;
         if len == 0 {
             return Err(Error::invalid("buffer size", "0 bytes"));
@@ -85,9 +91,10 @@ unsafe impl Memory for HeapMemory {
         // SAFETY: the layout has a non-zero size (checked above).
         let p = unsafe { std::alloc::alloc_zeroed(layout) };
         let ptr = NonNull::new(p).ok_or_else(|| {
-            Error::invalid(
-                "buffer size",
-                format!("out of memory allocating {len} bytes"),
+            Error::io(
+                "alloc",
+                format!("{len} bytes of heap memory"),
+                std::io::Error::from(std::io::ErrorKind::OutOfMemory),
             )
         })?;
         Ok(RawAlloc {
@@ -340,7 +347,10 @@ mod tests {
 
     #[test]
     fn zero_length_is_an_error() {
-        assert!(Buffer::new(0).unwrap_err().to_string().contains("0 bytes"));
+        assert!(matches!(
+            Buffer::new(0),
+            Err(Error::Invalid { what: "buffer size", why }) if why == "0 bytes"
+        ));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::ident::DevType;
+use nvmx_core::ident::DevType;
 
 /// What kind of node or function an entry is.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, PartialOrd, Ord)]

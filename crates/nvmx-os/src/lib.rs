@@ -80,31 +80,6 @@ pub fn in_use(path: &str) -> Option<String> {
     }
 }
 
-// The files of this crate moved here whole from `nvmx/src/be/` and still
-// name their neighbours by the old paths (`crate::be::linux`,
-// `crate::error`, `crate::platform::DEV_ID`, and `super::SyncIo` from a
-// top-level module, whose parent was `be`); these private aliases keep
-// those paths valid while other branches that edit the same files are
-// merged. Rewriting them to the direct paths is a mechanical follow-up.
-use nvmx_core::be::*;
-#[cfg(any(target_os = "linux", windows, test))]
-use nvmx_core::buf;
-#[cfg(unix)]
-use nvmx_core::caps;
-use nvmx_core::{error, ident, opts, uri};
-
-mod be {
-    pub use crate::*;
-    pub use nvmx_core::be::*;
-    #[cfg(all(test, unix))]
-    pub use nvmx_ramdisk as ramdisk;
-}
-
-#[cfg(unix)]
-mod platform {
-    pub use crate::DEV_ID;
-}
-
 /// The library version, reported as the firmware revision of a file
 /// opened as a namespace.
 const VERSION: &str = env!("CARGO_PKG_VERSION");

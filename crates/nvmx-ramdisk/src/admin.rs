@@ -9,8 +9,8 @@ use nvmx_spec::opcode::AdminOpcode;
 
 use super::ctrl::{Exec, Fail, RamCtrl};
 use super::{features, identify, log};
-use crate::be::DataBuf;
-use crate::error::Error;
+use nvmx_core::be::DataBuf;
+use nvmx_core::error::Error;
 
 /// The admin opcodes [`exec`] runs, for the Commands Supported and Effects log.
 pub(super) const SUPPORTED: &[AdminOpcode] = &[

@@ -25,8 +25,8 @@ use super::ns::{Namespace, NsKind};
 use super::params::Params;
 use super::stats::Stats;
 use super::{admin, nvm, zoned};
-use crate::be::{Admin, DataBuf, Offer, SyncIo};
-use crate::error::{Error, Result};
+use nvmx_core::be::{Admin, DataBuf, Offer, SyncIo};
+use nvmx_core::error::{Error, Result};
 
 /// The ramdisk's one namespace identifier.
 pub(super) const NSID: u32 = 1;
@@ -204,7 +204,7 @@ impl RamCtrl {
             kv: params.kv.then(super::kv::KvSpace::default),
             directives: Default::default(),
             faults: super::fault::Faults::new(params.fatal_after, params.stall_after),
-            io_timeout: crate::opts::Options::default().command_timeout,
+            io_timeout: nvmx_core::opts::Options::default().command_timeout,
         })
     }
 
@@ -415,14 +415,14 @@ impl Admin for RamCtrl {
     /// reset does to values that were not saved (the ramdisk saves none);
     /// the media, a namespace's contents, survive. There is nothing to
     /// rescan: the namespace never changes.
-    fn pseudo(&self, op: crate::be::Pseudo) -> Result<()> {
+    fn pseudo(&self, op: nvmx_core::be::Pseudo) -> Result<()> {
         match op {
-            crate::be::Pseudo::ControllerReset | crate::be::Pseudo::SubsystemReset => {
+            nvmx_core::be::Pseudo::ControllerReset | nvmx_core::be::Pseudo::SubsystemReset => {
                 *self.features() = Features::default();
                 self.faults.reset();
                 Ok(())
             }
-            crate::be::Pseudo::NamespaceRescan => Ok(()),
+            nvmx_core::be::Pseudo::NamespaceRescan => Ok(()),
         }
     }
 

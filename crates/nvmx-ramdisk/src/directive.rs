@@ -28,7 +28,7 @@ use super::admin::out_buf;
 use super::ctrl::{Exec, Fail, RamCtrl, field};
 use super::fdp::Placement;
 use super::ns::{Namespace, NsKind};
-use crate::be::DataBuf;
+use nvmx_core::be::DataBuf;
 
 /// Maximum streams limit (MSL), also the streams available to the namespace.
 pub(super) const MSL: u16 = 16;

@@ -37,7 +37,7 @@
 //! How a command is held depends on who runs it: a `thrpool` worker
 //! blocks in the controller until the reset; `emu`, which runs commands on
 //! the caller's thread when poked, is told the command is held and offers
-//! it again on its next poke (see [`crate::be::SyncIo::cmd_io_queued`]).
+//! it again on its next poke (see [`nvmx_core::be::SyncIo::cmd_io_queued`]).
 //! The `nil` engine (`--be ramdisk`) never reaches the controller, so the
 //! fault cannot fire through its queues.
 
@@ -45,7 +45,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 /// The injected faults of one controller and the state they drive.
 #[derive(Debug, Default)]

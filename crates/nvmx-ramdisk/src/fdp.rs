@@ -49,8 +49,8 @@ use zerocopy::IntoBytes;
 use super::admin::{in_buf, out_buf};
 use super::ctrl::{Exec, Fail, RamCtrl, field};
 use super::ns::Namespace;
-use crate::be::DataBuf;
-use crate::error::{Error, Result};
+use nvmx_core::be::DataBuf;
+use nvmx_core::error::{Error, Result};
 
 /// The endurance group the namespace belongs to when FDP is on.
 pub(super) const ENDGID: u16 = 1;

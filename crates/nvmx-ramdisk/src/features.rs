@@ -21,7 +21,7 @@ use nvmx_spec::status::{sc_cmd, sct};
 
 use super::admin::{in_buf, out_buf};
 use super::ctrl::{Exec, Fail, NSID_ALL, RamCtrl, field};
-use crate::be::DataBuf;
+use nvmx_core::be::DataBuf;
 
 /// Warning composite temperature threshold (WCTEMP): 358 K, 85 °C.
 pub(super) const WCTEMP: u16 = 358;

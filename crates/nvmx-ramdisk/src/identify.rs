@@ -16,7 +16,7 @@ use super::features::{CCTEMP, WCTEMP};
 use super::ns::Namespace;
 use super::nvm::{MCL, MSRC, MSSRL};
 use super::params::LBA_FORMATS;
-use crate::be::DataBuf;
+use nvmx_core::be::DataBuf;
 
 /// Model number.
 pub(super) const MODEL: &str = "nvmx ramdisk";

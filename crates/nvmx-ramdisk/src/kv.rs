@@ -31,8 +31,8 @@ use nvmx_spec::status::{sc, sct};
 use super::admin::out_buf;
 use super::ctrl::{Exec, Fail, RamCtrl, field};
 use super::ns::Namespace;
-use crate::be::DataBuf;
-use crate::error::Error;
+use nvmx_core::be::DataBuf;
+use nvmx_core::error::Error;
 
 /// Largest value when MDTS sets no limit.
 const MVL_UNLIMITED: u64 = 1 << 20;

@@ -84,24 +84,11 @@ use std::sync::Arc;
 
 pub use ctrl::RamCtrl;
 
-// The files of this crate moved here whole from `nvmx/src/be/ramdisk/`
-// and still name core items by their old paths (`crate::be::DataBuf`,
-// `crate::error`); these private aliases keep those paths
-// valid while branches that edit the same files are merged. Rewriting
-// them to `nvmx_core::...` is a mechanical follow-up.
-use nvmx_core::{error, ident, opts, uri};
-
-mod be {
-    #[cfg(test)]
-    pub use crate as ramdisk;
-    pub use nvmx_core::be::*;
-}
-
-use crate::be::Backend;
-use crate::error::{Error, Result};
-use crate::ident::{DevType, Ident};
-use crate::opts::Options;
-use crate::uri::{Target, Uri};
+use nvmx_core::be::Backend;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::{DevType, Ident};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::{Target, Uri};
 
 /// Builds a ramdisk controller for `uri` (a size with parameters), for the
 /// user-space driver's emulated PCIe controller to serve commands with.

@@ -24,7 +24,7 @@ use super::features::TEMPERATURE;
 use super::identify::firmware_revision;
 use super::nvm;
 use super::stats::Stats;
-use crate::be::DataBuf;
+use nvmx_core::be::DataBuf;
 
 /// The log pages the controller returns.
 const SUPPORTED: &[LogPageId] = &[

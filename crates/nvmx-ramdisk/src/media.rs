@@ -17,7 +17,7 @@
 use std::ops::Range;
 use std::sync::{PoisonError, RwLock};
 
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 /// Data bytes per chunk: a whole number of blocks for every LBA format.
 const CHUNK_DATA_BYTES: u64 = 1 << 20;

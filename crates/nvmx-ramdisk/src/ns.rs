@@ -9,7 +9,7 @@ use nvmx_spec::opcode::Csi;
 
 use super::media::Media;
 use super::params::{LbaShape, Params};
-use crate::error::Result;
+use nvmx_core::error::Result;
 
 /// A namespace's command set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

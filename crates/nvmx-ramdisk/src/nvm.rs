@@ -30,8 +30,8 @@ use zerocopy::FromBytes;
 use super::ctrl::{Exec, Fail, RamCtrl, field};
 use super::media::{Blocks, BlocksMut, MediaError};
 use super::ns::Namespace;
-use crate::be::DataBuf;
-use crate::error::Error;
+use nvmx_core::be::DataBuf;
+use nvmx_core::error::Error;
 
 /// Copy: maximum single source range length in blocks (MSSRL).
 pub(super) const MSSRL: u16 = 128;

@@ -5,8 +5,8 @@
 //! pick on a real controller (the active LBA format and where metadata
 //! goes) and what is fixed at manufacture (the maximum data transfer size).
 
-use crate::error::{Error, Result};
-use crate::uri::Uri;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::uri::Uri;
 
 /// One LBA format: the data and metadata sizes of a logical block.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

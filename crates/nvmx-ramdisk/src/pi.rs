@@ -40,8 +40,8 @@ use super::media::{Blocks, BlocksMut};
 use super::ns::Namespace;
 use super::nvm::{check_mdts, media_fail, rw_range};
 use super::params::LBA_FORMATS;
-use crate::be::DataBuf;
-use crate::error::Error;
+use nvmx_core::be::DataBuf;
+use nvmx_core::error::Error;
 use nvmx_core::pi::{PiField, PiLayout, PiTags, PiTuple, Prchk, check_tuple, guard_over};
 
 /// The PI layout of `ns` in the media layout (metadata apart), or `None`

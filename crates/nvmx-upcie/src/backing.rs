@@ -9,7 +9,7 @@
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::error::Result;
+use nvmx_core::error::Result;
 
 /// One NVMe PCI function, as the driver sees it.
 ///

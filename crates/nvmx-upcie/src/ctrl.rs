@@ -33,9 +33,9 @@ use super::health::Health;
 use super::pool::DmaPool;
 use super::qpair::QueuePair;
 use super::xfer::{HostBuf, SglCaps, SglMode, Xfer};
-use crate::be::DataBuf;
-use crate::be::xfer_check::{self, FormatCache};
-use crate::error::{Error, Result};
+use nvmx_core::be::DataBuf;
+use nvmx_core::be::xfer_check::{self, FormatCache};
+use nvmx_core::error::{Error, Result};
 
 /// Admin queue entries.
 const ADMIN_ENTRIES: u16 = 32;
@@ -208,7 +208,7 @@ impl Controller {
         Error::check(cmd.opc, cpl)?;
         let id = IdentifyController::read_from_bytes(&buf[..])
             .map(Box::new)
-            .map_err(|_| Error::invalid("Identify Controller", "short data"))?;
+            .map_err(|_| Error::bad_reply("Identify Controller", "short data"))?;
         let sgl = SglCaps::from_sgls(id.sgls);
         *lock(&self.info) = Arc::new(CtrlInfo { id, sgl });
         Ok(())
@@ -576,11 +576,11 @@ impl Reset {
     }
 }
 
-/// The controller's admin queue as an [`crate::be::Admin`], for the
+/// The controller's admin queue as an [`nvmx_core::be::Admin`], for the
 /// format lookups of the transfer check.
 struct AdminPort<'a>(&'a Controller);
 
-impl crate::be::Admin for AdminPort<'_> {
+impl nvmx_core::be::Admin for AdminPort<'_> {
     fn id(&self) -> &'static str {
         "upcie"
     }
@@ -591,17 +591,19 @@ impl crate::be::Admin for AdminPort<'_> {
 }
 
 fn fatal(backing: &dyn DeviceBacking, what: &str) -> Error {
-    Error::QueueFailed(format!(
-        "{}: controller fatal status (CSTS.CFS) while waiting for {what}; the driver resets the controller",
-        backing.name()
-    ))
+    Error::controller_failed(
+        backing.name(),
+        format!(
+            "fatal status (CSTS.CFS) while waiting for {what}; the driver resets the controller"
+        ),
+    )
 }
 
 fn gone(backing: &dyn DeviceBacking, what: &str) -> Error {
-    Error::QueueFailed(format!(
-        "{}: the device does not answer (registers read all ones) while {what}",
-        backing.name()
-    ))
+    Error::controller_failed(
+        backing.name(),
+        format!("the device does not answer (registers read all ones) while {what}"),
+    )
 }
 
 /// Submits `cmd` on `qp` and polls for its completion (by cid), checking

@@ -239,7 +239,7 @@ impl Drop for Pages {
 /// # Safety
 /// `dst.ptr..dst.ptr + dst.len` must be valid for writes and not accessed
 /// by anyone else during the call (the async queue's submit contract).
-pub(crate) unsafe fn copy_to_raw(dst: crate::be::RawBuf, src: &[u8]) {
+pub(crate) unsafe fn copy_to_raw(dst: nvmx_core::be::RawBuf, src: &[u8]) {
     let n = dst.len.min(src.len());
     if dst.ptr.is_null() || n == 0 {
         return;

@@ -23,9 +23,9 @@ use super::dma;
 use super::iface::UpcieCtrl;
 use super::ioq::IoQueue;
 use super::xfer::{HostBuf, Xfer};
-use crate::be::xfer_check::{self, NsFormat};
-use crate::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
-use crate::error::{Error, Result};
+use nvmx_core::be::xfer_check::{self, NsFormat};
+use nvmx_core::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
+use nvmx_core::error::{Error, Result};
 
 struct InFlight {
     xfer: Xfer,
@@ -299,19 +299,19 @@ impl UpcieEngine {
             }
             let millis = self.q.ctrl.io_timeout.as_millis() as u64;
             let msg = err.to_string();
-            let timeout = matches!(err, Error::Timeout { .. });
             // Every command in flight is lost with the reset; each is
-            // reported as timed out (the reset followed a timeout) or
-            // with the failure that caused the reset.
-            let mk = |opc| {
-                if timeout {
-                    Error::Timeout {
-                        what: cmd_name(false, opc),
-                        millis,
-                    }
-                } else {
-                    Error::QueueFailed(msg.clone())
-                }
+            // reported as timed out (the reset followed a timeout), as the
+            // controller's failure, or with the failure that caused the reset.
+            let mk = |opc| match &err {
+                Error::Timeout { .. } => Error::Timeout {
+                    what: cmd_name(false, opc),
+                    millis,
+                },
+                Error::ControllerFailed { name, why } => Error::ControllerFailed {
+                    name: name.clone(),
+                    why: why.clone(),
+                },
+                _ => Error::QueueFailed(msg.clone()),
             };
             n += self.fail_all(&mk, sink);
             self.q.revive()?;

@@ -13,7 +13,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use crate::error::Error;
+use nvmx_core::error::Error;
 
 /// The controller's failure state, shared by the controller, its queues
 /// and its buffer allocator.

@@ -13,17 +13,17 @@ use super::ctrl::{Controller, Stall, exec};
 use super::ioq::IoQueue;
 use super::memory::DmaMemory;
 use super::xfer::{HostBuf, Xfer};
-use crate::be::xfer_check;
-use crate::be::{Admin, DataBuf, DataVec, Pseudo, SyncIo};
-use crate::buf::Memory;
-use crate::error::{Error, Result};
+use nvmx_core::be::xfer_check;
+use nvmx_core::be::{Admin, DataBuf, DataVec, Pseudo, SyncIo};
+use nvmx_core::buf::Memory;
+use nvmx_core::error::{Error, Result};
 
 /// Entries of the driver-owned I/O queue pair that serves sync commands.
 const SYNC_QUEUE_ENTRIES: u32 = 16;
 
 /// An NVMe controller driven from user space: nvmx's `upcie` sync and
 /// admin interfaces. Every raw command is checked against its buffers
-/// before anything is mapped (`crate::be::xfer_check`).
+/// before anything is mapped (`nvmx_core::be::xfer_check`).
 ///
 /// Sync commands run one at a time on an I/O queue pair the driver owns
 /// (created on first use), polled for their completion; admin commands

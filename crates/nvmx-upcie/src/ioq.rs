@@ -8,7 +8,7 @@ use nvmx_spec::opcode::AdminOpcode;
 
 use super::ctrl::Controller;
 use super::qpair::QueuePair;
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 /// An I/O queue pair created on the controller, re-created after resets.
 pub(crate) struct IoQueue {

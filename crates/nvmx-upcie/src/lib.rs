@@ -39,7 +39,7 @@
 //!   command's buffers, bounce buffers and PRP/SGL pages are released
 //!   once the command completed or a reset confirmed the controller
 //!   disabled (CSTS.RDY = 0 after CC.EN = 0). When a reset cannot confirm
-//!   it, the controller is failed by name ([`crate::Error::ControllerFailed`])
+//!   it, the controller is failed by name ([`nvmx_core::Error::ControllerFailed`])
 //!   and that memory is leaked on purpose.
 //! - Every raw command is checked against its buffers before anything is
 //!   mapped (the rules of `nvmx_core::be::xfer_check`: NLB for reads and writes
@@ -90,29 +90,9 @@ pub(crate) use engine::new_engine;
 pub use iface::UpcieCtrl;
 pub use xfer::SglMode;
 
-// The files of this crate moved here whole from `nvmx/src/be/upcie/` and
-// still name their neighbours by the old paths
-// (`crate::be::linux`, `crate::error`, `crate::platform::DEV_ID`); these
-// private aliases keep those paths valid while branches that edit the
-// same files are merged. Rewriting them to the direct paths is a
-// mechanical follow-up.
-use nvmx_core::{buf, caps, error, ident, opts, uri};
-
-mod be {
-    pub use nvmx_core::be::*;
-    #[cfg(target_os = "linux")]
-    pub use nvmx_os::linux;
-    pub use nvmx_ramdisk as ramdisk;
-}
-
-#[cfg(target_os = "linux")]
-mod platform {
-    pub use nvmx_os::{DEV_ID, in_use};
-}
-
-use crate::be::{Admin, Backend, DataBuf};
-use crate::error::{Error, Result};
-use crate::ident::{DevType, Ident};
+use nvmx_core::be::{Admin, Backend, DataBuf};
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::{DevType, Ident};
 
 /// Brings up the controller behind `backing` and opens namespace
 /// `opts.nsid` (`--dev-nsid`; 0 opens the controller alone) on it.
@@ -123,8 +103,8 @@ use crate::ident::{DevType, Ident};
 /// namespaces, when `opts.nsid` is not one of them.
 pub fn open_backing(
     backing: Arc<dyn DeviceBacking>,
-    uri: &crate::uri::Uri,
-    opts: &crate::opts::Options,
+    uri: &nvmx_core::uri::Uri,
+    opts: &nvmx_core::opts::Options,
 ) -> Result<Backend> {
     let sgl_mode = match uri.param("sgl") {
         Some(v) => SglMode::parse(v)?,
@@ -143,7 +123,7 @@ pub fn open_backing(
         let active = active_nsids(&*up)?;
         if !active.contains(&opts.nsid) {
             let list: Vec<String> = active.iter().map(u32::to_string).collect();
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "dev-nsid",
                 format!(
                     "{} is not an active namespace of {}; active: {}",

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::backing::{DeviceBacking, DmaRegion};
 use super::health::Health;
-use crate::buf::{Memory, RawAlloc};
-use crate::error::{Error, Result};
+use nvmx_core::buf::{Memory, RawAlloc};
+use nvmx_core::error::{Error, Result};
 
 /// The `upcie` memory interface. A buffer freed while the controller is
 /// untrusted (a reset could not stop it) is leaked, not unmapped: the
@@ -56,7 +56,7 @@ unsafe impl Memory for DmaMemory {
         }
         let r = self.backing.alloc_dma(len)?;
         let addr = r.as_ptr().as_ptr() as usize;
-        if r.len() < len || !addr.is_multiple_of(crate::buf::BUF_ALIGN) {
+        if r.len() < len || !addr.is_multiple_of(nvmx_core::buf::BUF_ALIGN) {
             return Err(Error::BadReply {
                 from: "DMA memory allocation",
                 why: format!(

@@ -10,7 +10,7 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::backing::{DeviceBacking, DmaRegion};
-use crate::error::Result;
+use nvmx_core::error::Result;
 
 /// Largest region kept for reuse.
 const MAX_POOLED: usize = 1 << 20;

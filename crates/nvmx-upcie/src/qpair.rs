@@ -17,7 +17,7 @@ use nvmx_spec::{Command, Completion};
 
 use super::backing::{DeviceBacking, DmaRegion};
 use super::dma;
-use crate::error::Result;
+use nvmx_core::error::Result;
 
 /// A queue pair's rings and indexes.
 pub(crate) struct QueuePair {

@@ -10,7 +10,7 @@
 //! controller could not be stopped).
 //!
 //! The buffers are cut to what the command moves when that is known
-//! ([`crate::be::xfer_check`]), so PRP lists and SGLs describe the
+//! ([`nvmx_core::be::xfer_check`]), so PRP lists and SGLs describe the
 //! transfer and no more: an SGL longer than the transfer is used only
 //! when Identify Controller SGLS bit 18 allows it; otherwise a command
 //! of unknown length goes by PRPs.
@@ -27,8 +27,8 @@ use super::dma;
 use super::pool::{DmaPool, Pooled};
 use super::prp::{self, PAGE};
 use super::sgl::{self, Desc};
-use crate::be::xfer_check::Need;
-use crate::error::{Error, Result};
+use nvmx_core::be::xfer_check::Need;
+use nvmx_core::error::{Error, Result};
 
 /// Which data pointer the driver builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

@@ -138,8 +138,18 @@ impl std::fmt::Debug for Queue {
 }
 
 /// Checks a queue capacity: a power of two, at least 1, below 4096.
+/// Above the limit is [`Error::TooLarge`], 0 or not a power of two
+/// [`Error::Invalid`].
 pub fn check_capacity(capacity: u32) -> Result<()> {
-    if capacity == 0 || !capacity.is_power_of_two() || capacity >= CAPACITY_LIMIT {
+    if capacity >= CAPACITY_LIMIT {
+        return Err(Error::too_large(
+            "queue capacity",
+            capacity.into(),
+            (CAPACITY_LIMIT / 2).into(),
+            "commands per queue",
+        ));
+    }
+    if capacity == 0 || !capacity.is_power_of_two() {
         return Err(Error::invalid(
             "queue capacity",
             format!(
@@ -233,14 +243,13 @@ impl Queue {
             return Err(Rejected { error, data, meta });
         }
         if meta.as_ref().is_some_and(|m| !m.is_empty()) && !self.engine.carries_metadata(cmd.opc) {
-            let error = Error::invalid(
-                "metadata buffer",
+            let error = Error::unsupported(
+                self.engine.id(),
                 format!(
-                    "the {} engine turns opcode {:#04x} into plain file I/O, which has no place \
-                     for separate metadata (a block device's kernel keeps protection \
+                    "a separate metadata buffer: it turns opcode {:#04x} into plain file I/O, \
+                     which has no place for one (a block device's kernel keeps protection \
                      information itself); pass none, or use an NVMe passthrough engine \
                      (io_uring_cmd, emu, thrpool)",
-                    self.engine.id(),
                     cmd.opc
                 ),
             );

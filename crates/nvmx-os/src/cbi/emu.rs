@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use nvmx_spec::Command;
 
 use super::run_queued;
-use crate::be::{AsyncEngine, EngineParams, EngineSink, Offer, RawBuf, SyncIo};
-use crate::error::Result;
+use nvmx_core::be::{AsyncEngine, EngineParams, EngineSink, Offer, RawBuf, SyncIo};
+use nvmx_core::error::Result;
 
 struct Pending {
     slot: u32,

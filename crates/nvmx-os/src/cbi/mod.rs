@@ -9,8 +9,8 @@ pub mod thrpool;
 
 use nvmx_spec::{Command, Completion};
 
-use super::{Direction, Offer, RawBuf, SyncIo};
-use crate::error::Result;
+use nvmx_core::be::{Direction, Offer, RawBuf, SyncIo};
+use nvmx_core::error::Result;
 
 /// Runs a command captured by an async engine through a sync interface.
 ///

@@ -6,8 +6,8 @@
 use nvmx_spec::cmd::NvmRw;
 use nvmx_spec::{Command, Completion};
 
-use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf};
-use crate::error::Result;
+use nvmx_core::be::{AsyncEngine, EngineParams, EngineSink, RawBuf};
+use nvmx_core::error::Result;
 
 /// The `nil` engine: finished slots in submission order.
 pub struct Nil {
@@ -96,8 +96,8 @@ impl Nil {
 /// queue, answered with an error rather than a panic.
 #[cold]
 #[inline(never)]
-fn overfull(slot: u32) -> crate::error::Error {
-    crate::error::Error::QueueFailed(format!(
+fn overfull(slot: u32) -> nvmx_core::error::Error {
+    nvmx_core::error::Error::QueueFailed(format!(
         "nil engine: slot {slot} submitted with every slot already in flight"
     ))
 }

@@ -7,7 +7,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 /// An eventfd used as a level-triggered "something to reap" flag.
 #[derive(Debug)]

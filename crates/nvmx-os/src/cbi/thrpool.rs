@@ -18,8 +18,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, bounde
 use nvmx_spec::{Command, Completion};
 
 use super::run_queued;
-use crate::be::{AsyncEngine, EngineParams, EngineSink, Offer, RawBuf, SyncIo};
-use crate::error::{Error, Result};
+use nvmx_core::be::{AsyncEngine, EngineParams, EngineSink, Offer, RawBuf, SyncIo};
+use nvmx_core::error::{Error, Result};
 
 /// Worker threads per queue: enough to overlap blocking calls without
 /// swamping a small machine.

@@ -8,8 +8,8 @@ use nvmx_spec::{Command, Completion};
 use zerocopy::{FromZeros, IntoBytes};
 
 use super::{FILE_LBA_NBYTES, FILE_MDTS, FileNs, status};
-use crate::be::{Admin, DataBuf};
-use crate::error::{Error, Result};
+use nvmx_core::be::{Admin, DataBuf};
+use nvmx_core::error::{Error, Result};
 
 /// Feature identifier of the volatile write cache.
 const FID_VWC: u8 = 0x06;

@@ -33,12 +33,12 @@ use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{Status, sc, sc_media, sct};
 use nvmx_spec::{Command, Completion};
 
-use super::plan::{RwGeo, lba_out_of_range, lba_range};
-use super::{Backend, DataBuf, DataVec, SyncIo};
-use crate::error::{Error, Result};
-use crate::ident::{DevType, Ident};
-use crate::opts::Options;
-use crate::uri::{Target, Uri};
+use nvmx_core::be::plan::{RwGeo, lba_out_of_range, lba_range};
+use nvmx_core::be::{Backend, DataBuf, DataVec, SyncIo};
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::{DevType, Ident};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::{Target, Uri};
 
 /// The sync interface id of files: `psync` on Unix, `file` on Windows
 /// (xNVMe's names).
@@ -96,7 +96,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         ));
     }
     if opts.nsid != 1 {
-        return Err(Error::invalid(
+        return Err(Error::out_of_range(
             "dev-nsid",
             format!("{}: a file is a single namespace, nsid 1", opts.nsid),
         ));
@@ -184,7 +184,7 @@ impl FileNs {
             && (!(ptr as usize).is_multiple_of(FILE_LBA_NBYTES as usize)
                 || !len.is_multiple_of(FILE_LBA_NBYTES as usize))
         {
-            return Err(Error::invalid(
+            return Err(Error::misaligned(
                 "data buffer",
                 format!(
                     "direct I/O on {} needs an address and length aligned to {FILE_LBA_NBYTES} bytes (got address {ptr:p}, length {len}); use a buffer from Device::alloc",
@@ -218,7 +218,7 @@ impl FileNs {
 
     /// Makes a Force Unit Access write durable before it completes.
     fn fua(&self, cmd: &Command) -> Result<()> {
-        if crate::be::is_fua(cmd) {
+        if nvmx_core::be::is_fua(cmd) {
             self.file
                 .sync_data()
                 .map_err(|e| Error::io("fdatasync", &self.path, e))?;
@@ -257,12 +257,10 @@ impl FileNs {
     fn dsm(&self, cmd: &Command, ranges: &[u8]) -> Result<Completion> {
         let nr = (cmd.cdw10 & 0xff) as usize + 1;
         if ranges.len() < nr * 16 {
-            return Err(Error::invalid(
-                "DSM buffer",
-                format!(
-                    "{} bytes holds fewer than the {nr} ranges the command names",
-                    ranges.len()
-                ),
+            return Err(Error::short_buffer(
+                "DSM range",
+                ranges.len() as u64,
+                nr as u64 * 16,
             ));
         }
         // Only deallocate (AD) changes data; the hints need no action.
@@ -300,7 +298,7 @@ impl SyncIo for FileNs {
     }
 
     #[cfg(windows)]
-    fn memory(&self) -> Option<Arc<dyn crate::buf::Memory>> {
+    fn memory(&self) -> Option<Arc<dyn nvmx_core::buf::Memory>> {
         Some(Arc::new(windows_mem::WindowsMemory))
     }
 
@@ -391,13 +389,17 @@ impl SyncIo for FileNs {
             (DataVec::In(_), NvmOpcode::READ) => (false, data.len()),
             (DataVec::Out(_), NvmOpcode::WRITE) => (true, data.len()),
             // Other opcodes take the gather/scatter path.
-            _ => return crate::be::gather_iov(self, cmd, data, meta),
+            _ => return nvmx_core::be::gather_iov(self, cmd, data, meta),
         };
         let (off, len) = match self.range(cmd, write)? {
             Ok(r) => r,
             Err(c) => return Ok(c),
         };
-        if (total as u64) != len {
+        if (total as u64) < len {
+            return Err(Error::short_buffer("data vector", total as u64, len));
+        }
+        if (total as u64) > len {
+            // Longer than the command is a malformed request, not a short one.
             return Err(Error::invalid(
                 "data vector",
                 format!("{total} bytes in the vector, the command moves {len}"),
@@ -426,10 +428,7 @@ impl SyncIo for FileNs {
 }
 
 fn short(have: usize, need: u64) -> Error {
-    Error::invalid(
-        "data buffer",
-        format!("{have} bytes is shorter than the {need} bytes the command moves"),
-    )
+    Error::short_buffer("data", have as u64, need)
 }
 
 fn short_check(buf: &mut [u8], len: u64) -> Result<&mut [u8]> {
@@ -459,7 +458,7 @@ mod tests {
             ..Options::default()
         };
         let be = open(&uri, &opts).expect("open with O_DIRECT");
-        let same = crate::buf::Buffer::from_slice(&[0x5au8; 4096]).unwrap();
+        let same = nvmx_core::buf::Buffer::from_slice(&[0x5au8; 4096]).unwrap();
         let mut cmd = Command::new(NvmOpcode::COMPARE.0, 1);
         cmd.set_cdw10_11(8);
         cmd.cdw12 = 7;
@@ -468,7 +467,7 @@ mod tests {
             .cmd_io(&mut cmd, DataBuf::Out(&same), DataBuf::None)
             .expect("compare on a direct file");
         assert!(cpl.is_success(), "{cpl:?}");
-        let mut other = crate::buf::Buffer::from_slice(&[0x5au8; 4096]).unwrap();
+        let mut other = nvmx_core::buf::Buffer::from_slice(&[0x5au8; 4096]).unwrap();
         other[100] = 0;
         let cpl = be
             .sync

@@ -5,7 +5,7 @@ use std::io::{self, IoSlice, IoSliceMut};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 
-use crate::opts::Options;
+use nvmx_core::opts::Options;
 
 /// Opens `path` as the options say.
 pub fn open(path: &str, opts: &Options) -> io::Result<File> {

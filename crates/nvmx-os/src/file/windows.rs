@@ -4,7 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::windows::fs::{FileExt, OpenOptionsExt};
 
-use crate::opts::Options;
+use nvmx_core::opts::Options;
 
 /// FILE_FLAG_NO_BUFFERING: the Windows spelling of direct I/O.
 const FILE_FLAG_NO_BUFFERING: u32 = 0x2000_0000;

@@ -11,8 +11,8 @@ use windows_sys::Win32::System::Memory::{
     MEM_COMMIT, MEM_RELEASE, MEM_RESERVE, PAGE_READWRITE, VirtualAlloc, VirtualFree,
 };
 
-use crate::buf::{Memory, RawAlloc};
-use crate::error::{Error, Result};
+use nvmx_core::buf::{Memory, RawAlloc};
+use nvmx_core::error::{Error, Result};
 
 /// The mem interface id.
 pub const ID: &str = "windows";
@@ -76,7 +76,7 @@ mod tests {
         let m = WindowsMemory;
         for len in [1usize, 512, 4096, 1 << 20] {
             let a = m.alloc(len).unwrap();
-            assert_eq!(a.ptr.as_ptr() as usize % crate::buf::BUF_ALIGN, 0);
+            assert_eq!(a.ptr.as_ptr() as usize % nvmx_core::buf::BUF_ALIGN, 0);
             // SAFETY: `a` is `len` bytes of fresh memory of ours.
             let s = unsafe { std::slice::from_raw_parts_mut(a.ptr.as_ptr(), len) };
             assert!(s.iter().all(|&b| b == 0));

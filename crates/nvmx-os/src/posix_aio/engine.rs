@@ -12,10 +12,10 @@ use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::{Command, Completion};
 
 use super::check_opts;
-use crate::be::cbi::run_sync;
-use crate::be::plan::{RwGeo, RwPlan, lba_out_of_range, plan_rw};
-use crate::be::{AsyncEngine, DataBuf, EngineParams, EngineSink, RawBuf, SyncIo};
-use crate::error::{Error, Result};
+use crate::cbi::run_sync;
+use nvmx_core::be::plan::{RwGeo, RwPlan, lba_out_of_range, plan_rw};
+use nvmx_core::be::{AsyncEngine, DataBuf, EngineParams, EngineSink, RawBuf, SyncIo};
+use nvmx_core::error::{Error, Result};
 
 /// What the C library was asked to do for a slot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,7 +77,7 @@ pub struct PosixAio {
     pub(super) unarmed: u32,
     /// The completion descriptor, once asked for.
     #[cfg(target_os = "linux")]
-    notify: Option<Arc<crate::be::cbi::notify::Notifier>>,
+    notify: Option<Arc<crate::cbi::notify::Notifier>>,
     /// The C library refused aio_fsync: Flush runs sync.
     pub(super) flush_is_sync: bool,
     /// The kqueue completions are delivered to (the `kqueue` engine).
@@ -410,7 +410,7 @@ unsafe impl AsyncEngine for PosixAio {
     }
 
     fn carries_metadata(&self, opc: u8) -> bool {
-        !crate::be::is_plain_rw(opc)
+        !nvmx_core::be::is_plain_rw(opc)
     }
 
     unsafe fn submit(
@@ -421,14 +421,14 @@ unsafe impl AsyncEngine for PosixAio {
         meta: RawBuf,
     ) -> Result<()> {
         if slot as usize >= self.cbs.len() {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "queue slot",
                 format!("{slot} is beyond the engine's {} slots", self.cbs.len()),
             ));
         }
         let op = match NvmOpcode(cmd.opc) {
             NvmOpcode::READ => Op::Read,
-            NvmOpcode::WRITE if !crate::be::is_fua(cmd) => Op::Write,
+            NvmOpcode::WRITE if !nvmx_core::be::is_fua(cmd) => Op::Write,
             NvmOpcode::FLUSH if !self.flush_is_sync => {
                 let info = SlotInfo {
                     op: Op::Fsync,
@@ -474,7 +474,7 @@ unsafe impl AsyncEngine for PosixAio {
     #[cfg(target_os = "linux")]
     fn completion_fd(&mut self) -> Result<Option<RawFd>> {
         if self.notify.is_none() {
-            self.notify = Some(Arc::new(crate::be::cbi::notify::Notifier::new()?));
+            self.notify = Some(Arc::new(crate::cbi::notify::Notifier::new()?));
         }
         // Requests already in flight have no callback: keep the loop
         // coming back until they are reaped (see `poke`).

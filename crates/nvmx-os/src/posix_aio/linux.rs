@@ -1,5 +1,5 @@
 //! Completion notification for the `posix` engine on Linux: each request
-//! started after [`AsyncEngine::completion_fd`](crate::be::AsyncEngine::completion_fd)
+//! started after [`AsyncEngine::completion_fd`](nvmx_core::be::AsyncEngine::completion_fd)
 //! asks the C library to call [`on_complete`] when it finishes
 //! (`SIGEV_THREAD`), and that callback signals the queue's eventfd.
 //!
@@ -16,7 +16,7 @@
 use std::mem::{offset_of, size_of};
 use std::sync::Arc;
 
-use crate::be::cbi::notify::Notifier;
+use crate::cbi::notify::Notifier;
 
 /// Where the `sigev_notify_function` member of `struct sigevent` sits: the
 /// C union after `sigev_value`, `sigev_signo` and `sigev_notify`, which the

@@ -12,7 +12,7 @@
 //! - **Read** and **Write** become `aio_read` / `aio_write` of
 //!   `(nlb + 1) * lba_nbytes` bytes at byte offset `slba << ssw`. A data
 //!   buffer shorter than that completes the command with
-//!   [`nvmx_core::Error::Invalid`] naming both sizes; a separate metadata
+//!   [`nvmx_core::Error::ShortBuffer`] naming both sizes; a separate metadata
 //!   buffer has no place in them and the queue refuses one.
 //! - **Flush** becomes `aio_fsync(O_DSYNC)`. Where the C library refuses
 //!   that (`EINVAL`, e.g. FreeBSD before 13.0), the command runs through
@@ -107,10 +107,10 @@ pub mod kqueue;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-use crate::be::config::BackendConfig;
-use crate::be::{AsyncEngine, EngineParams};
-use crate::caps::Caps;
-use crate::error::{Error, Result};
+use nvmx_core::be::config::BackendConfig;
+use nvmx_core::be::{AsyncEngine, EngineParams};
+use nvmx_core::caps::Caps;
+use nvmx_core::error::{Error, Result};
 
 /// The `posix_file` configuration: a file as a namespace, with `psync`
 /// for sync commands, synthesized admin data, and POSIX aio for queues.
@@ -121,9 +121,9 @@ pub static POSIX_FILE: BackendConfig = BackendConfig {
     async_id: "posix",
     sync_id: "psync",
     admin_id: "file_as_ns",
-    dev_id: crate::platform::DEV_ID,
+    dev_id: crate::DEV_ID,
     mem_id: "heap",
-    open: crate::be::file::open,
+    open: crate::file::open,
     new_engine,
 };
 
@@ -147,7 +147,7 @@ fn check_opts(p: &EngineParams<'_>) -> Result<()> {
 
 /// Creates a `posix` engine on the device's file descriptor.
 pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
-    crate::be::refuse_extended_lba("posix", p)?;
+    nvmx_core::be::refuse_extended_lba("posix", p)?;
     check_opts(p)?;
     create(p)
 }

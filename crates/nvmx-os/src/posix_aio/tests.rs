@@ -9,11 +9,11 @@ use nvmx_spec::status::{sc, sct};
 
 use super::PosixAio;
 use super::testutil::{BS, open_sync, params, round_trip, run, rw, tmp_file};
-use crate::be::{AsyncEngine, EngineSink, RawBuf, SyncIo};
-use crate::buf::Buffer;
-use crate::error::{Error, Result};
-use crate::opts::Options;
-use crate::uri::Uri;
+use nvmx_core::be::{AsyncEngine, EngineSink, RawBuf, SyncIo};
+use nvmx_core::buf::Buffer;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::Uri;
 
 fn engine(sync: &Arc<dyn SyncIo>, opts: &Options, capacity: u32) -> Result<PosixAio> {
     PosixAio::new(&params(sync, opts, capacity))
@@ -199,7 +199,7 @@ fn poll_io_and_poll_sq_are_refused_by_name() {
 #[test]
 fn a_sync_interface_without_a_descriptor_is_refused() {
     let uri = Uri::parse("1MiB").unwrap();
-    let be = crate::be::ramdisk::open(&uri, &Options::default()).unwrap();
+    let be = nvmx_ramdisk::open(&uri, &Options::default()).unwrap();
     let e = engine(&be.sync, &Options::default(), 4)
         .err()
         .expect("refused");
@@ -256,8 +256,8 @@ impl SyncIo for RawFile {
     fn cmd_io(
         &self,
         _: &mut Command,
-        _: crate::be::DataBuf<'_>,
-        _: crate::be::DataBuf<'_>,
+        _: nvmx_core::be::DataBuf<'_>,
+        _: nvmx_core::be::DataBuf<'_>,
     ) -> Result<nvmx_spec::Completion> {
         Ok(nvmx_spec::Completion::success(0))
     }

@@ -12,11 +12,11 @@ use nvmx_spec::cmd::NvmRw;
 use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::{Command, Completion};
 
-use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
-use crate::buf::{Buffer, fill_random, first_difference};
-use crate::error::Result;
-use crate::opts::Options;
-use crate::uri::Uri;
+use nvmx_core::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
+use nvmx_core::buf::{Buffer, fill_random, first_difference};
+use nvmx_core::error::Result;
+use nvmx_core::opts::Options;
+use nvmx_core::uri::Uri;
 
 /// Logical block size of a file namespace.
 pub const BS: usize = 512;
@@ -51,7 +51,7 @@ pub fn open_sync(path: &Path, direct: bool) -> Result<(Arc<dyn SyncIo>, Options)
         ..Default::default()
     };
     let uri = Uri::parse(&path.to_string_lossy())?;
-    let be = crate::be::file::open(&uri, &opts)?;
+    let be = crate::file::open(&uri, &opts)?;
     Ok((be.sync, opts))
 }
 

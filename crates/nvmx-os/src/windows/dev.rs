@@ -12,8 +12,8 @@ use std::os::windows::fs::OpenOptionsExt;
 use std::os::windows::io::AsRawHandle;
 
 use crate::enumerate::{EnumEntry, EnumKind};
-use crate::error::Result;
-use crate::ident::DevType;
+use nvmx_core::error::Result;
+use nvmx_core::ident::DevType;
 
 /// Highest drive number tried, plus one.
 pub const MAX_DRIVES: u32 = 64;

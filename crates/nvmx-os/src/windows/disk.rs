@@ -22,13 +22,13 @@ use zerocopy::IntoBytes;
 use super::diskinfo::{self, DeviceDescriptor, DiskGeometry};
 use super::stornvme::{self, AdminRoute, IoRoute};
 use super::sys;
-use crate::be::plan::{RwGeo, lba_out_of_range, lba_range};
-use crate::be::{Admin, Backend, DataBuf, Direction, SyncIo};
-use crate::buf::Memory;
-use crate::error::{Error, Result};
-use crate::ident::{DevType, Ident};
-use crate::opts::Options;
-use crate::uri::{Target, Uri};
+use nvmx_core::be::plan::{RwGeo, lba_out_of_range, lba_range};
+use nvmx_core::be::{Admin, Backend, DataBuf, Direction, SyncIo};
+use nvmx_core::buf::Memory;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::{DevType, Ident};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::{Target, Uri};
 
 /// `StorageDeviceProperty`.
 const STORAGE_DEVICE_PROPERTY: u32 = 0;
@@ -136,13 +136,10 @@ impl Disk {
     fn check_aligned(&self, ptr: *const u8, len: usize, need: usize) -> Result<()> {
         let sector = 1usize << self.ssw;
         if len < need {
-            return Err(Error::invalid(
-                "data buffer",
-                format!("{len} bytes is shorter than the {need} bytes the command moves"),
-            ));
+            return Err(Error::short_buffer("data", len as u64, need as u64));
         }
         if !(ptr as usize).is_multiple_of(sector) {
-            return Err(Error::invalid(
+            return Err(Error::misaligned(
                 "data buffer",
                 format!(
                     "{} needs buffers aligned to its {sector}-byte sectors (got address {ptr:p}); use a buffer from Device::alloc",
@@ -171,7 +168,7 @@ impl Disk {
                     Error::invalid("data buffer", "Read needs a writable data buffer")
                 })?;
                 self.check_aligned(buf.as_ptr(), buf.len(), len)?;
-                crate::be::file::windows::read_exact_at(&self.file, &mut buf[..len], off)
+                crate::file::windows::read_exact_at(&self.file, &mut buf[..len], off)
                     .map_err(|e| Error::io("ReadFile", &self.path, e))?;
                 Ok(Completion::success(0))
             }
@@ -182,9 +179,9 @@ impl Disk {
                 };
                 let buf = data.as_slice();
                 self.check_aligned(buf.as_ptr(), buf.len(), len)?;
-                crate::be::file::windows::write_all_at(&self.file, &buf[..len], off)
+                crate::file::windows::write_all_at(&self.file, &buf[..len], off)
                     .map_err(|e| Error::io("WriteFile", &self.path, e))?;
-                if crate::be::is_fua(cmd) {
+                if nvmx_core::be::is_fua(cmd) {
                     self.file
                         .sync_data()
                         .map_err(|e| Error::io("FlushFileBuffers", &self.path, e))?;
@@ -267,7 +264,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
         cdw10: u32::from(Cns::CONTROLLER.0),
         ..Default::default()
     })
-    .ok_or_else(|| Error::invalid("Identify", "no protocol query for Identify"))?;
+    .ok_or_else(|| Error::unsupported("nvme", "Identify as a StorNVMe protocol query"))?;
     query(h, &uri.base, &probe, &mut DataBuf::In(&mut idfy)).map_err(|e| {
         Error::unsupported(
             "nvme",

@@ -16,7 +16,7 @@
 use nvmx_spec::identify::{IdentifyController, IdentifyNamespace};
 use zerocopy::FromZeros;
 
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 /// `IOCTL_DISK_GET_DRIVE_GEOMETRY_EX`.
 pub const IOCTL_DISK_GET_DRIVE_GEOMETRY_EX: u32 = 0x0007_00A0;

@@ -37,10 +37,10 @@ use windows_sys::Win32::System::IO::{
 };
 
 use super::sys;
-use crate::be::cbi::run_sync;
-use crate::be::plan::{Refused, RwGeo, lba_out_of_range, plan_rw};
-use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
-use crate::error::{Error, Result};
+use crate::cbi::run_sync;
+use nvmx_core::be::plan::{Refused, RwGeo, lba_out_of_range, plan_rw};
+use nvmx_core::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
+use nvmx_core::error::{Error, Result};
 
 /// The async interface id of the caller-reaped engine.
 pub const ID: &str = "iocp";
@@ -186,7 +186,7 @@ impl Iocp {
                 ),
             )
         })?;
-        crate::be::refuse_extended_lba(id, p)?;
+        nvmx_core::be::refuse_extended_lba(id, p)?;
         let file = sys::reopen_overlapped(h, p.opts.direct)
             .map_err(|e| Error::io("ReOpenFile (overlapped)", p.sync.id(), e))?;
         let port = sys::completion_port_for(&file)
@@ -466,7 +466,7 @@ unsafe impl AsyncEngine for Iocp {
     }
 
     fn carries_metadata(&self, opc: u8) -> bool {
-        !crate::be::is_plain_rw(opc)
+        !nvmx_core::be::is_plain_rw(opc)
     }
 
     unsafe fn submit(
@@ -477,14 +477,14 @@ unsafe impl AsyncEngine for Iocp {
         meta: RawBuf,
     ) -> Result<()> {
         if slot as usize >= self.slots.len() {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "slot",
                 format!("{slot} is beyond the engine's {} slots", self.slots.len()),
             ));
         }
         let kind = match NvmOpcode(cmd.opc) {
             NvmOpcode::READ => Kind::Read,
-            NvmOpcode::WRITE if !crate::be::is_fua(cmd) => Kind::Write,
+            NvmOpcode::WRITE if !nvmx_core::be::is_fua(cmd) => Kind::Write,
             _ => {
                 // No overlapped call has this command's meaning: run it
                 // now through the sync interface, report it at the next

@@ -34,10 +34,10 @@ use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress
 use windows_sys::core::HRESULT;
 
 use super::sys;
-use crate::be::cbi::run_sync;
-use crate::be::plan::{Refused, RwGeo, lba_out_of_range, plan_rw};
-use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
-use crate::error::{Error, Result};
+use crate::cbi::run_sync;
+use nvmx_core::be::plan::{Refused, RwGeo, lba_out_of_range, plan_rw};
+use nvmx_core::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
+use nvmx_core::error::{Error, Result};
 
 /// The async interface id.
 pub const ID: &str = "io_ring";
@@ -208,7 +208,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
             format!("this device: the {} interface has no handle", p.sync.id()),
         )
     })?;
-    crate::be::refuse_extended_lba(ID, p)?;
+    nvmx_core::be::refuse_extended_lba(ID, p)?;
     let file = Arc::new(
         sys::reopen_overlapped(h, p.opts.direct).map_err(|e| Error::io("ReOpenFile", ID, e))?,
     );
@@ -331,7 +331,7 @@ unsafe impl AsyncEngine for IoRing {
     }
 
     fn carries_metadata(&self, opc: u8) -> bool {
-        !crate::be::is_plain_rw(opc)
+        !nvmx_core::be::is_plain_rw(opc)
     }
 
     unsafe fn submit(
@@ -342,14 +342,14 @@ unsafe impl AsyncEngine for IoRing {
         meta: RawBuf,
     ) -> Result<()> {
         if slot as usize >= self.lens.len() {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "slot",
                 format!("{slot} is beyond the engine's {} slots", self.lens.len()),
             ));
         }
         let write = match NvmOpcode(cmd.opc) {
             NvmOpcode::READ => false,
-            NvmOpcode::WRITE if !crate::be::is_fua(cmd) => true,
+            NvmOpcode::WRITE if !nvmx_core::be::is_fua(cmd) => true,
             _ => {
                 // SAFETY: `submit`'s contract makes the buffers valid and
                 // ours until the slot is reported.

@@ -29,7 +29,7 @@ use nvmx_spec::opcode::{AdminOpcode, NvmOpcode};
 use nvmx_spec::{Command, Completion, Status};
 use zerocopy::IntoBytes;
 
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 /// `IOCTL_STORAGE_QUERY_PROPERTY`.
 pub const IOCTL_STORAGE_QUERY_PROPERTY: u32 = 0x002D_1400;
@@ -102,12 +102,8 @@ fn get32(buf: &[u8], off: usize) -> u32 {
 }
 
 fn u32_len(what: &'static str, n: usize) -> Result<u32> {
-    u32::try_from(n).map_err(|_| {
-        Error::invalid(
-            what,
-            format!("{n} bytes is more than one Windows storage IOCTL can carry"),
-        )
-    })
+    u32::try_from(n)
+        .map_err(|_| Error::too_large(what, n as u64, u32::MAX.into(), "bytes per storage IOCTL"))
 }
 
 /// What an Identify, Get Log Page or Get Features query asks for, in the
@@ -223,7 +219,7 @@ pub struct QueryReply {
 /// Parses the reply of a protocol-specific query, checking what the
 /// driver wrote against the buffer it was given.
 pub fn parse_query_reply(reply: &[u8], returned: usize) -> Result<QueryReply> {
-    let bad = |why: String| Error::invalid("StorNVMe reply", why);
+    let bad = |why: String| Error::bad_reply("StorNVMe", why);
     if reply.len() < PROTOCOL_DATA_DESCRIPTOR_LEN || returned < PROTOCOL_DATA_DESCRIPTOR_LEN {
         return Err(bad(format!(
             "{returned} bytes returned, shorter than the {PROTOCOL_DATA_DESCRIPTOR_LEN}-byte data descriptor"
@@ -378,8 +374,8 @@ pub fn parse_protocol_command_reply(
     layout: &ProtocolCommandLayout,
 ) -> Result<Completion> {
     if buf.len() < layout.total {
-        return Err(Error::invalid(
-            "StorNVMe reply",
+        return Err(Error::bad_reply(
+            "StorNVMe",
             format!(
                 "{} bytes, the command buffer was {}",
                 buf.len(),
@@ -520,7 +516,7 @@ pub fn route_io(cmd: &Command) -> Result<IoRoute> {
 /// shared rules of `be/xfer_check.rs`) before StorNVMe sees it: the
 /// driver sizes its transfer from the buffer, the device from the command.
 pub fn check_admin_buffer(cmd: &Command, len: usize) -> Result<()> {
-    crate::be::xfer_check::check_admin("nvme", cmd, len).map(|_| ())
+    nvmx_core::be::xfer_check::check_admin("nvme", cmd, len).map(|_| ())
 }
 
 /// A completion whose status is `st` (for statuses decided on the host).

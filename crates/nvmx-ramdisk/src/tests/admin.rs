@@ -265,7 +265,7 @@ fn identify_lists_descriptors_and_command_set_structures() {
     assert!(
         matches!(
             e,
-            crate::Error::ShortBuffer {
+            nvmx_core::Error::ShortBuffer {
                 len: 512,
                 need: 4096,
                 ..
@@ -458,7 +458,7 @@ fn get_log_page_honours_numd_and_offset() {
     assert!(
         matches!(
             e,
-            crate::Error::ShortBuffer {
+            nvmx_core::Error::ShortBuffer {
                 len: 16,
                 need: 512,
                 ..
@@ -690,7 +690,7 @@ fn temperature_thresholds_and_timestamp() {
     assert!(
         matches!(
             e,
-            crate::Error::ShortBuffer {
+            nvmx_core::Error::ShortBuffer {
                 len: 4,
                 need: 8,
                 ..

@@ -8,7 +8,7 @@ use nvmx_spec::status::{sc, sc_cmd, sc_media, sct};
 use zerocopy::IntoBytes;
 
 use super::*;
-use crate::error::Error;
+use nvmx_core::error::Error;
 
 /// Every LBA format, with separate and (when it has metadata) interleaved
 /// metadata.

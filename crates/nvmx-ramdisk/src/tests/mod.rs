@@ -12,9 +12,9 @@ use nvmx_spec::{Command, Completion, Status};
 
 use super::RamCtrl;
 use super::params::Params;
-use crate::be::{Admin, DataBuf, SyncIo};
-use crate::error::Result;
-use crate::uri::{Target, Uri};
+use nvmx_core::be::{Admin, DataBuf, SyncIo};
+use nvmx_core::error::Result;
+use nvmx_core::uri::{Target, Uri};
 
 /// A controller for a ramdisk URI such as `8MiB?lbaf=3`.
 fn ctrl(uri: &str) -> RamCtrl {

@@ -1,10 +1,10 @@
 //! Opening: URI parameters, nsid, what the backend reports.
 
 use super::*;
-use crate::be::ramdisk::open;
-use crate::error::Error;
-use crate::ident::DevType;
-use crate::opts::Options;
+use crate::open;
+use nvmx_core::error::Error;
+use nvmx_core::ident::DevType;
+use nvmx_core::opts::Options;
 
 fn open_err(uri: &str) -> String {
     let uri = Uri::parse(uri).unwrap();

@@ -5,9 +5,9 @@ use nvmx_spec::log::{ChangedZoneList, GetLogPage};
 use zerocopy::IntoBytes;
 
 use crate::ctrl::{Fail, field};
-use crate::error::Result;
 use crate::ns::Namespace;
 use crate::params::LBA_FORMATS;
+use nvmx_core::error::Result;
 
 /// Identify I/O Command Set specific Namespace (CNS 05h) for the Zoned
 /// command set.

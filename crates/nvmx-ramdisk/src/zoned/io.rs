@@ -10,11 +10,11 @@ use nvmx_spec::zoned::{ZoneState, za};
 use super::mgmt::mgmt_send;
 use super::report::mgmt_recv;
 use super::state::{Zones, unwritable};
-use crate::be::DataBuf;
 use crate::ctrl::{Fail, RamCtrl, field};
-use crate::error::Result;
 use crate::ns::Namespace;
 use crate::nvm;
+use nvmx_core::be::DataBuf;
+use nvmx_core::error::Result;
 
 pub(super) fn zones_of(ns: &Namespace) -> Result<&Zones, Fail> {
     ns.zones

@@ -8,9 +8,9 @@ use nvmx_spec::zoned::{ZoneMgmtSend, ZoneSendAction, ZoneState, za};
 use super::io::out_of_range;
 use super::state::{ZoneSet, Zones};
 use crate::admin::in_buf;
-use crate::be::DataBuf;
 use crate::ctrl::{Exec, Fail, field};
-use crate::error::Result;
+use nvmx_core::be::DataBuf;
+use nvmx_core::error::Result;
 
 pub(super) fn invalid_transition() -> Fail {
     Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_ZONE_STATE_TRANSITION)

@@ -64,8 +64,8 @@ pub(crate) use identify::{changed_zone_list, identify_controller, identify_names
 pub(crate) use io::exec;
 pub(crate) use state::{Zones, namespace};
 
-use crate::error::{Error, Result};
-use crate::uri::{Uri, parse_size};
+use nvmx_core::error::{Error, Result};
+use nvmx_core::uri::{Uri, parse_size};
 
 /// The URI parameter names this module reads.
 pub(crate) const PARAM_KEYS: &[&str] = &[

@@ -8,9 +8,9 @@ use nvmx_spec::zoned::{ZoneDescriptor, ZoneState, ZoneType, za};
 
 use super::{CHANGED_ZONES_MAX, ZoneParams};
 use crate::ctrl::Fail;
-use crate::error::{Error, Result};
 use crate::ns::{Namespace, NsKind};
 use crate::params::Params;
+use nvmx_core::error::{Error, Result};
 
 /// One zone's changing state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use nvmx_spec::{Command, Completion, Status};
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::{Cq, EmuBacking, Held, MAX_QUEUES, PAGE, SGLS_OFFSET, Sq, State, lock};
-use crate::be::{Admin, SyncIo};
+use nvmx_core::be::{Admin, SyncIo};
 
 impl EmuBacking {
     /// Fetches and runs the commands between head and tail of SQ `qid`.

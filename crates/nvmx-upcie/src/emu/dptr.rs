@@ -8,9 +8,9 @@ use nvmx_spec::status::{sc, sct};
 use nvmx_spec::{Command, Completion};
 
 use super::{EmuBacking, PAGE, State};
-use crate::be::{DataBuf, Direction};
-use crate::error::Result;
 use crate::sgl::{Desc, kind};
+use nvmx_core::be::{DataBuf, Direction};
+use nvmx_core::error::Result;
 
 impl EmuBacking {
     /// Gathers the command's data (and metadata), runs `run` on it and

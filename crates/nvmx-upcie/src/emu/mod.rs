@@ -10,7 +10,7 @@
 //! tail doorbell fetches and runs the new commands at once, on the
 //! writer's thread: Create/Delete I/O Completion/Submission Queue and
 //! Number of Queues are handled here, every other command goes to a
-//! ramdisk controller ([`crate::be::ramdisk::RamCtrl`]), with its data
+//! ramdisk controller ([`nvmx_ramdisk::RamCtrl`]), with its data
 //! gathered from and scattered to the PRPs or SGLs of the command.
 //!
 //! Faults can be injected (see the `inject_*` methods): a fatal status, a
@@ -44,10 +44,10 @@ use nvmx_spec::regs::{Aqa, Cc, offset};
 use super::backing::{DeviceBacking, DmaRegion};
 use super::dma::Pages;
 use super::sgl::Desc;
-use crate::be::ramdisk::RamCtrl;
-use crate::be::{Admin, Pseudo};
-use crate::error::{Error, Result};
-use crate::uri::Uri;
+use nvmx_core::be::{Admin, Pseudo};
+use nvmx_core::error::{Error, Result};
+use nvmx_core::uri::Uri;
+use nvmx_ramdisk::RamCtrl;
 
 const PAGE: u64 = 4096;
 /// Where the made-up IOVAs start.
@@ -202,7 +202,7 @@ impl EmuBacking {
     /// `ramdisk_uri` (a size with parameters, e.g. `64MiB?lbaf=1`).
     pub fn new(ramdisk_uri: &str) -> Result<EmuBacking> {
         let uri = Uri::parse(ramdisk_uri)?;
-        let ram = crate::be::ramdisk::new_ctrl(&uri)?;
+        let ram = nvmx_ramdisk::new_ctrl(&uri)?;
         Ok(EmuBacking {
             ram,
             mem: Arc::new(Mutex::new(MemMap {
@@ -628,10 +628,10 @@ unsafe impl DeviceBacking for EmuBacking {
 /// A backend configuration for devices built on [`EmuBacking`] with
 /// [`super::open_backing`] and the facade's `Device::from_backend`. It is not
 /// in any platform's list: `Device::open` never selects it.
-pub static EMULATED: crate::be::config::BackendConfig = crate::be::config::BackendConfig {
+pub static EMULATED: nvmx_core::be::config::BackendConfig = nvmx_core::be::config::BackendConfig {
     name: "upcie_emulated",
     descr: "User-space NVMe driver on an in-process emulated controller (tests)",
-    caps: crate::caps::Caps::NVME_PCIE,
+    caps: nvmx_core::caps::Caps::NVME_PCIE,
     async_id: "upcie",
     sync_id: "upcie",
     admin_id: "upcie",
@@ -641,7 +641,7 @@ pub static EMULATED: crate::be::config::BackendConfig = crate::be::config::Backe
     new_engine: super::engine::new_engine,
 };
 
-fn open_unavailable(_: &Uri, _: &crate::opts::Options) -> Result<crate::be::Backend> {
+fn open_unavailable(_: &Uri, _: &nvmx_core::opts::Options) -> Result<nvmx_core::be::Backend> {
     Err(Error::unsupported(
         "upcie_emu",
         "opening by URI: build the device with open_backing(EmuBacking) and Device::from_backend",

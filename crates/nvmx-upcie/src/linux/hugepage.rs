@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::be::linux::dev::sysfs;
+use nvmx_os::linux::dev::sysfs;
 
 /// The 2 MiB hugepage pool.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]

@@ -10,7 +10,7 @@
 //!   any time.
 //! - **vfio ioctls**: the `#[repr(C)]` argument structures of
 //!   `<linux/vfio.h>` and their request numbers, computed with the `_IOC`
-//!   helpers of [`crate::be::linux::nvme::ioctl`] (vfio's are all `_IO`,
+//!   helpers of [`nvmx_os::linux::nvme::ioctl`] (vfio's are all `_IO`,
 //!   type `;`, numbers from 100); the tests pin them to the kernel values.
 //! - **File descriptors** returned by an ioctl (the vfio device), which
 //!   become owned [`File`]s here.
@@ -24,7 +24,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::ptr::NonNull;
 
-use crate::be::linux::nvme::ioctl::io as io_nr;
+use nvmx_os::linux::nvme::ioctl::io as io_nr;
 
 /// Size of the pages the driver hands out and translates (4 KiB).
 pub const PAGE_SIZE: usize = 4096;

@@ -54,9 +54,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::backing::{DeviceBacking, DmaRegion};
-use crate::error::{Error, Result};
-use crate::opts::Options;
-use crate::uri::{PciAddr, Target, Uri};
+use nvmx_core::error::{Error, Result};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::{PciAddr, Target, Uri};
 
 use mmio::Mapping;
 use pci::{Driver, PciSys};
@@ -128,9 +128,9 @@ pub fn open_uio(uri: &Uri, _opts: &Options) -> Result<Arc<dyn DeviceBacking>> {
 // The backend configurations: the driver core over each backing.
 mod configs {
     use super::*;
-    use crate::be::Backend;
-    use crate::be::config::BackendConfig;
-    use crate::caps::Caps;
+    use nvmx_core::be::Backend;
+    use nvmx_core::be::config::BackendConfig;
+    use nvmx_core::caps::Caps;
 
     fn open_vfio_backend(uri: &Uri, opts: &Options) -> Result<Backend> {
         crate::open_backing(open_vfio(uri, opts)?, uri, opts)
@@ -148,7 +148,7 @@ mod configs {
         async_id: "upcie",
         sync_id: "upcie",
         admin_id: "upcie",
-        dev_id: crate::platform::DEV_ID,
+        dev_id: nvmx_os::DEV_ID,
         mem_id: "upcie",
         open: open_vfio_backend,
         new_engine: crate::new_engine,
@@ -163,7 +163,7 @@ mod configs {
         async_id: "upcie",
         sync_id: "upcie",
         admin_id: "upcie",
-        dev_id: crate::platform::DEV_ID,
+        dev_id: nvmx_os::DEV_ID,
         mem_id: "upcie",
         open: open_uio_backend,
         new_engine: crate::new_engine,
@@ -327,6 +327,21 @@ impl std::fmt::Debug for DmaMem {
 
 /// Rounds `len` up to a multiple of `unit` (a power of two); `None` on
 /// overflow or for 0.
+/// The error for a DMA length [`round_up`] refused: 0 bytes is a malformed
+/// request, anything else rounds past the address space.
+pub(crate) fn bad_dma_len(len: usize, unit: usize) -> Error {
+    if len == 0 {
+        Error::invalid("DMA length", "0 bytes")
+    } else {
+        Error::too_large(
+            "DMA length",
+            len as u64,
+            (usize::MAX & !(unit - 1)) as u64,
+            "bytes the address space holds",
+        )
+    }
+}
+
 pub(crate) fn round_up(len: usize, unit: usize) -> Option<usize> {
     if len == 0 {
         return None;

@@ -11,7 +11,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 use super::mmio::PAGE_SIZE;
 
@@ -70,8 +70,8 @@ pub fn phys_from_entry(entry: u64, vaddr: usize) -> Result<u64> {
             "physical addresses: /proc/self/pagemap hides frame numbers without CAP_SYS_ADMIN \
              (run as root)",
         )),
-        PageEntry::Swapped | PageEntry::Absent => Err(Error::invalid(
-            "DMA memory",
+        PageEntry::Swapped | PageEntry::Absent => Err(Error::bad_reply(
+            "/proc/self/pagemap",
             format!("page at {vaddr:#x} is not resident (not locked in memory?)"),
         )),
     }

@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::be::linux::dev::sysfs;
-use crate::error::{Error, Result};
-use crate::uri::PciAddr;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::uri::PciAddr;
+use nvmx_os::linux::dev::sysfs;
 
 /// PCI class code of an NVMe controller: mass storage (01h), non-volatile
 /// memory (08h), NVMe programming interface (02h).
@@ -178,9 +178,21 @@ impl fmt::Display for Missing {
 
 impl Missing {
     /// The library error for this, found while setting up `interface`
-    /// (`vfio`, `uio`, or `pci` for moving functions between drivers):
-    /// `invalid vfio setup: IOMMU off: ...`.
+    /// (`vfio`, `uio`, or `pci` for moving functions between drivers).
+    /// What the machine lacks (an IOMMU, a module, hugepages) is
+    /// [`Error::Unsupported`] by `interface`; a wrong address, function or
+    /// binding, a missing permission or a function in use stays
+    /// [`Error::Invalid`]: `invalid vfio setup: ...`.
     pub fn error(self, interface: &'static str) -> Error {
+        if matches!(
+            self,
+            Missing::IommuOff
+                | Missing::ModuleNotLoaded(_)
+                | Missing::NoGroupNode(_)
+                | Missing::NoHugepages(_)
+        ) {
+            return Error::unsupported(interface, self.to_string());
+        }
         let what = match interface {
             "vfio" => "vfio setup",
             "uio" => "uio setup",
@@ -381,7 +393,7 @@ impl PciSys {
         let f = self.function(addr)?;
         for c in &f.nvme_controllers {
             let node = dev.join(c);
-            if let Some(why) = crate::platform::in_use(&node.to_string_lossy()) {
+            if let Some(why) = nvmx_os::in_use(&node.to_string_lossy()) {
                 return Ok(Some(format!("{}: {why}", node.display())));
             }
         }
@@ -544,15 +556,13 @@ mod tests {
         let a = t.nvme_function();
         let pci = PciSys::at(&t.0);
         let e = pci.check_can_bind(a, Driver::UioPciGeneric).unwrap_err();
-        assert!(
-            e.to_string().contains("module uio_pci_generic not loaded"),
-            "{e}"
-        );
+        let lacks = |e: &Error, word: &str| matches!(e, Error::Unsupported { interface: "pci" | "vfio", what } if what.contains(word));
+        assert!(lacks(&e, "module uio_pci_generic not loaded"), "{e}");
         t.attr("module/vfio_pci/refcnt", "0");
         std::fs::remove_file(t.0.join("kernel/iommu_groups/7/devices/0000:01:00.0")).unwrap();
         std::fs::remove_dir_all(t.0.join("kernel/iommu_groups")).unwrap();
         let e = pci.check_can_bind(a, Driver::VfioPci).unwrap_err();
-        assert!(e.to_string().contains("IOMMU off"), "{e}");
+        assert!(lacks(&e, "IOMMU off"), "{e}");
         let other = PciAddr::parse("0000:09:00.0").unwrap();
         let e = pci.function(other).unwrap_err();
         assert!(
@@ -638,7 +648,10 @@ mod tests {
         t.nvme_function();
         let pci = PciSys::at(&t.0);
         let e = super::super::preferred_driver(&pci).unwrap_err();
-        assert!(e.to_string().contains("vfio_pci not loaded"), "{e}");
+        assert!(
+            matches!(&e, Error::Unsupported { interface: "pci", what } if what.contains("vfio_pci not loaded")),
+            "{e}"
+        );
         t.attr("module/uio_pci_generic/refcnt", "0");
         assert_eq!(
             super::super::preferred_driver(&pci).unwrap(),

@@ -22,10 +22,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::mmio::{HUGEPAGE_SIZE, Mapping, PAGE_SIZE};
 use super::pci::{Driver, Missing, PciSys};
-use super::{DmaMem, RegionOwner, RegionTable, hugepage, pagemap, round_up};
+use super::{DmaMem, RegionOwner, RegionTable, bad_dma_len, hugepage, pagemap, round_up};
 use crate::backing::{DeviceBacking, DmaRegion};
-use crate::error::{Error, Result};
-use crate::uri::PciAddr;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::uri::PciAddr;
 
 const ID: &str = "uio";
 
@@ -191,10 +191,7 @@ impl UioBacking {
     }
 
     fn alloc(&self, len: usize) -> Result<(DmaRegion, Arc<RegionOwner>)> {
-        let len = round_up(len, PAGE_SIZE).ok_or(Error::OutOfRange {
-            what: "DMA length",
-            why: format!("{len} bytes"),
-        })?;
+        let len = round_up(len, PAGE_SIZE).ok_or_else(|| bad_dma_len(len, PAGE_SIZE))?;
         if len > HUGEPAGE_SIZE {
             return Err(Error::unsupported(
                 ID,

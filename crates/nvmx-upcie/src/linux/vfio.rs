@@ -25,10 +25,10 @@ use std::sync::{Arc, Mutex};
 
 use super::mmio::{self, HUGEPAGE_SIZE, Mapping, PAGE_SIZE, VfioArg};
 use super::pci::{self, Driver, Missing, PciSys};
-use super::{DmaMem, RegionOwner, RegionTable, hugepage, make_region, round_up};
+use super::{DmaMem, RegionOwner, RegionTable, bad_dma_len, hugepage, make_region, round_up};
 use crate::backing::{DeviceBacking, DmaRegion};
-use crate::error::{Error, Result};
-use crate::uri::PciAddr;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::uri::PciAddr;
 
 const ID: &str = "vfio";
 
@@ -277,8 +277,12 @@ impl VfioBacking {
                 format!("{name}: BAR0 cannot be mmapped through vfio"),
             ));
         }
-        let bar_len = usize::try_from(bar.size)
-            .map_err(|_| Error::invalid("BAR0 size", format!("{:#x}", bar.size)))?;
+        let bar_len = usize::try_from(bar.size).map_err(|_| {
+            Error::bad_reply(
+                "VFIO_DEVICE_GET_REGION_INFO",
+                format!("BAR0 size {:#x} does not fit this address space", bar.size),
+            )
+        })?;
         let bar0 = Mapping::map_file(&device, bar.offset, bar_len)
             .map_err(ioerr("mmap BAR0 of", &name))?;
         let cfg = region(mmio::VFIO_PCI_CONFIG_REGION_INDEX)?;
@@ -308,16 +312,16 @@ impl VfioBacking {
     }
 
     fn alloc(&self, len: usize) -> Result<(DmaRegion, Arc<RegionOwner>)> {
-        let bad = || Error::invalid("DMA length", format!("{len} bytes"));
         let mut mem = None;
         if len >= HUGEPAGE_SIZE / 2 && hugepage::pool().free > 0 {
-            let hlen = round_up(len, HUGEPAGE_SIZE).ok_or_else(bad)?;
+            let hlen =
+                round_up(len, HUGEPAGE_SIZE).ok_or_else(|| bad_dma_len(len, HUGEPAGE_SIZE))?;
             mem = Mapping::map_anon(hlen, true).ok();
         }
         let mem = match mem {
             Some(m) => m,
             None => {
-                let plen = round_up(len, PAGE_SIZE).ok_or_else(bad)?;
+                let plen = round_up(len, PAGE_SIZE).ok_or_else(|| bad_dma_len(len, PAGE_SIZE))?;
                 Mapping::map_anon(plen, false)
                     .map_err(|e| Error::io("mmap", format!("{plen} bytes of DMA memory"), e))?
             }

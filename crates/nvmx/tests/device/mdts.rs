@@ -84,5 +84,8 @@ fn small_mdts_is_enforced_by_name_through_every_nvme_path() {
     let e = dev
         .cmd_io(&mut cmd, DataBuf::In(&mut buf), DataBuf::None)
         .unwrap_err();
-    assert!(e.to_string().contains("max_hw_sectors"), "{e}");
+    assert!(
+        matches!(e, Error::TooLarge { len: 20480, limit_name, .. } if limit_name.contains("max_hw_sectors_kb")),
+        "{e}"
+    );
 }

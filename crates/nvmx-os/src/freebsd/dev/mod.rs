@@ -20,8 +20,8 @@
 use std::path::Path;
 
 use crate::enumerate::{EnumEntry, EnumKind};
-use crate::error::{Error, Result};
-use crate::ident::DevType;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::DevType;
 
 /// An NVMe node name under `/dev`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -163,7 +163,7 @@ mod sys {
     use std::os::fd::AsRawFd;
     use std::path::Path;
 
-    use crate::be::freebsd::nvme::ioctl::{NVME_GET_NSID, NvmeGetNsid};
+    use crate::freebsd::nvme::ioctl::{NVME_GET_NSID, NvmeGetNsid};
 
     /// The controller name and namespace of an NVMe disk, asked with
     /// `NVME_GET_NSID` on a read-only descriptor.

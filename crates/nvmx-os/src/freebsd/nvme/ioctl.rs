@@ -13,8 +13,8 @@ use std::mem::{offset_of, size_of};
 
 use nvmx_spec::{Command, Completion};
 
-use crate::be::{DataBuf, Direction};
-use crate::error::{Error, Result};
+use nvmx_core::be::{DataBuf, Direction};
+use nvmx_core::error::{Error, Result};
 
 /// `IOC_VOID` of `sys/sys/ioccom.h`: the request has no argument.
 pub const IOC_VOID: u32 = 0x2000_0000;
@@ -177,9 +177,11 @@ pub fn pt_buf(data: &mut DataBuf<'_>, opc: u8) -> Result<PtBuf> {
         }
     };
     let len = u32::try_from(len).map_err(|_| {
-        Error::invalid(
+        Error::too_large(
             "data buffer",
-            format!("{len} bytes is more than one command can move (4 GiB)"),
+            len as u64,
+            u32::MAX.into(),
+            "bytes per command",
         )
     })?;
     Ok(PtBuf {

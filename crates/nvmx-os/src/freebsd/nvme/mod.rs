@@ -59,11 +59,11 @@ pub use sys::{NvmeDev, open};
 /// compiles, and its selection is tested, on every Unix host).
 #[cfg(not(target_os = "freebsd"))]
 pub fn open(
-    uri: &crate::uri::Uri,
-    opts: &crate::opts::Options,
-) -> crate::error::Result<crate::be::Backend> {
+    uri: &nvmx_core::uri::Uri,
+    opts: &nvmx_core::opts::Options,
+) -> nvmx_core::error::Result<nvmx_core::be::Backend> {
     let _ = opts;
-    Err(crate::error::Error::unsupported(
+    Err(nvmx_core::error::Error::unsupported(
         "nvme",
         format!(
             "{}: FreeBSD's NVMe driver ioctls (NVME_PASSTHROUGH_CMD) exist only on FreeBSD",
@@ -154,14 +154,13 @@ pub fn cam_error_hint(cam: bool, errno: Option<i32>, eio: i32) -> Option<&'stati
 
 /// Refuses a transfer of `nbytes` above the driver's limit `max`, when
 /// known, naming the limit and where it came from.
-pub fn check_transfer(max: Option<u64>, nbytes: u64) -> crate::error::Result<()> {
+pub fn check_transfer(max: Option<u64>, nbytes: u64) -> nvmx_core::error::Result<()> {
     match max {
-        Some(m) if nbytes > m => Err(crate::error::Error::invalid(
-            "data buffer",
-            format!(
-                "{nbytes} bytes is more than the driver moves in one command ({m} bytes, \
-                 NVME_GET_MAX_XFER_SIZE); split the transfer"
-            ),
+        Some(m) if nbytes > m => Err(nvmx_core::error::Error::too_large(
+            "transfer",
+            nbytes,
+            m,
+            "NVME_GET_MAX_XFER_SIZE, bytes per command",
         )),
         _ => Ok(()),
     }

@@ -15,13 +15,13 @@ use super::ioctl::{
     NvmeGetNsid, NvmePtCommand, completion_from_pt, pt_buf, pt_command, refuse_metadata,
 };
 use super::{cam_error_hint, check_transfer, ident_from_name, route};
-use crate::be::freebsd::dev::{NodeName, parse_node_name};
-use crate::be::xfer_check::{self, FormatCache};
-use crate::be::{Admin, Backend, DataBuf, Pseudo, SyncIo};
-use crate::error::{Error, Result};
-use crate::ident::{DevType, Ident};
-use crate::opts::Options;
-use crate::uri::{Target, Uri};
+use crate::freebsd::dev::{NodeName, parse_node_name};
+use nvmx_core::be::xfer_check::{self, FormatCache};
+use nvmx_core::be::{Admin, Backend, DataBuf, Pseudo, SyncIo};
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::{DevType, Ident};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::{Target, Uri};
 
 /// One open node and what it is for.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use nvmx_spec::{Command, Completion};
 
 use super::ioctl::*;
 use super::*;
-use crate::be::DataBuf;
+use nvmx_core::be::DataBuf;
 
 #[test]
 fn ioc_encodes_as_ioccom_h() {
@@ -170,10 +170,18 @@ fn node_names_and_transfer_limit() {
     assert_eq!(namespace_node("nvme2", 3), "/dev/nvme2ns3");
     assert!(check_transfer(None, u64::MAX).is_ok());
     assert!(check_transfer(Some(131072), 131072).is_ok());
-    let e = check_transfer(Some(131072), 131073)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("131072 bytes"), "{e}");
+    let e = check_transfer(Some(131072), 131073).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            nvmx_core::Error::TooLarge {
+                len: 131073,
+                limit: 131072,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]

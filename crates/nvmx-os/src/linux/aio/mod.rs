@@ -8,7 +8,7 @@
 //! - **Read** and **Write** become `IOCB_CMD_PREAD` / `IOCB_CMD_PWRITE` of
 //!   `(nlb + 1) * lba_nbytes` bytes at byte offset `slba << ssw`. A data
 //!   buffer shorter than that completes the command with
-//!   [`Error::Invalid`] naming both sizes. A separate metadata buffer has
+//!   [`Error::ShortBuffer`] naming both sizes. A separate metadata buffer has
 //!   no place in them: the queue refuses one (`carries_metadata`).
 //! - **Flush** becomes `IOCB_CMD_FDSYNC`. Where the kernel refuses that for
 //!   the descriptor (`EINVAL`: kernels before 4.18, or files without an
@@ -75,13 +75,13 @@ use nvmx_spec::{Command, Completion};
 use self::sys::{
     IOCB_CMD_FDSYNC, IOCB_CMD_PREAD, IOCB_CMD_PWRITE, IOCB_FLAG_RESFD, IoContext, IoEvent, Iocb,
 };
-use crate::be::cbi::notify::Notifier;
-use crate::be::cbi::run_sync;
-use crate::be::config::BackendConfig;
-use crate::be::plan::{RwGeo, RwPlan, lba_out_of_range, plan_rw};
-use crate::be::{AsyncEngine, DataBuf, EngineParams, EngineSink, RawBuf, SyncIo};
-use crate::caps::Caps;
-use crate::error::{Error, Result};
+use crate::cbi::notify::Notifier;
+use crate::cbi::run_sync;
+use nvmx_core::be::config::BackendConfig;
+use nvmx_core::be::plan::{RwGeo, RwPlan, lba_out_of_range, plan_rw};
+use nvmx_core::be::{AsyncEngine, DataBuf, EngineParams, EngineSink, RawBuf, SyncIo};
+use nvmx_core::caps::Caps;
+use nvmx_core::error::{Error, Result};
 
 /// The `libaio_file` configuration: a file as a namespace, with `psync`
 /// for sync commands, synthesized admin data, and Linux AIO for queues.
@@ -94,7 +94,7 @@ pub static LIBAIO_FILE: BackendConfig = BackendConfig {
     admin_id: "file_as_ns",
     dev_id: "linux",
     mem_id: "heap",
-    open: crate::be::file::open,
+    open: crate::file::open,
     new_engine,
 };
 
@@ -163,7 +163,7 @@ unsafe impl Send for LibAio {}
 
 /// Creates a `libaio` engine on the device's file descriptor.
 pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
-    crate::be::refuse_extended_lba("libaio", p)?;
+    nvmx_core::be::refuse_extended_lba("libaio", p)?;
     Ok(Box::new(LibAio::new(p)?))
 }
 
@@ -442,7 +442,7 @@ unsafe impl AsyncEngine for LibAio {
     }
 
     fn carries_metadata(&self, opc: u8) -> bool {
-        !crate::be::is_plain_rw(opc)
+        !nvmx_core::be::is_plain_rw(opc)
     }
 
     unsafe fn submit(
@@ -453,7 +453,7 @@ unsafe impl AsyncEngine for LibAio {
         meta: RawBuf,
     ) -> Result<()> {
         if slot as usize >= self.slots.len() {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "queue slot",
                 format!("{slot} is beyond the engine's {} slots", self.slots.len()),
             ));
@@ -469,7 +469,7 @@ unsafe impl AsyncEngine for LibAio {
         let opc = NvmOpcode(cmd.opc);
         let (op, lio) = match opc {
             NvmOpcode::READ => (Op::Read, IOCB_CMD_PREAD),
-            NvmOpcode::WRITE if !crate::be::is_fua(cmd) => (Op::Write, IOCB_CMD_PWRITE),
+            NvmOpcode::WRITE if !nvmx_core::be::is_fua(cmd) => (Op::Write, IOCB_CMD_PWRITE),
             NvmOpcode::FLUSH if !self.flush_is_sync => {
                 let info = SlotInfo {
                     op: Op::Fdsync,

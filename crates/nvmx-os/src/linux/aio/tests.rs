@@ -9,14 +9,12 @@ use nvmx_spec::status::{sc, sct};
 use nvmx_spec::{Command, Completion};
 
 use super::LibAio;
-use crate::be::posix_aio::testutil::{
-    BS, open_sync, params, readable, round_trip, run, rw, tmp_file,
-};
-use crate::be::{AsyncEngine, EngineSink, SyncIo};
-use crate::buf::Buffer;
-use crate::error::{Error, Result};
-use crate::opts::Options;
-use crate::uri::Uri;
+use crate::posix_aio::testutil::{BS, open_sync, params, readable, round_trip, run, rw, tmp_file};
+use nvmx_core::be::{AsyncEngine, EngineSink, SyncIo};
+use nvmx_core::buf::Buffer;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::Uri;
 
 fn engine(sync: &Arc<dyn SyncIo>, opts: &Options, capacity: u32) -> Result<LibAio> {
     LibAio::new(&params(sync, opts, capacity))
@@ -263,7 +261,7 @@ fn poll_io_and_poll_sq_are_refused_by_name() {
 #[test]
 fn a_sync_interface_without_a_descriptor_is_refused() {
     let uri = Uri::parse("1MiB").unwrap();
-    let be = crate::be::ramdisk::open(&uri, &Options::default()).unwrap();
+    let be = nvmx_ramdisk::open(&uri, &Options::default()).unwrap();
     let e = engine(&be.sync, &Options::default(), 4)
         .err()
         .expect("refused");
@@ -288,7 +286,7 @@ fn completion_fd_fires_for_submissions_and_completions_and_clears_on_poke() {
                 slot as u32,
                 &rw(NvmOpcode::READ, slot as u64, 0),
                 b.raw_parts(),
-                crate::be::RawBuf::NONE,
+                nvmx_core::be::RawBuf::NONE,
             )
         }
         .unwrap();
@@ -324,8 +322,8 @@ fn completion_fd_fires_for_submissions_and_completions_and_clears_on_poke() {
         eng.submit(
             0,
             &Command::new(NvmOpcode::WRITE_ZEROES.0, 1),
-            crate::be::RawBuf::NONE,
-            crate::be::RawBuf::NONE,
+            nvmx_core::be::RawBuf::NONE,
+            nvmx_core::be::RawBuf::NONE,
         )
     }
     .unwrap();
@@ -355,7 +353,7 @@ fn dropping_the_engine_with_requests_in_flight_waits_for_them() {
                 slot as u32,
                 &rw(NvmOpcode::WRITE, 8 * slot as u64, 7),
                 b.raw_parts(),
-                crate::be::RawBuf::NONE,
+                nvmx_core::be::RawBuf::NONE,
             )
         }
         .unwrap();
@@ -384,8 +382,8 @@ impl SyncIo for DevNull {
     fn cmd_io(
         &self,
         cmd: &mut Command,
-        _data: crate::be::DataBuf<'_>,
-        _meta: crate::be::DataBuf<'_>,
+        _data: nvmx_core::be::DataBuf<'_>,
+        _meta: nvmx_core::be::DataBuf<'_>,
     ) -> Result<Completion> {
         assert_eq!(
             cmd.opc,

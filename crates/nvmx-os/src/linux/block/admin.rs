@@ -28,9 +28,9 @@ use nvmx_spec::{Command, Completion};
 use zerocopy::{FromZeros, IntoBytes};
 
 use super::{BlockDev, status};
-use crate::be::linux::dev::sysfs;
-use crate::be::{Admin, DataBuf};
-use crate::error::{Error, Result};
+use crate::linux::dev::sysfs;
+use nvmx_core::be::{Admin, DataBuf};
+use nvmx_core::error::{Error, Result};
 
 /// Feature identifier of the volatile write cache.
 const FID_VWC: u8 = 0x06;

@@ -9,7 +9,7 @@ use std::io;
 use std::mem::size_of;
 use std::os::fd::AsRawFd;
 
-use crate::be::linux::nvme::ioctl::{io, ior, iow, iowr};
+use crate::linux::nvme::ioctl::{io, ior, iow, iowr};
 
 /// The block layer's ioctl type number.
 const B: u8 = 0x12;

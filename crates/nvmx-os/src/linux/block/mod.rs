@@ -39,16 +39,16 @@ use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{Status, sc, sc_media, sct};
 use nvmx_spec::{Command, Completion};
 
-use crate::be::config::BackendConfig;
-use crate::be::linux::dev::sysfs::{self, NodeType};
-use crate::be::plan::{RwGeo, lba_out_of_range, lba_range};
-use crate::be::{Backend, DataBuf, DataVec, SyncIo};
-use crate::buf::Buffer;
-use crate::caps::Caps;
-use crate::error::{Error, Result};
-use crate::ident::{DevType, Ident};
-use crate::opts::Options;
-use crate::uri::{Target, Uri};
+use crate::linux::dev::sysfs::{self, NodeType};
+use nvmx_core::be::config::BackendConfig;
+use nvmx_core::be::plan::{RwGeo, lba_out_of_range, lba_range};
+use nvmx_core::be::{Backend, DataBuf, DataVec, SyncIo};
+use nvmx_core::buf::Buffer;
+use nvmx_core::caps::Caps;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::{DevType, Ident};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::{Target, Uri};
 
 /// The `emu_bdev` configuration: block device calls, emulated async.
 pub static EMU_BDEV: BackendConfig = BackendConfig {
@@ -61,7 +61,7 @@ pub static EMU_BDEV: BackendConfig = BackendConfig {
     dev_id: "linux",
     mem_id: "heap",
     open,
-    new_engine: crate::be::cbi::emu::new_engine,
+    new_engine: crate::cbi::emu::new_engine,
 };
 
 /// The `thrpool_bdev` configuration: block device calls from a thread pool.
@@ -75,7 +75,7 @@ pub static THRPOOL_BDEV: BackendConfig = BackendConfig {
     dev_id: "linux",
     mem_id: "heap",
     open,
-    new_engine: crate::be::cbi::thrpool::new_engine,
+    new_engine: crate::cbi::thrpool::new_engine,
 };
 
 /// Chunk size of Verify's reads.
@@ -187,7 +187,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
     };
     let mut dev = BlockDev::open(&uri.base, opts)?;
     let mut dtype = DevType::BlockDevice;
-    if nvme && let Ok(n) = crate::be::linux::nvme::ns_id(&dev.file) {
+    if nvme && let Ok(n) = crate::linux::nvme::ns_id(&dev.file) {
         dev.nsid = n;
         dtype = DevType::NvmeNamespace;
     }
@@ -225,10 +225,7 @@ fn status(sct: u8, sc: u8) -> Completion {
 }
 
 fn short(have: usize, need: u64) -> Error {
-    Error::invalid(
-        "data buffer",
-        format!("{have} bytes is shorter than the {need} bytes the command moves"),
-    )
+    Error::short_buffer("data", have as u64, need)
 }
 
 fn open_flags(opts: &Options) -> i32 {
@@ -238,7 +235,7 @@ fn open_flags(opts: &Options) -> i32 {
 impl BlockDev {
     /// Makes a Force Unit Access write durable before it completes.
     fn fua(&self, cmd: &Command) -> Result<()> {
-        if crate::be::is_fua(cmd) {
+        if nvmx_core::be::is_fua(cmd) {
             self.file
                 .sync_data()
                 .map_err(|e| Error::io("fdatasync", &self.path, e))?;
@@ -269,8 +266,8 @@ impl BlockDev {
         let nbytes = ioctl::get_size64(&file).map_err(|e| Error::io("BLKGETSIZE64", path, e))?;
         let lbs = ioctl::get_ssz(&file).map_err(|e| Error::io("BLKSSZGET", path, e))?;
         if !lbs.is_power_of_two() || !(512..=1 << 16).contains(&lbs) {
-            return Err(Error::invalid(
-                "block device",
+            return Err(Error::bad_reply(
+                "BLKSSZGET",
                 format!(
                     "{path}: logical block size {lbs} is not a power of two from 512 to 64 KiB"
                 ),
@@ -389,7 +386,7 @@ impl BlockDev {
     fn check_direct(&self, ptr: *const u8, len: usize) -> Result<()> {
         let a = self.lbs as usize;
         if self.direct && (!(ptr as usize).is_multiple_of(a) || !len.is_multiple_of(a)) {
-            return Err(Error::invalid(
+            return Err(Error::misaligned(
                 "data buffer",
                 format!(
                     "direct I/O on {} needs an address and length aligned to the {a}-byte logical \
@@ -438,12 +435,10 @@ impl BlockDev {
         }
         let nr = (cmd.cdw10 & 0xff) as usize + 1;
         if ranges.len() < nr * 16 {
-            return Err(Error::invalid(
-                "DSM buffer",
-                format!(
-                    "{} bytes holds fewer than the {nr} ranges the command names",
-                    ranges.len()
-                ),
+            return Err(Error::short_buffer(
+                "DSM range",
+                ranges.len() as u64,
+                nr as u64 * 16,
             ));
         }
         // Only deallocate changes data; the hints need no action.
@@ -569,7 +564,7 @@ impl SyncIo for BlockDev {
         );
         if !native {
             // Other opcodes take the gather/scatter path.
-            return crate::be::gather_iov(self, cmd, data, meta);
+            return nvmx_core::be::gather_iov(self, cmd, data, meta);
         }
         if cmd.nsid != self.nsid {
             return Ok(status(sct::GENERIC, sc::INVALID_NS_OR_FORMAT));
@@ -579,7 +574,11 @@ impl SyncIo for BlockDev {
             Err(c) => return Ok(c),
         };
         let total = data.len() as u64;
-        if total != len {
+        if total < len {
+            return Err(Error::short_buffer("data vector", total, len));
+        }
+        if total > len {
+            // Longer than the command is a malformed request, not a short one.
             return Err(Error::invalid(
                 "data vector",
                 format!("{total} bytes in the vector, the command moves {len}"),
@@ -590,14 +589,14 @@ impl SyncIo for BlockDev {
                 for s in iov.iter() {
                     self.check_direct(s.as_ptr(), s.len())?;
                 }
-                crate::be::file::unix::read_vectored_exact_at(&self.file, iov, off)
+                crate::file::unix::read_vectored_exact_at(&self.file, iov, off)
                     .map_err(|e| Error::io("preadv", &self.path, e))?;
             }
             DataVec::Out(iov) => {
                 for s in iov.iter() {
                     self.check_direct(s.as_ptr(), s.len())?;
                 }
-                crate::be::file::unix::write_vectored_all_at(&self.file, iov, off)
+                crate::file::unix::write_vectored_all_at(&self.file, iov, off)
                     .map_err(|e| Error::io("pwritev", &self.path, e))?;
                 self.fua(cmd)?;
             }

@@ -22,8 +22,8 @@ use super::ioctl::{
     BLK_ZONE_REP_CAPACITY, BlkZone, REPORT_BATCH, ZoneOp, ZoneReportBuf, zone_cond,
 };
 use super::{BlockDev, status};
-use crate::be::DataBuf;
-use crate::error::{Error, Result};
+use nvmx_core::be::DataBuf;
+use nvmx_core::error::{Error, Result};
 
 /// Size of a report header and of each descriptor.
 const ENTRY: usize = 64;

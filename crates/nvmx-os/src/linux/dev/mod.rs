@@ -28,9 +28,9 @@ pub mod sysfs;
 pub use crate::enumerate::{EnumEntry, EnumKind};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
-use crate::ident::DevType;
-use crate::uri::PciAddr;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::DevType;
+use nvmx_core::uri::PciAddr;
 
 /// PCI class code of an NVM Express controller (mass storage, NVM, NVMe).
 const PCI_CLASS_NVME: u64 = 0x01_08_02;

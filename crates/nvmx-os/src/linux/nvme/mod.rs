@@ -64,15 +64,15 @@ use self::ioctl::{
 };
 pub use self::ioctl::{NvmePassthruCmd, NvmePassthruCmd64};
 pub use self::regs::read_registers;
-use crate::be::config::BackendConfig;
-use crate::be::linux::dev::sysfs::{self, NodeType};
-use crate::be::xfer_check::{self, FormatCache};
-use crate::be::{Admin, Backend, DataBuf, DataVec, SyncIo};
-use crate::caps::Caps;
-use crate::error::{Error, Result};
-use crate::ident::{DevType, Ident};
-use crate::opts::Options;
-use crate::uri::{Target, Uri};
+use crate::linux::dev::sysfs::{self, NodeType};
+use nvmx_core::be::config::BackendConfig;
+use nvmx_core::be::xfer_check::{self, FormatCache};
+use nvmx_core::be::{Admin, Backend, DataBuf, DataVec, SyncIo};
+use nvmx_core::caps::Caps;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::ident::{DevType, Ident};
+use nvmx_core::opts::Options;
+use nvmx_core::uri::{Target, Uri};
 
 /// The `emu` configuration: NVMe passthrough ioctls, emulated async.
 pub static EMU: BackendConfig = BackendConfig {
@@ -85,7 +85,7 @@ pub static EMU: BackendConfig = BackendConfig {
     dev_id: "linux",
     mem_id: "heap",
     open,
-    new_engine: crate::be::cbi::emu::new_engine,
+    new_engine: crate::cbi::emu::new_engine,
 };
 
 /// The `thrpool` configuration: NVMe passthrough ioctls from a thread pool.
@@ -99,7 +99,7 @@ pub static THRPOOL: BackendConfig = BackendConfig {
     dev_id: "linux",
     mem_id: "heap",
     open,
-    new_engine: crate::be::cbi::thrpool::new_engine,
+    new_engine: crate::cbi::thrpool::new_engine,
 };
 
 /// The `nil` configuration: NVMe passthrough ioctls for sync and admin;
@@ -114,7 +114,7 @@ pub static NIL: BackendConfig = BackendConfig {
     dev_id: "linux",
     mem_id: "heap",
     open,
-    new_engine: crate::be::cbi::nil::new_engine,
+    new_engine: crate::cbi::nil::new_engine,
 };
 
 /// The largest transfer the kernel accepts in one passthrough command.
@@ -138,15 +138,12 @@ impl TransferLimit {
     /// Refuses a transfer of `nbytes` above the limit, naming the limit.
     pub fn check(&self, nbytes: u64) -> Result<()> {
         if nbytes > self.nbytes {
-            return Err(Error::invalid(
-                "transfer size",
-                format!(
-                    "{nbytes} bytes exceeds the kernel's limit of {} bytes for one passthrough \
-                     command ({} = {}); split the I/O",
-                    self.nbytes,
-                    self.source.display(),
-                    self.nbytes / 1024
-                ),
+            // The limit's name is the sysfs attribute it came from.
+            return Err(Error::too_large(
+                "transfer",
+                nbytes,
+                self.nbytes,
+                "max_hw_sectors_kb, bytes per passthrough command",
             ));
         }
         Ok(())
@@ -289,12 +286,8 @@ fn user_buf(buf: &mut DataBuf<'_>, opc: u8, what: &'static str) -> Result<(u64, 
         DataBuf::In([]) => return Ok((0, 0)),
         DataBuf::In(b) => (b.as_mut_ptr() as u64, b.len()),
     };
-    let len = u32::try_from(len).map_err(|_| {
-        Error::invalid(
-            what,
-            format!("{len} bytes is more than one command can move (4 GiB)"),
-        )
-    })?;
+    let len = u32::try_from(len)
+        .map_err(|_| Error::too_large(what, len as u64, u32::MAX.into(), "bytes per command"))?;
     Ok((addr, len))
 }
 
@@ -699,12 +692,14 @@ impl SyncIo for NvmeDev {
         }
         if self.is_controller() {
             // A controller node has no vectored I/O ioctl.
-            return crate::be::gather_iov(self, cmd, data, meta);
+            return nvmx_core::be::gather_iov(self, cmd, data, meta);
         }
         let count = u32::try_from(count).map_err(|_| {
-            Error::invalid(
+            Error::too_large(
                 "data vector",
-                format!("{count} buffers is more than one command takes"),
+                count as u64,
+                u32::MAX.into(),
+                "buffers per command",
             )
         })?;
         let m = user_buf(&mut meta, cmd.opc, "metadata buffer")?;
@@ -721,7 +716,7 @@ impl SyncIo for NvmeDev {
             // Kernels before the vectored ioctl (5.18) answer ENOTTY on a
             // namespace node: gather or scatter through one buffer instead.
             Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => {
-                crate::be::gather_iov(self, cmd, data, meta)
+                nvmx_core::be::gather_iov(self, cmd, data, meta)
             }
             r => r,
         }
@@ -746,11 +741,11 @@ impl Admin for NvmeDev {
         r
     }
 
-    fn pseudo(&self, op: crate::be::Pseudo) -> Result<()> {
+    fn pseudo(&self, op: nvmx_core::be::Pseudo) -> Result<()> {
         match op {
-            crate::be::Pseudo::ControllerReset => self.controller_reset(),
-            crate::be::Pseudo::SubsystemReset => self.subsystem_reset(),
-            crate::be::Pseudo::NamespaceRescan => self.rescan(),
+            nvmx_core::be::Pseudo::ControllerReset => self.controller_reset(),
+            nvmx_core::be::Pseudo::SubsystemReset => self.subsystem_reset(),
+            nvmx_core::be::Pseudo::NamespaceRescan => self.rescan(),
         }
     }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use nvmx_spec::regs::ControllerRegisters;
 use zerocopy::FromBytes;
 
-use crate::error::{Error, Result};
+use nvmx_core::error::{Error, Result};
 
 /// Bytes of the register block read: CAP up to and including CRTO.
 const REGS_NBYTES: usize = std::mem::size_of::<ControllerRegisters>();
@@ -67,7 +67,7 @@ pub fn read_registers(dir: &Path) -> Result<ControllerRegisters> {
         .map_err(|e| Error::io("stat", &shown, e))?
         .len();
     if size < REGS_NBYTES as u64 {
-        return Err(Error::invalid(
+        return Err(Error::bad_reply(
             "BAR0",
             format!("{shown} is {size} bytes, smaller than the {REGS_NBYTES}-byte register block"),
         ));
@@ -78,7 +78,7 @@ pub fn read_registers(dir: &Path) -> Result<ControllerRegisters> {
         dst.copy_from_slice(&w.to_le_bytes());
     }
     ControllerRegisters::read_from_bytes(&bytes[..])
-        .map_err(|_| Error::invalid("BAR0", "register block has the wrong size"))
+        .map_err(|_| Error::bad_reply("BAR0", "register block has the wrong size"))
 }
 
 /// Maps the first `REGS_NBYTES` of `file` and reads them as 32-bit words.

@@ -17,9 +17,9 @@ use nvmx_spec::{Command, Completion};
 use super::fixed::FixedBufs;
 use super::nvme_uring::{NVME_URING_CMD_IO, NvmeUringCmd, decode_completion};
 use super::ring::{Ring, with_target};
-use crate::be::xfer_check::{self, NsFormat};
-use crate::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
-use crate::error::{Error, Result};
+use nvmx_core::be::xfer_check::{self, NsFormat};
+use nvmx_core::be::{AsyncEngine, Direction, EngineParams, EngineSink, RawBuf};
+use nvmx_core::error::{Error, Result};
 
 /// The async interface id.
 pub const ID: &str = "io_uring_cmd";
@@ -81,7 +81,7 @@ fn refuse_controller_node(fd: std::os::fd::RawFd) -> Result<()> {
     if !is_char {
         return Ok(());
     }
-    match crate::be::linux::nvme::ns_id(&file) {
+    match crate::linux::nvme::ns_id(&file) {
         Err(e) if e.raw_os_error() == Some(libc::ENOTTY) => Err(Error::unsupported(
             ID,
             "a character device with no NVMe namespace id: on an NVMe controller node \
@@ -163,7 +163,7 @@ unsafe impl AsyncEngine for UringCmd {
         meta: RawBuf,
     ) -> Result<()> {
         if slot >= self.slots {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "slot",
                 format!("{slot} is beyond the engine's {} slots", self.slots),
             ));

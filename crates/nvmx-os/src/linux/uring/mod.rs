@@ -2,7 +2,7 @@
 //! descriptor) and `io_uring_cmd` (NVMe passthrough on `/dev/ngXnY`).
 //!
 //! Both take the file descriptor of the device's sync interface
-//! ([`crate::be::SyncIo::raw_fd`]) and set up one ring per queue with as
+//! ([`nvmx_core::be::SyncIo::raw_fd`]) and set up one ring per queue with as
 //! many submission entries as the queue has slots (the kernel gives the
 //! completion ring twice as many). The slot number is each entry's
 //! `user_data`.
@@ -20,7 +20,7 @@
 //! # `io_uring`
 //! - NVM Read and Write are `IORING_OP_READ`/`IORING_OP_WRITE` of
 //!   `(nlb + 1) * lba_nbytes` bytes at byte `slba << ssw`. A data buffer
-//!   shorter than that completes the command with [`Error::Invalid`]
+//!   shorter than that completes the command with [`Error::ShortBuffer`]
 //!   naming both sizes; nothing is read or written past a buffer.
 //! - Flush is `IORING_OP_FSYNC` with `IORING_FSYNC_DATASYNC`.
 //! - Every other opcode (Compare, Write Zeroes, Dataset Management, ...)
@@ -75,7 +75,7 @@
 //!   `nvmx perf` turns it on. Not with `--poll_sq`.
 //!
 //! # Completion fd
-//! [`AsyncEngine::completion_fd`](crate::be::AsyncEngine::completion_fd)
+//! [`AsyncEngine::completion_fd`](nvmx_core::be::AsyncEngine::completion_fd)
 //! registers an eventfd with the ring (`IORING_REGISTER_EVENTFD`), which
 //! the kernel signals on each completion. The engine also signals it for
 //! the completions it decides itself, and when commands are queued but
@@ -90,7 +90,7 @@
 //! pages the kernel keeps referenced until its requests are gone, so
 //! dropping it needs no special care.
 //!
-//! [`Error::Invalid`]: nvmx_core::Error::Invalid
+//! [`Error::ShortBuffer`]: nvmx_core::Error::ShortBuffer
 //! [`Error::Io`]: nvmx_core::Error::Io
 //! [`Error::Unsupported`]: nvmx_core::Error::Unsupported
 
@@ -100,9 +100,9 @@ pub mod nvme_uring;
 pub(crate) mod ring;
 pub mod rw;
 
-use crate::be::config::BackendConfig;
-use crate::be::file;
-use crate::caps::Caps;
+use crate::file;
+use nvmx_core::be::config::BackendConfig;
+use nvmx_core::caps::Caps;
 
 /// The `io_uring_file` configuration: a file as a namespace, positional
 /// I/O through `psync` for sync commands and io_uring for queues.

@@ -108,7 +108,7 @@ impl NvmeUringCmd {
 }
 
 /// `_IOWR(ty, nr, size)`, shared with the NVMe ioctls.
-pub use crate::be::linux::nvme::ioctl::iowr;
+pub use crate::linux::nvme::ioctl::iowr;
 
 /// The ioctl type letter of the NVMe driver.
 const NVME_IOCTL_TYPE: u8 = b'N';

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use io_uring::types::{SubmitArgs, Timespec};
 use io_uring::{IoUring, cqueue, squeue};
 
-use crate::be::cbi::notify::Notifier;
-use crate::error::{Error, Result};
-use crate::opts::Options;
+use crate::cbi::notify::Notifier;
+use nvmx_core::error::{Error, Result};
+use nvmx_core::opts::Options;
 
 /// How long an idle `--poll_sq` kernel thread keeps polling the submission
 /// ring before it sleeps, in milliseconds.
@@ -36,11 +36,11 @@ pub(crate) enum Target {
 macro_rules! with_target {
     ($target:expr, |$t:ident| $body:expr) => {
         match $target {
-            $crate::be::linux::uring::ring::Target::Fd(fd) => {
+            $crate::linux::uring::ring::Target::Fd(fd) => {
                 let $t = io_uring::types::Fd(fd);
                 $body
             }
-            $crate::be::linux::uring::ring::Target::Fixed => {
+            $crate::linux::uring::ring::Target::Fixed => {
                 let $t = io_uring::types::Fixed(0);
                 $body
             }
@@ -114,7 +114,7 @@ impl<S: squeue::EntryMarker, C: cqueue::EntryMarker> Ring<S, C> {
         }
         if opts.defer_taskrun {
             if opts.poll_sq {
-                return Err(Error::invalid(
+                return Err(Error::conflict(
                     "options",
                     "defer_taskrun with poll_sq: deferred completion work runs in the submitting \
                      thread's io_uring_enter, which a submission-polling ring does not make",

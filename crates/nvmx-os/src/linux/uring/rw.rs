@@ -15,10 +15,10 @@ use nvmx_spec::{Command, Completion};
 
 use super::fixed::FixedBufs;
 use super::ring::{Ring, with_target};
-use crate::be::cbi::run_sync;
-use crate::be::plan::{RwGeo, RwPlan, lba_out_of_range, plan_rw};
-use crate::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
-use crate::error::{Error, Result};
+use crate::cbi::run_sync;
+use nvmx_core::be::plan::{RwGeo, RwPlan, lba_out_of_range, plan_rw};
+use nvmx_core::be::{AsyncEngine, EngineParams, EngineSink, RawBuf, SyncIo};
+use nvmx_core::error::{Error, Result};
 
 /// The async interface id.
 pub const ID: &str = "io_uring";
@@ -99,7 +99,7 @@ pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
             ),
         )
     })?;
-    crate::be::refuse_extended_lba(ID, p)?;
+    nvmx_core::be::refuse_extended_lba(ID, p)?;
     let direct = is_direct(fd);
     if p.opts.poll_io && !direct {
         return Err(Error::unsupported(
@@ -266,7 +266,7 @@ fn finish(
             && (!(s.buf as usize).is_multiple_of(ALIGN_HINT)
                 || !s.len.is_multiple_of(ALIGN_HINT as u32));
         if file.direct && errno == libc::EINVAL && misaligned {
-            return Some(Err(Error::invalid(
+            return Some(Err(Error::misaligned(
                 "data buffer",
                 format!(
                     "direct I/O on {label} needs an address and length aligned to the logical block size \
@@ -334,7 +334,7 @@ unsafe impl AsyncEngine for UringRw {
     }
 
     fn carries_metadata(&self, opc: u8) -> bool {
-        !crate::be::is_plain_rw(opc)
+        !nvmx_core::be::is_plain_rw(opc)
     }
 
     unsafe fn submit(
@@ -345,14 +345,14 @@ unsafe impl AsyncEngine for UringRw {
         meta: RawBuf,
     ) -> Result<()> {
         if slot as usize >= self.slots.len() {
-            return Err(Error::invalid(
+            return Err(Error::out_of_range(
                 "slot",
                 format!("{slot} is beyond the engine's {} slots", self.slots.len()),
             ));
         }
         let kind = match NvmOpcode(cmd.opc) {
             NvmOpcode::READ => Kind::Read,
-            NvmOpcode::WRITE if !crate::be::is_fua(cmd) => Kind::Write,
+            NvmOpcode::WRITE if !nvmx_core::be::is_fua(cmd) => Kind::Write,
             NvmOpcode::FLUSH => Kind::Fsync,
             _ => {
                 // No io_uring operation has this command's meaning on a

@@ -1,7 +1,7 @@
 //! `kqueue`: POSIX aio requests whose completions are delivered through a
 //! kqueue (`EVFILT_AIO`), reaped in batches.
 //!
-//! The engine is the [`posix`](crate::be::posix_aio) engine with another
+//! The engine is the [`posix`](crate::posix_aio) engine with another
 //! way of learning that requests finished: every request asks the kernel
 //! for a kevent on the queue's own kqueue (`sigev_notify = SIGEV_KEVENT`,
 //! the kqueue descriptor in `sigev_notify_kqueue`, which is
@@ -32,8 +32,8 @@ pub(crate) mod sys;
 #[cfg(test)]
 mod tests;
 
-use crate::be::{AsyncEngine, EngineParams};
-use crate::error::Result;
+use nvmx_core::be::{AsyncEngine, EngineParams};
+use nvmx_core::error::Result;
 
 /// `SIGEV_KEVENT` of `sys/sys/signal.h`: completion as a kevent.
 pub const SIGEV_KEVENT: i32 = 3;
@@ -127,14 +127,14 @@ pub const fn slot_token(slot: u32) -> usize {
 /// Creates a `kqueue` engine: the `posix` engine completing through a
 /// kqueue. Only FreeBSD has one here; elsewhere it is refused.
 pub fn new_engine(p: &EngineParams<'_>) -> Result<Box<dyn AsyncEngine>> {
-    crate::be::refuse_extended_lba("kqueue", p)?;
+    nvmx_core::be::refuse_extended_lba("kqueue", p)?;
     #[cfg(target_os = "freebsd")]
     {
-        Ok(Box::new(crate::be::posix_aio::PosixAio::with_kqueue(p)?))
+        Ok(Box::new(crate::posix_aio::PosixAio::with_kqueue(p)?))
     }
     #[cfg(not(target_os = "freebsd"))]
     {
-        Err(crate::error::Error::unsupported(
+        Err(nvmx_core::error::Error::unsupported(
             "kqueue",
             "this platform: kqueue aio completions (EVFILT_AIO) are FreeBSD's",
         ))

@@ -60,7 +60,7 @@ fn slot_tokens_round_trip_through_decode() {
 #[cfg(all(unix, not(target_os = "freebsd")))]
 #[test]
 fn refused_off_freebsd() {
-    use crate::be::posix_aio::testutil;
+    use crate::posix_aio::testutil;
     let f = testutil::tmp_file(&std::env::temp_dir(), "kq", 1 << 20);
     let (sync, opts) = testutil::open_sync(&f.0, false).unwrap();
     let e = new_engine(&testutil::params(&sync, &opts, 8))

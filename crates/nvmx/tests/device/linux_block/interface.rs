@@ -113,14 +113,35 @@ fn interface_round_trip(sector: u32) {
             .is_success()
     );
     assert!(x[..] == v[..lbs] && y[..] == v[lbs..]);
-    // A vector whose size does not match the command is refused.
+    // A vector whose size does not match the command is refused: longer
+    // is a malformed request, shorter a short buffer.
     let mut cmd = rw(NvmOpcode::READ, 100, 0);
     let mut iov = [IoSliceMut::new(&mut y)];
     let e = be
         .sync
         .cmd_iov(&mut cmd, DataVec::In(&mut iov), DataBuf::None)
         .unwrap_err();
-    assert!(matches!(e, Error::Invalid { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Invalid {
+                what: "data vector",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let mut cmd = rw(NvmOpcode::READ, 100, 3);
+    let mut iov = [IoSliceMut::new(&mut y)];
+    let e = be
+        .sync
+        .cmd_iov(&mut cmd, DataVec::In(&mut iov), DataBuf::None)
+        .unwrap_err();
+    let (len, need) = (3 * lbs as u64, 4 * lbs as u64);
+    assert!(
+        matches!(e, Error::ShortBuffer { what: "data vector", len: l, need: n } if l == len && n == need),
+        "{e}"
+    );
 
     // Write Zeroes (BLKZEROOUT) over part of the written range.
     let mut cmd = rw(NvmOpcode::WRITE_ZEROES, 18, 1);
@@ -234,7 +255,11 @@ fn interface_round_trip(sector: u32) {
         .sync
         .cmd_io(&mut cmd, DataBuf::In(&mut small), DataBuf::None)
         .unwrap_err();
-    assert!(e.to_string().contains("shorter"), "{e}");
+    let (len, need) = (lbs as u64, 2 * lbs as u64);
+    assert!(
+        matches!(e, Error::ShortBuffer { what: "data", len: l, need: n } if l == len && n == need),
+        "{e}"
+    );
 }
 
 #[test]

@@ -49,7 +49,13 @@ fn direct_io_checks_alignment_and_works_with_aligned_buffers() {
         .unwrap_err();
     let msg = e.to_string();
     assert!(
-        matches!(e, Error::Invalid { .. }) && msg.contains("aligned") && msg.contains("4096"),
+        matches!(
+            e,
+            Error::Misaligned {
+                what: "data buffer",
+                ..
+            }
+        ) && msg.contains("4096"),
         "{msg}"
     );
     let mut cmd = rw(NvmOpcode::WRITE, 3, 1);

@@ -162,7 +162,14 @@ fn nvme_controllers_and_namespaces_open_and_answer() {
                 .sync
                 .cmd_io(&mut cmd, DataBuf::In(&mut big), DataBuf::None)
                 .unwrap_err();
-            assert!(err.to_string().contains("max_hw_sectors_kb"), "{err}");
+            let want = limit.nbytes;
+            assert!(
+                matches!(
+                    err,
+                    Error::TooLarge { len, limit: l, .. } if l == want && len == (nblocks * lbs) as u64
+                ),
+                "{err}"
+            );
         }
 
         // Eight blocks must fit one command (the small-MDTS controller

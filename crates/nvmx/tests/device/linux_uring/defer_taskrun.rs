@@ -79,6 +79,9 @@ fn defer_taskrun_with_poll_sq_is_refused_naming_both() {
             o.poll_sq = true;
         }),
     );
-    let e = dev.queue(8).unwrap_err().to_string();
-    assert!(e.contains("defer_taskrun") && e.contains("poll_sq"), "{e}");
+    let e = dev.queue(8).unwrap_err();
+    assert!(
+        matches!(&e, Error::Conflict { what: "options", why } if why.contains("defer_taskrun") && why.contains("poll_sq")),
+        "{e}"
+    );
 }
