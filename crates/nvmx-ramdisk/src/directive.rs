@@ -24,8 +24,9 @@ use nvmx_spec::directive::{
 use nvmx_spec::identify::{IdentifyController, oacs};
 use zerocopy::IntoBytes;
 
-use super::admin::out_buf;
-use super::ctrl::{Exec, Fail, RamCtrl, field};
+use super::bufs::out_buf;
+use super::ctrl::RamCtrl;
+use super::fail::{Exec, Fail, field};
 use super::fdp::Placement;
 use super::ns::{Namespace, NsKind};
 use crate::be::DataBuf;

@@ -46,8 +46,9 @@ use nvmx_spec::log::{GetLogPage, LogPageId, SupportedLogPages};
 use nvmx_spec::status::{sc, sc_cmd, sct};
 use zerocopy::IntoBytes;
 
-use super::admin::{in_buf, out_buf};
-use super::ctrl::{Exec, Fail, RamCtrl, field};
+use super::bufs::{in_buf, out_buf};
+use super::ctrl::RamCtrl;
+use super::fail::{Exec, Fail, field};
 use super::ns::Namespace;
 use crate::be::DataBuf;
 use crate::error::{Error, Result};

@@ -19,8 +19,9 @@ use nvmx_spec::feature::{
 };
 use nvmx_spec::status::{sc_cmd, sct};
 
-use super::admin::{in_buf, out_buf};
-use super::ctrl::{Exec, Fail, NSID_ALL, RamCtrl, field};
+use super::bufs::{in_buf, out_buf};
+use super::ctrl::RamCtrl;
+use super::fail::{Exec, Fail, NSID_ALL, field};
 use crate::be::DataBuf;
 
 /// Warning composite temperature threshold (WCTEMP): 358 K, 85 °C.

@@ -42,7 +42,8 @@ use nvmx_spec::log::{SanitizeStatusLog, effects, sanitize_status};
 use nvmx_spec::opcode::AdminOpcode;
 use nvmx_spec::status::{sc, sc_cmd, sct};
 
-use super::ctrl::{Exec, Fail, NSID, NSID_ALL, RamCtrl, field};
+use super::ctrl::RamCtrl;
+use super::fail::{Exec, Fail, NSID, NSID_ALL, field};
 use super::media::Blocks;
 use super::ns::Namespace;
 use super::params::{LBA_FORMATS, Params, pi_tuple_nbytes};

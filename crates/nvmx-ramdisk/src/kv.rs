@@ -28,8 +28,9 @@ use nvmx_spec::kv::{
 use nvmx_spec::opcode::KvOpcode;
 use nvmx_spec::status::{sc, sct};
 
-use super::admin::out_buf;
-use super::ctrl::{Exec, Fail, RamCtrl, field};
+use super::bufs::out_buf;
+use super::ctrl::RamCtrl;
+use super::fail::{Exec, Fail, field};
 use super::ns::Namespace;
 use crate::be::DataBuf;
 use crate::error::Error;

@@ -58,9 +58,12 @@
 //! `media` (block storage), `regs` (the controller registers it reports).
 
 mod admin;
+mod bufs;
 mod ctrl;
 mod directive;
+mod dispatch;
 mod errlog;
+mod fail;
 mod fault;
 mod fdp;
 mod features;
@@ -128,7 +131,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
             format!("{:?} is not a ramdisk size (e.g. 1GB, 64MiB)", uri.raw),
         ));
     };
-    if opts.nsid != ctrl::NSID {
+    if opts.nsid != fail::NSID {
         return Err(Error::out_of_range(
             "dev-nsid",
             format!(

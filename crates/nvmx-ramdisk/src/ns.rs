@@ -77,7 +77,7 @@ impl Namespace {
         nguid[13] = u8::from(p.extended);
         nguid[14..16].copy_from_slice(&(nsid as u16).to_be_bytes());
         let mut eui64 = [0u8; 8];
-        eui64[..3].copy_from_slice(&super::ctrl::IEEE_OUI_BE);
+        eui64[..3].copy_from_slice(&super::fail::IEEE_OUI_BE);
         eui64[3..8].copy_from_slice(&(nsze ^ (u64::from(nsid) << 36)).to_be_bytes()[3..8]);
         Ok(Namespace {
             nsid,

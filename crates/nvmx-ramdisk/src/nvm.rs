@@ -27,7 +27,8 @@ use nvmx_spec::opcode::NvmOpcode;
 use nvmx_spec::status::{sc, sc_cmd, sc_media, sct};
 use zerocopy::FromBytes;
 
-use super::ctrl::{Exec, Fail, RamCtrl, field};
+use super::ctrl::RamCtrl;
+use super::fail::{Exec, Fail, field};
 use super::media::{Blocks, BlocksMut, MediaError};
 use super::ns::Namespace;
 use crate::be::DataBuf;

@@ -35,7 +35,8 @@ use nvmx_spec::identify::IdentifyNvmNamespace;
 use nvmx_spec::pi::{PiFormat, PiType};
 use nvmx_spec::status::{sc, sc_cmd, sc_media, sct};
 
-use super::ctrl::{Exec, Fail, RamCtrl, field};
+use super::ctrl::RamCtrl;
+use super::fail::{Exec, Fail, field};
 use super::media::{Blocks, BlocksMut};
 use super::ns::Namespace;
 use super::nvm::{check_mdts, media_fail, rw_range};

@@ -4,8 +4,8 @@ use nvmx_spec::identify::{IdentifyZonedController, IdentifyZonedNamespace, Zoned
 use nvmx_spec::log::{ChangedZoneList, GetLogPage};
 use zerocopy::IntoBytes;
 
-use crate::ctrl::{Fail, field};
 use crate::error::Result;
+use crate::fail::{Fail, field};
 use crate::ns::Namespace;
 use crate::params::LBA_FORMATS;
 

@@ -11,8 +11,9 @@ use super::mgmt::mgmt_send;
 use super::report::mgmt_recv;
 use super::state::{Zones, unwritable};
 use crate::be::DataBuf;
-use crate::ctrl::{Fail, RamCtrl, field};
+use crate::ctrl::RamCtrl;
 use crate::error::Result;
+use crate::fail::{Fail, field};
 use crate::ns::Namespace;
 use crate::nvm;
 

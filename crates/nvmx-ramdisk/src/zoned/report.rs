@@ -8,9 +8,9 @@ use zerocopy::IntoBytes;
 
 use super::io::out_of_range;
 use super::state::Zones;
-use crate::admin::out_buf;
 use crate::be::DataBuf;
-use crate::ctrl::{Exec, Fail, field};
+use crate::bufs::out_buf;
+use crate::fail::{Exec, Fail, field};
 
 /// Whether a zone in `state` passes the report filter.
 pub(super) fn matches(filter: ZrasFilter, state: ZoneState) -> bool {

@@ -7,8 +7,8 @@ use nvmx_spec::status::{sc_cmd, sct};
 use nvmx_spec::zoned::{ZoneDescriptor, ZoneState, ZoneType, za};
 
 use super::{CHANGED_ZONES_MAX, ZoneParams};
-use crate::ctrl::Fail;
 use crate::error::{Error, Result};
+use crate::fail::Fail;
 use crate::ns::{Namespace, NsKind};
 use crate::params::Params;
 
