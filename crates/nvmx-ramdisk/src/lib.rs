@@ -69,6 +69,7 @@ mod fdp;
 mod features;
 mod format;
 mod identify;
+mod iocheck;
 mod kv;
 mod log;
 mod media;

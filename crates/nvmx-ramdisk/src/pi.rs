@@ -37,9 +37,9 @@ use nvmx_spec::status::{sc, sc_cmd, sc_media, sct};
 
 use super::ctrl::RamCtrl;
 use super::fail::{Exec, Fail, field};
+use super::iocheck::{check_mdts, media_fail, rw_range};
 use super::media::{Blocks, BlocksMut};
 use super::ns::Namespace;
-use super::nvm::{check_mdts, media_fail, rw_range};
 use super::params::LBA_FORMATS;
 use crate::be::DataBuf;
 use crate::error::Error;
