@@ -6,11 +6,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use nvmx_spec::status::{sc_cmd, sct};
 use nvmx_spec::zoned::{ZoneDescriptor, ZoneState, ZoneType, za};
 
-use super::{CHANGED_ZONES_MAX, ZoneParams};
 use crate::error::{Error, Result};
 use crate::fail::Fail;
 use crate::ns::{Namespace, NsKind};
 use crate::params::Params;
+use crate::params::zoned::{CHANGED_ZONES_MAX, ZoneParams};
 
 /// One zone's changing state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
