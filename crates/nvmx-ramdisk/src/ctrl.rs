@@ -12,10 +12,9 @@ use std::time::{Duration, Instant};
 use super::errlog::ErrorLog;
 use super::fail::NSID;
 use super::features::Features;
-use super::ns::Namespace;
+use super::ns::{self, Namespace};
 use super::params::Params;
 use super::stats::Stats;
-use super::zoned;
 use crate::error::Result;
 
 /// An NVMe controller in memory with one NVM namespace.
@@ -67,7 +66,7 @@ impl RamCtrl {
         Ok(RamCtrl {
             subnqn: format!("nqn.2026-11.io.nvmx:ramdisk:{}", params.nbytes),
             ns: RwLock::new(Arc::new(match params.zoned {
-                Some(z) => zoned::namespace(NSID, &params, z)?,
+                Some(z) => ns::zones::namespace(NSID, &params, z)?,
                 None => Namespace::new_nvm(NSID, &params)?,
             })),
             sanitize: Mutex::new(super::format::SanitizeState::default()),

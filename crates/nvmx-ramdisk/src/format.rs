@@ -93,7 +93,7 @@ pub(super) fn admin_effects(opc: AdminOpcode) -> u32 {
 /// zone of a zoned namespace back to its initial state.
 fn reformatted(old: &Namespace, p: &Params) -> Result<Namespace, Fail> {
     let ns = match p.zoned {
-        Some(z) => super::zoned::namespace(old.nsid, p, z),
+        Some(z) => super::ns::zones::namespace(old.nsid, p, z),
         None => Namespace::new_nvm(old.nsid, p),
     };
     let mut ns = ns.map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))?;

@@ -9,12 +9,12 @@ use nvmx_spec::zoned::{ZoneState, za};
 
 use super::mgmt::mgmt_send;
 use super::report::mgmt_recv;
-use super::state::{Zones, unwritable};
 use crate::be::DataBuf;
 use crate::ctrl::RamCtrl;
 use crate::error::Result;
 use crate::fail::{Fail, field};
 use crate::ns::Namespace;
+use crate::ns::zones::{Zones, unwritable};
 use crate::nvm;
 
 pub(super) fn zones_of(ns: &Namespace) -> Result<&Zones, Fail> {

@@ -6,11 +6,11 @@ use nvmx_spec::status::{sc_cmd, sct};
 use nvmx_spec::zoned::{ZoneMgmtSend, ZoneSendAction, ZoneState, za};
 
 use super::io::out_of_range;
-use super::state::{ZoneSet, Zones};
 use crate::be::DataBuf;
 use crate::bufs::in_buf;
 use crate::error::Result;
 use crate::fail::{Exec, Fail, field};
+use crate::ns::zones::{ZoneSet, Zones};
 
 pub(super) fn invalid_transition() -> Fail {
     Fail::dnr(sct::COMMAND_SPECIFIC, sc_cmd::INVALID_ZONE_STATE_TRANSITION)

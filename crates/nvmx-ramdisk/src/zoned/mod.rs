@@ -49,7 +49,7 @@
 //! Zeroes, Verify, Zone Management Send and Receive, and Zone Append;
 //! others complete with Invalid Command Opcode.
 //!
-//! The parameters are read in the params module; [`state`] holds the zones and their state
+//! The parameters are read in the params module; the ns module's `zones` holds the zones and their state
 //! machine, [`io`] the reads and writes, [`mgmt`] Zone Management Send,
 //! [`report`] Zone Management Receive, and [`identify`] the Identify
 //! structures and the Changed Zone List log.
@@ -58,8 +58,6 @@ mod identify;
 mod io;
 mod mgmt;
 mod report;
-mod state;
 
 pub(crate) use identify::{changed_zone_list, identify_controller, identify_namespace};
 pub(crate) use io::exec;
-pub(crate) use state::{Zones, namespace};

@@ -7,10 +7,10 @@ use nvmx_spec::zoned::{
 use zerocopy::IntoBytes;
 
 use super::io::out_of_range;
-use super::state::Zones;
 use crate::be::DataBuf;
 use crate::bufs::out_buf;
 use crate::fail::{Exec, Fail, field};
+use crate::ns::zones::Zones;
 
 /// Whether a zone in `state` passes the report filter.
 pub(super) fn matches(filter: ZrasFilter, state: ZoneState) -> bool {

@@ -7,6 +7,8 @@
 
 use nvmx_spec::opcode::Csi;
 
+pub(crate) mod zones;
+
 use super::media::Media;
 use super::params::{LbaShape, Params};
 use crate::error::Result;
@@ -58,7 +60,7 @@ pub(super) struct Namespace {
     /// Protection information in the first bytes of metadata (DPS bit 3).
     pub pil: bool,
     /// The zones, for a zoned namespace.
-    pub zones: Option<Box<super::zoned::Zones>>,
+    pub zones: Option<Box<zones::Zones>>,
 }
 
 impl Namespace {
