@@ -7,10 +7,10 @@ use nvmx_spec::status::{sc, sct};
 use nvmx_spec::{Command, Completion};
 
 use super::ctrl::RamCtrl;
+use super::ctrl::features::Features;
 use super::errlog::ErrorRecord;
 use super::fail::{Exec, Fail, NSID_ALL, SQID_ADMIN, SQID_IO};
 use super::fault::Admit;
-use super::features::Features;
 use super::ns::NsKind;
 use super::{directive, features, format, identify, log, nvm, zoned};
 use crate::be::{Admin, DataBuf, Offer, SyncIo};

@@ -11,9 +11,9 @@ use zerocopy::{FromZeros, IntoBytes};
 
 use super::bufs::out_buf;
 use super::ctrl::RamCtrl;
+use super::ctrl::features::{CCTEMP, WCTEMP};
 use super::errlog::ErrorLog;
 use super::fail::{Exec, Fail, IEEE_OUI_BE, NSID_ALL, VID, field};
-use super::features::{CCTEMP, WCTEMP};
 use super::ns::Namespace;
 use super::nvm::{MCL, MSRC, MSSRL};
 use super::params::LBA_FORMATS;

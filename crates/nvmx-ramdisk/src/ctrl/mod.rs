@@ -6,16 +6,22 @@
 //! in parallel, serialized only where they touch the same chunk of blocks
 //! (see the media module), the error log or the feature settings.
 
+pub(crate) mod directive;
+pub(crate) mod fdp;
+pub(crate) mod features;
+pub(crate) mod kv;
+pub(crate) mod sanitize;
+
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use super::errlog::ErrorLog;
 use super::fail::NSID;
-use super::features::Features;
 use super::ns::{self, Namespace};
 use super::params::Params;
 use super::stats::Stats;
 use crate::error::Result;
+use features::Features;
 
 /// An NVMe controller in memory with one NVM namespace.
 ///
@@ -28,18 +34,18 @@ pub struct RamCtrl {
     /// The namespace; Format NVM replaces it whole.
     pub(super) ns: RwLock<Arc<Namespace>>,
     /// Sanitize state, for the Sanitize Status log.
-    pub(super) sanitize: Mutex<super::format::SanitizeState>,
+    pub(super) sanitize: Mutex<sanitize::SanitizeState>,
     pub(super) errors: Mutex<ErrorLog>,
     pub(super) stats: Stats,
     pub(super) features: Mutex<Features>,
     /// When the controller was created (power-on hours, timestamp).
     pub(super) created: Instant,
     /// Flexible Data Placement, with `fdp=1`.
-    pub(super) fdp: Option<super::fdp::Fdp>,
+    pub(super) fdp: Option<fdp::Fdp>,
     /// The key-value pairs of a KV namespace, with `kv=1`.
-    pub(super) kv: Option<super::kv::KvSpace>,
+    pub(super) kv: Option<kv::KvSpace>,
     /// Directive settings of the namespace.
-    pub(super) directives: super::directive::Directives,
+    pub(super) directives: directive::Directives,
     /// Injected faults (`fatal_after`, `stall_after`).
     pub(super) faults: super::fault::Faults,
     /// How long the sync path waits for a command the controller holds
@@ -69,7 +75,7 @@ impl RamCtrl {
                 Some(z) => ns::zones::namespace(NSID, &params, z)?,
                 None => Namespace::new_nvm(NSID, &params)?,
             })),
-            sanitize: Mutex::new(super::format::SanitizeState::default()),
+            sanitize: Mutex::new(sanitize::SanitizeState::default()),
             params,
             errors: Mutex::new(ErrorLog::default()),
             stats: Stats::default(),
@@ -78,8 +84,8 @@ impl RamCtrl {
             fdp: params
                 .fdp
                 .enabled
-                .then(|| super::fdp::Fdp::new(params.fdp, params.shape().ds, params.shape().ms)),
-            kv: params.kv.then(super::kv::KvSpace::default),
+                .then(|| fdp::Fdp::new(params.fdp, params.shape().ds, params.shape().ms)),
+            kv: params.kv.then(kv::KvSpace::default),
             directives: Default::default(),
             faults: super::fault::Faults::new(params.fatal_after, params.stall_after),
             io_timeout: crate::opts::Options::default().command_timeout,
