@@ -18,7 +18,7 @@ pub(crate) struct DirState {
 /// Directive state of the ramdisk's namespace.
 #[derive(Debug, Default)]
 pub(crate) struct Directives {
-    pub(crate) state: Mutex<DirState>,
+    state: Mutex<DirState>,
 }
 
 impl Directives {

@@ -15,7 +15,7 @@ use crate::params::fdp::FdpParams;
 /// The endurance group the namespace belongs to when FDP is on.
 pub(crate) const ENDGID: u16 = 1;
 /// Events kept per log (host, controller): what a 4 KiB log holds.
-pub(crate) const MAX_EVENTS: usize = 63;
+const MAX_EVENTS: usize = 63;
 /// The event types the FDP Events feature knows, in the order Get
 /// Features lists them.
 pub(crate) const EVENT_TYPES: [FdpEventType; 6] = [
@@ -57,17 +57,17 @@ pub(crate) struct Fdp {
     /// Blocks per reclaim unit.
     pub(crate) ru_blocks: u64,
     /// Data and metadata bytes per block, for the byte counters.
-    pub(crate) block_bytes: u64,
-    pub(crate) state: Mutex<FdpState>,
+    block_bytes: u64,
+    state: Mutex<FdpState>,
 }
 
 /// Where a write's blocks go, decided before the data moves.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Placement {
-    pub(crate) rg: u16,
-    pub(crate) ph: u16,
+    rg: u16,
+    ph: u16,
     /// The placement identifier given, when it was invalid.
-    pub(crate) invalid_pid: Option<u16>,
+    invalid_pid: Option<u16>,
 }
 
 impl Fdp {

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 /// The key-value pairs of a KV namespace.
 #[derive(Debug, Default)]
 pub(crate) struct KvSpace {
-    pub(crate) map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
 }
 
 impl KvSpace {
