@@ -52,10 +52,16 @@
 //! is written to it.
 //!
 //! Module layout: `params` (URI parameters, LBA formats), `ctrl` (the
-//! controller and its command dispatch), `ns` (namespaces and their command
-//! set), `nvm` (NVM command set I/O), `admin`, `identify`, `log`, `features`
+//! controller and the state its commands keep), `dispatch` (the sync and
+//! admin interfaces and the opcode dispatch), `fail` (what handlers return),
+//! `bufs` (host buffer checks), `ns` (namespaces, their command set and
+//! zones), `nvm`, `iocheck`, `pi`, `zoned`, `kv` (I/O command sets),
+//! `admin`, `identify`, `log`, `features`, `format`, `directive`, `fdp`
 //! (admin commands), `errlog` and `stats` (error log and SMART counters),
 //! `media` (block storage), `regs` (the controller registers it reports).
+//! Modules import only modules below them: `admin`, `bufs`, `errlog`,
+//! `fail`, `fault`, `media`, `params`, `stats`; then `ns`, `ctrl`; then the
+//! command modules; `dispatch` on top.
 
 mod admin;
 mod bufs;

@@ -3,7 +3,7 @@
 //! Every command that addresses blocks is checked in this order: the LBA
 //! range against the namespace size (LBA Out of Range), the transfer
 //! against MDTS for commands that move data (Invalid Field), then the host
-//! buffers (a host-side error, see the ctrl module). The data then moves
+//! buffers (a host-side error, see the fail module). The data then moves
 //! through the media module.
 //!
 //! SMART counting follows the NVM command set: Read and Compare are host

@@ -49,8 +49,9 @@
 //! Zeroes, Verify, Zone Management Send and Receive, and Zone Append;
 //! others complete with Invalid Command Opcode.
 //!
-//! The parameters are read in the params module; the ns module's `zones` holds the zones and their state
-//! machine, [`io`] the reads and writes, [`mgmt`] Zone Management Send,
+//! The parameters are read in `params::zoned`, `ns::zones` holds the zones
+//! and their state machine; here [`io`] has the reads and writes, [`mgmt`]
+//! Zone Management Send,
 //! [`report`] Zone Management Receive, and [`identify`] the Identify
 //! structures and the Changed Zone List log.
 
