@@ -13,9 +13,6 @@
 //! Streams directive does the same. Streams are a hint: the data is stored
 //! the same either way.
 
-use std::collections::BTreeSet;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
 use nvmx_spec::Command;
 use nvmx_spec::cmd::{NvmRw, dtype};
 use nvmx_spec::directive::{
@@ -24,9 +21,10 @@ use nvmx_spec::directive::{
 use nvmx_spec::identify::{IdentifyController, oacs};
 use zerocopy::IntoBytes;
 
-use super::admin::out_buf;
-use super::ctrl::{Exec, Fail, RamCtrl, field};
-use super::fdp::Placement;
+use super::bufs::out_buf;
+use super::ctrl::RamCtrl;
+use super::ctrl::fdp::Placement;
+use super::fail::{Exec, Fail, field};
 use super::ns::{Namespace, NsKind};
 use nvmx_core::be::DataBuf;
 
@@ -36,29 +34,6 @@ pub(super) const MSL: u16 = 16;
 const SWS: u32 = 8;
 /// Stream granularity size, in units of SWS (SGS).
 const SGS: u16 = 1;
-
-/// The namespace's directive settings.
-#[derive(Debug, Default)]
-struct DirState {
-    /// The Streams directive is enabled.
-    streams: bool,
-    /// Streams allocated to the namespace (NSA).
-    allocated: u16,
-    /// Open stream identifiers.
-    open: BTreeSet<u16>,
-}
-
-/// Directive state of the ramdisk's namespace.
-#[derive(Debug, Default)]
-pub(super) struct Directives {
-    state: Mutex<DirState>,
-}
-
-impl Directives {
-    fn state(&self) -> MutexGuard<'_, DirState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
 
 /// Sets OACS Directives in Identify Controller, and the FDP bits.
 pub(super) fn identify_controller(ctrl: &RamCtrl, c: &mut IdentifyController) {

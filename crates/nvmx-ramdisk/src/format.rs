@@ -42,7 +42,9 @@ use nvmx_spec::log::{SanitizeStatusLog, effects, sanitize_status};
 use nvmx_spec::opcode::AdminOpcode;
 use nvmx_spec::status::{sc, sc_cmd, sct};
 
-use super::ctrl::{Exec, Fail, NSID, NSID_ALL, RamCtrl, field};
+use super::ctrl::RamCtrl;
+use super::ctrl::sanitize::SanitizeState;
+use super::fail::{Exec, Fail, NSID, NSID_ALL, field};
 use super::media::Blocks;
 use super::ns::Namespace;
 use super::params::{LBA_FORMATS, Params, pi_tuple_nbytes};
@@ -60,18 +62,6 @@ mod sanact {
     pub const BLOCK_ERASE: u8 = 2;
     pub const OVERWRITE: u8 = 3;
     pub const CRYPTO_ERASE: u8 = 4;
-}
-
-/// What the Sanitize Status log reports.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct SanitizeState {
-    /// SSTAT bits 7:0: status and completed overwrite passes.
-    pub sstat: u8,
-    /// CDW10 of the last Sanitize.
-    pub scdw10: u32,
-    /// The 512-byte write counter when the last sanitize completed: no user
-    /// data written since while it has not moved.
-    pub written_at: u64,
 }
 
 /// Effects (beyond CSUPP) of the admin commands this module runs, for
@@ -92,7 +82,7 @@ pub(super) fn admin_effects(opc: AdminOpcode) -> u32 {
 /// zone of a zoned namespace back to its initial state.
 fn reformatted(old: &Namespace, p: &Params) -> Result<Namespace, Fail> {
     let ns = match p.zoned {
-        Some(z) => super::zoned::namespace(old.nsid, p, z),
+        Some(z) => super::ns::zones::namespace(old.nsid, p, z),
         None => Namespace::new_nvm(old.nsid, p),
     };
     let mut ns = ns.map_err(|_| Fail::dnr(sct::GENERIC, sc::INTERNAL))?;

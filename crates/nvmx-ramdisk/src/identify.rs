@@ -9,10 +9,11 @@ use nvmx_spec::identify::{
 use nvmx_spec::opcode::Csi;
 use zerocopy::{FromZeros, IntoBytes};
 
-use super::admin::out_buf;
-use super::ctrl::{Exec, Fail, IEEE_OUI_BE, NSID_ALL, RamCtrl, VID, field};
+use super::bufs::out_buf;
+use super::ctrl::RamCtrl;
+use super::ctrl::features::{CCTEMP, WCTEMP};
 use super::errlog::ErrorLog;
-use super::features::{CCTEMP, WCTEMP};
+use super::fail::{Exec, Fail, IEEE_OUI_BE, NSID_ALL, VID, field};
 use super::ns::Namespace;
 use super::nvm::{MCL, MSRC, MSSRL};
 use super::params::LBA_FORMATS;

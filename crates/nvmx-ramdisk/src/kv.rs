@@ -15,9 +15,7 @@
 //! add-only Store of a present key. Retrieve copies as much of the value
 //! as the host buffer holds and reports the value's size in dword 0.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use nvmx_spec::Command;
 use nvmx_spec::identify::{IdentifyKvNamespace, KvFormat};
@@ -28,36 +26,16 @@ use nvmx_spec::kv::{
 use nvmx_spec::opcode::KvOpcode;
 use nvmx_spec::status::{sc, sct};
 
-use super::admin::out_buf;
-use super::ctrl::{Exec, Fail, RamCtrl, field};
+use super::bufs::out_buf;
+use super::ctrl::RamCtrl;
+use super::ctrl::kv::KvSpace;
+use super::fail::{Exec, Fail, field};
 use super::ns::Namespace;
 use nvmx_core::be::DataBuf;
 use nvmx_core::error::Error;
 
 /// Largest value when MDTS sets no limit.
 const MVL_UNLIMITED: u64 = 1 << 20;
-
-/// The key-value pairs of a KV namespace.
-#[derive(Debug, Default)]
-pub(super) struct KvSpace {
-    map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
-}
-
-impl KvSpace {
-    /// Deletes every pair (Format NVM, Sanitize).
-    pub(super) fn erase(&self) {
-        self.map().clear();
-    }
-
-    fn map(&self) -> MutexGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>> {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Bytes of keys and values stored.
-    fn used(map: &BTreeMap<Vec<u8>, Vec<u8>>) -> u64 {
-        map.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum()
-    }
-}
 
 /// The largest value the namespace stores.
 pub(super) fn max_value(ctrl: &RamCtrl) -> u64 {

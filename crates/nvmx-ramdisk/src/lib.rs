@@ -52,20 +52,30 @@
 //! is written to it.
 //!
 //! Module layout: `params` (URI parameters, LBA formats), `ctrl` (the
-//! controller and its command dispatch), `ns` (namespaces and their command
-//! set), `nvm` (NVM command set I/O), `admin`, `identify`, `log`, `features`
+//! controller and the state its commands keep), `dispatch` (the sync and
+//! admin interfaces and the opcode dispatch), `fail` (what handlers return),
+//! `bufs` (host buffer checks), `ns` (namespaces, their command set and
+//! zones), `nvm`, `iocheck`, `pi`, `zoned`, `kv` (I/O command sets),
+//! `admin`, `identify`, `log`, `features`, `format`, `directive`, `fdp`
 //! (admin commands), `errlog` and `stats` (error log and SMART counters),
 //! `media` (block storage), `regs` (the controller registers it reports).
+//! Modules import only modules below them: `admin`, `bufs`, `errlog`,
+//! `fail`, `fault`, `media`, `params`, `stats`; then `ns`, `ctrl`; then the
+//! command modules; `dispatch` on top.
 
 mod admin;
+mod bufs;
 mod ctrl;
 mod directive;
+mod dispatch;
 mod errlog;
+mod fail;
 mod fault;
 mod fdp;
 mod features;
 mod format;
 mod identify;
+mod iocheck;
 mod kv;
 mod log;
 mod media;
@@ -115,7 +125,7 @@ pub fn open(uri: &Uri, opts: &Options) -> Result<Backend> {
             format!("{:?} is not a ramdisk size (e.g. 1GB, 64MiB)", uri.raw),
         ));
     };
-    if opts.nsid != ctrl::NSID {
+    if opts.nsid != fail::NSID {
         return Err(Error::out_of_range(
             "dev-nsid",
             format!(

@@ -17,10 +17,12 @@ use nvmx_spec::opcode::Csi;
 use nvmx_spec::status::{sc_cmd, sct};
 use zerocopy::IntoBytes;
 
-use super::admin::{self, out_buf};
-use super::ctrl::{Exec, Fail, NSID_ALL, RamCtrl, field};
+use super::admin;
+use super::bufs::out_buf;
+use super::ctrl::RamCtrl;
+use super::ctrl::features::TEMPERATURE;
 use super::errlog::ErrorLog;
-use super::features::TEMPERATURE;
+use super::fail::{Exec, Fail, NSID_ALL, field};
 use super::identify::firmware_revision;
 use super::nvm;
 use super::stats::Stats;

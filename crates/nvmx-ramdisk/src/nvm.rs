@@ -3,7 +3,7 @@
 //! Every command that addresses blocks is checked in this order: the LBA
 //! range against the namespace size (LBA Out of Range), the transfer
 //! against MDTS for commands that move data (Invalid Field), then the host
-//! buffers (a host-side error, see the ctrl module). The data then moves
+//! buffers (a host-side error, see the fail module). The data then moves
 //! through the media module.
 //!
 //! SMART counting follows the NVM command set: Read and Compare are host
@@ -24,10 +24,12 @@ use nvmx_spec::copy::{
 };
 use nvmx_spec::dsm::{Dsm, DsmRange};
 use nvmx_spec::opcode::NvmOpcode;
-use nvmx_spec::status::{sc, sc_cmd, sc_media, sct};
+use nvmx_spec::status::{sc, sc_cmd, sct};
 use zerocopy::FromBytes;
 
-use super::ctrl::{Exec, Fail, RamCtrl, field};
+use super::ctrl::RamCtrl;
+use super::fail::{Exec, Fail, field};
+use super::iocheck::{check_mdts, check_range, media_fail, rw_range};
 use super::media::{Blocks, BlocksMut, MediaError};
 use super::ns::Namespace;
 use nvmx_core::be::DataBuf;
@@ -85,47 +87,6 @@ pub(super) const SUPPORTED: &[(NvmOpcode, bool)] = &[
     (NvmOpcode::IO_MGMT_RECV, false),
     (NvmOpcode::IO_MGMT_SEND, false),
 ];
-
-/// The status for a media failure.
-pub(super) fn media_fail(ctrl: &RamCtrl, e: MediaError) -> Fail {
-    match e {
-        MediaError::Uncorrectable { lba } => {
-            ctrl.stats.media_error();
-            Fail::dnr(sct::MEDIA, sc_media::UNRECOVERED_READ_ERROR).lba(lba)
-        }
-        MediaError::Miscompare { lba } => Fail::dnr(sct::MEDIA, sc_media::COMPARE_FAILURE).lba(lba),
-        // Memory may be freed by then, so a retry may succeed.
-        MediaError::OutOfMemory { lba } => Fail::retry(sct::GENERIC, sc::INTERNAL).lba(lba),
-        MediaError::Bounds => Fail::dnr(sct::GENERIC, sc::INTERNAL),
-    }
-}
-
-/// Checks that `slba` and `n` blocks lie within the namespace.
-fn check_range(ns: &Namespace, slba: u64, n: u64) -> Result<(), Fail> {
-    match slba.checked_add(n) {
-        Some(end) if end <= ns.nsze => Ok(()),
-        _ => Err(Fail::dnr(sct::GENERIC, sc::LBA_OUT_OF_RANGE)
-            .lba(slba)
-            .at(field::CDW10, 0)),
-    }
-}
-
-/// Checks the range of an LBA-range command and returns its block count.
-pub(super) fn rw_range(ns: &Namespace, rw: &NvmRw) -> Result<u64, Fail> {
-    let n = u64::from(rw.nblocks());
-    check_range(ns, rw.slba, n)?;
-    Ok(n)
-}
-
-/// Checks a data transfer of `n` blocks against MDTS. MDTS counts the
-/// metadata too when it is interleaved with the data.
-pub(super) fn check_mdts(ctrl: &RamCtrl, ns: &Namespace, n: u64) -> Result<(), Fail> {
-    let bytes = n.saturating_mul(ns.host_block_bytes());
-    match ctrl.params.max_transfer() {
-        Some(max) if bytes > max => Err(Fail::field(field::CDW12)),
-        _ => Ok(()),
-    }
-}
 
 /// Checks that the host gave buffers large enough for `n` blocks, naming
 /// the command in the error.

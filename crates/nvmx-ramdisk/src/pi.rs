@@ -35,10 +35,11 @@ use nvmx_spec::identify::IdentifyNvmNamespace;
 use nvmx_spec::pi::{PiFormat, PiType};
 use nvmx_spec::status::{sc, sc_cmd, sc_media, sct};
 
-use super::ctrl::{Exec, Fail, RamCtrl, field};
+use super::ctrl::RamCtrl;
+use super::fail::{Exec, Fail, field};
+use super::iocheck::{check_mdts, media_fail, rw_range};
 use super::media::{Blocks, BlocksMut};
 use super::ns::Namespace;
-use super::nvm::{check_mdts, media_fail, rw_range};
 use super::params::LBA_FORMATS;
 use nvmx_core::be::DataBuf;
 use nvmx_core::error::Error;

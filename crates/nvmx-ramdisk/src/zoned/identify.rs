@@ -4,7 +4,7 @@ use nvmx_spec::identify::{IdentifyZonedController, IdentifyZonedNamespace, Zoned
 use nvmx_spec::log::{ChangedZoneList, GetLogPage};
 use zerocopy::IntoBytes;
 
-use crate::ctrl::{Fail, field};
+use crate::fail::{Fail, field};
 use crate::ns::Namespace;
 use crate::params::LBA_FORMATS;
 use nvmx_core::error::Result;

@@ -9,9 +9,10 @@ use nvmx_spec::zoned::{ZoneState, za};
 
 use super::mgmt::mgmt_send;
 use super::report::mgmt_recv;
-use super::state::{Zones, unwritable};
-use crate::ctrl::{Fail, RamCtrl, field};
+use crate::ctrl::RamCtrl;
+use crate::fail::{Fail, field};
 use crate::ns::Namespace;
+use crate::ns::zones::{Zones, unwritable};
 use crate::nvm;
 use nvmx_core::be::DataBuf;
 use nvmx_core::error::Result;

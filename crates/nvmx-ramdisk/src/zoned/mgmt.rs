@@ -6,9 +6,9 @@ use nvmx_spec::status::{sc_cmd, sct};
 use nvmx_spec::zoned::{ZoneMgmtSend, ZoneSendAction, ZoneState, za};
 
 use super::io::out_of_range;
-use super::state::{ZoneSet, Zones};
-use crate::admin::in_buf;
-use crate::ctrl::{Exec, Fail, field};
+use crate::bufs::in_buf;
+use crate::fail::{Exec, Fail, field};
+use crate::ns::zones::{ZoneSet, Zones};
 use nvmx_core::be::DataBuf;
 use nvmx_core::error::Result;
 

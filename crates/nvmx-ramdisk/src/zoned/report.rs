@@ -7,9 +7,9 @@ use nvmx_spec::zoned::{
 use zerocopy::IntoBytes;
 
 use super::io::out_of_range;
-use super::state::Zones;
-use crate::admin::out_buf;
-use crate::ctrl::{Exec, Fail, field};
+use crate::bufs::out_buf;
+use crate::fail::{Exec, Fail, field};
+use crate::ns::zones::Zones;
 use nvmx_core::be::DataBuf;
 
 /// Whether a zone in `state` passes the report filter.

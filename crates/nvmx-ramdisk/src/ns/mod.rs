@@ -7,6 +7,8 @@
 
 use nvmx_spec::opcode::Csi;
 
+pub(crate) mod zones;
+
 use super::media::Media;
 use super::params::{LbaShape, Params};
 use nvmx_core::error::Result;
@@ -58,7 +60,7 @@ pub(super) struct Namespace {
     /// Protection information in the first bytes of metadata (DPS bit 3).
     pub pil: bool,
     /// The zones, for a zoned namespace.
-    pub zones: Option<Box<super::zoned::Zones>>,
+    pub zones: Option<Box<zones::Zones>>,
 }
 
 impl Namespace {
@@ -77,7 +79,7 @@ impl Namespace {
         nguid[13] = u8::from(p.extended);
         nguid[14..16].copy_from_slice(&(nsid as u16).to_be_bytes());
         let mut eui64 = [0u8; 8];
-        eui64[..3].copy_from_slice(&super::ctrl::IEEE_OUI_BE);
+        eui64[..3].copy_from_slice(&super::fail::IEEE_OUI_BE);
         eui64[3..8].copy_from_slice(&(nsze ^ (u64::from(nsid) << 36)).to_be_bytes()[3..8]);
         Ok(Namespace {
             nsid,

@@ -5,6 +5,9 @@
 //! pick on a real controller (the active LBA format and where metadata
 //! goes) and what is fixed at manufacture (the maximum data transfer size).
 
+pub(super) mod fdp;
+pub(super) mod zoned;
+
 use nvmx_core::error::{Error, Result};
 use nvmx_core::uri::Uri;
 
@@ -108,11 +111,11 @@ pub(super) struct Params {
     /// Protection information in the first bytes of metadata (DPS bit 3).
     pub pil: bool,
     /// Flexible Data Placement (`fdp`, `fdp.*`).
-    pub fdp: super::fdp::FdpParams,
+    pub fdp: fdp::FdpParams,
     /// A Key Value namespace (`kv=1`).
     pub kv: bool,
     /// Zoned namespace parameters (`zoned=1`), see the zoned module.
-    pub zoned: Option<super::zoned::ZoneParams>,
+    pub zoned: Option<zoned::ZoneParams>,
     /// Fault injection: go fatal after this many I/O commands
     /// (`fatal_after`), see the fault module.
     pub fatal_after: Option<u64>,
@@ -193,7 +196,7 @@ impl Params {
                 "fatal_after" => p.fatal_after = Some(count(key, value)?),
                 "stall_after" => p.stall_after = Some(count(key, value)?),
                 k if p.fdp.parse(k, value)? => {}
-                k if super::zoned::PARAM_KEYS.contains(&k) => {}
+                k if zoned::PARAM_KEYS.contains(&k) => {}
                 _ => {
                     return Err(bad(format!(
                         "unknown key {key:?} (also kv=0|1, fdp=0|1, fdp.*, zoned=1 and its keys)"
@@ -230,7 +233,7 @@ impl Params {
                 ),
             ));
         }
-        p.zoned = super::zoned::ZoneParams::from_uri(uri, shape.ds, nbytes)?;
+        p.zoned = zoned::ZoneParams::from_uri(uri, shape.ds, nbytes)?;
         if p.zoned.is_some() && (p.kv || p.fdp.enabled) {
             return Err(bad(
                 "zoned=1 excludes kv=1 and fdp=1: the namespace has one command set".into(),

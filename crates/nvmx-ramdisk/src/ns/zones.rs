@@ -6,31 +6,31 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use nvmx_spec::status::{sc_cmd, sct};
 use nvmx_spec::zoned::{ZoneDescriptor, ZoneState, ZoneType, za};
 
-use super::{CHANGED_ZONES_MAX, ZoneParams};
-use crate::ctrl::Fail;
+use crate::fail::Fail;
 use crate::ns::{Namespace, NsKind};
 use crate::params::Params;
+use crate::params::zoned::{CHANGED_ZONES_MAX, ZoneParams};
 use nvmx_core::error::{Error, Result};
 
 /// One zone's changing state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Zone {
-    pub(super) state: ZoneState,
+pub(crate) struct Zone {
+    pub(crate) state: ZoneState,
     /// Write pointer (valid in the Empty, opened and Closed states).
-    pub(super) wp: u64,
+    pub(crate) wp: u64,
     /// Zone attributes (ZA).
-    pub(super) za: u8,
+    pub(crate) za: u8,
 }
 
 /// The zones' states and the changed zone list, under one lock.
-pub(super) struct ZoneSet {
-    pub(super) zones: Vec<Zone>,
+pub(crate) struct ZoneSet {
+    pub(crate) zones: Vec<Zone>,
     /// Zone descriptor extensions, `zde` bytes per zone.
-    pub(super) ext: Vec<u8>,
+    pub(crate) ext: Vec<u8>,
     /// Start LBAs of zones the controller changed, oldest first.
-    pub(super) changed: Vec<u64>,
+    pub(crate) changed: Vec<u64>,
     /// More zones changed than the log holds.
-    pub(super) changed_overflow: bool,
+    pub(crate) changed_overflow: bool,
 }
 
 /// The zones of a zoned namespace.
@@ -119,26 +119,26 @@ pub(crate) fn namespace(nsid: u32, p: &Params, z: ZoneParams) -> Result<Namespac
 }
 
 impl Zones {
-    pub(super) fn lock(&self) -> MutexGuard<'_, ZoneSet> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ZoneSet> {
         self.set.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The index of the zone holding `lba` (which must be in the namespace).
-    pub(super) fn index(&self, lba: u64) -> usize {
+    pub(crate) fn index(&self, lba: u64) -> usize {
         (lba / self.zsze) as usize
     }
 
-    pub(super) fn zslba(&self, idx: usize) -> u64 {
+    pub(crate) fn zslba(&self, idx: usize) -> u64 {
         idx as u64 * self.zsze
     }
 
     /// The first LBA past the zone's writable capacity.
-    pub(super) fn write_end(&self, idx: usize) -> u64 {
+    pub(crate) fn write_end(&self, idx: usize) -> u64 {
         self.zslba(idx) + self.zcap
     }
 
     /// The zone descriptor of zone `idx` as a report gives it.
-    pub(super) fn descriptor(&self, set: &ZoneSet, idx: usize) -> ZoneDescriptor {
+    pub(crate) fn descriptor(&self, set: &ZoneSet, idx: usize) -> ZoneDescriptor {
         let z = set.zones[idx];
         let mut d = ZoneDescriptor {
             zt: ZoneType::SEQ_WRITE_REQUIRED.0,
@@ -161,19 +161,19 @@ impl Zones {
 }
 
 impl ZoneSet {
-    pub(super) fn count(&self, f: impl Fn(ZoneState) -> bool) -> u32 {
+    pub(crate) fn count(&self, f: impl Fn(ZoneState) -> bool) -> u32 {
         self.zones.iter().filter(|z| f(z.state)).count() as u32
     }
 
     /// How many zones have the attribute bit `bit` set.
-    pub(super) fn count_za(&self, bit: u8) -> u32 {
+    pub(crate) fn count_za(&self, bit: u8) -> u32 {
         self.zones.iter().filter(|z| z.za & bit != 0).count() as u32
     }
 
     /// Takes the resources to open zone `idx` (Empty, Closed or implicitly
     /// opened) and opens it, explicitly or implicitly. Returns the zone that
     /// was implicitly closed to make room, if any.
-    pub(super) fn open(
+    pub(crate) fn open(
         &mut self,
         zs: &Zones,
         idx: usize,
@@ -215,7 +215,7 @@ impl ZoneSet {
     }
 
     /// Moves zone `idx` to Full, dropping its ZRWA.
-    pub(super) fn fill(&mut self, zs: &Zones, idx: usize) {
+    pub(crate) fn fill(&mut self, zs: &Zones, idx: usize) {
         let z = &mut self.zones[idx];
         z.state = ZoneState::FULL;
         z.wp = zs.write_end(idx);
@@ -224,7 +224,7 @@ impl ZoneSet {
 
     /// Moves zone `idx` to Empty: write pointer back at the start, no
     /// extension, no ZRWA.
-    pub(super) fn reset(&mut self, zs: &Zones, idx: usize) {
+    pub(crate) fn reset(&mut self, zs: &Zones, idx: usize) {
         self.zones[idx] = Zone {
             state: ZoneState::EMPTY,
             wp: zs.zslba(idx),
@@ -235,7 +235,7 @@ impl ZoneSet {
 
     /// Advances zone `idx`'s write pointer to `wp`, filling the zone when
     /// it reaches the capacity.
-    pub(super) fn advance(&mut self, zs: &Zones, idx: usize, wp: u64) {
+    pub(crate) fn advance(&mut self, zs: &Zones, idx: usize, wp: u64) {
         self.zones[idx].wp = wp;
         if wp >= zs.write_end(idx) {
             self.fill(zs, idx);
@@ -244,7 +244,7 @@ impl ZoneSet {
 }
 
 /// The status for a zone state that takes no writes.
-pub(super) fn unwritable(state: ZoneState) -> Option<Fail> {
+pub(crate) fn unwritable(state: ZoneState) -> Option<Fail> {
     let code = match state {
         ZoneState::FULL => sc_cmd::ZONE_FULL,
         ZoneState::READ_ONLY => sc_cmd::ZONE_READ_ONLY,
