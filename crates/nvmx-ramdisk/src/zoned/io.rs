@@ -8,6 +8,7 @@ use nvmx_spec::status::{sc, sc_cmd, sct};
 use nvmx_spec::zoned::{ZoneState, za};
 
 use super::mgmt::mgmt_send;
+use super::out_of_range;
 use super::report::mgmt_recv;
 use crate::ctrl::RamCtrl;
 use crate::fail::{Fail, field};
@@ -44,12 +45,6 @@ pub(crate) fn exec(
         NvmOpcode::ZONE_MGMT_RECV => mgmt_recv(zs, cmd, data).map(u64::from),
         _ => Err(Fail::opcode()),
     }
-}
-
-pub(super) fn out_of_range(lba: u64) -> Fail {
-    Fail::dnr(sct::GENERIC, sc::LBA_OUT_OF_RANGE)
-        .lba(lba)
-        .at(field::CDW10, 0)
 }
 
 /// Reads may cross zones, but not into an offline one.

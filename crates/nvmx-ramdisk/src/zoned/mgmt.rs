@@ -5,7 +5,7 @@ use nvmx_spec::Command;
 use nvmx_spec::status::{sc_cmd, sct};
 use nvmx_spec::zoned::{ZoneMgmtSend, ZoneSendAction, ZoneState, za};
 
-use super::io::out_of_range;
+use super::out_of_range;
 use crate::bufs::in_buf;
 use crate::fail::{Exec, Fail, field};
 use crate::ns::zones::{ZoneSet, Zones};

@@ -62,3 +62,12 @@ mod report;
 
 pub(crate) use identify::{changed_zone_list, identify_controller, identify_namespace};
 pub(crate) use io::exec;
+
+/// LBA Out of Range for a zone command whose LBA (in CDW10) is past the
+/// namespace: shared by the I/O, management and report commands.
+fn out_of_range(lba: u64) -> crate::fail::Fail {
+    use nvmx_spec::status::{sc, sct};
+    crate::fail::Fail::dnr(sct::GENERIC, sc::LBA_OUT_OF_RANGE)
+        .lba(lba)
+        .at(crate::fail::field::CDW10, 0)
+}

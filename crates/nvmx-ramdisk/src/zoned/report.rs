@@ -6,7 +6,7 @@ use nvmx_spec::zoned::{
 };
 use zerocopy::IntoBytes;
 
-use super::io::out_of_range;
+use super::out_of_range;
 use crate::bufs::out_buf;
 use crate::fail::{Exec, Fail, field};
 use crate::ns::zones::Zones;
