@@ -133,7 +133,7 @@ step_guest() { NVMX_VM_TIMEOUT=${NVMX_VM_TIMEOUT:-2400} testrig/vm/guest-suite.s
 # The user-space driver: `nvmx driver` binds and rebinds a controller, the
 # conformance suite and the command-set tests run through uio and vfio
 # (testrig/vm/guest-suite-upcie.sh).
-step_upcie() { NVMX_VM_TIMEOUT=${NVMX_VM_TIMEOUT:-1500} testrig/vm/guest-suite-upcie.sh; }
+step_upcie() { NVMX_VM_TIMEOUT=${NVMX_VM_TIMEOUT:-900} testrig/vm/guest-suite-upcie.sh; }
 
 # ---------------------------------------------------------------- runner
 _ci_done=()   # "name|status|seconds"
